@@ -1,0 +1,33 @@
+# Two entry points, both self-contained on a fresh machine:
+#   make demo   teach -> distill -> export -> check -> bench on the built-in MR data
+#   make test   the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUNS := runs/demo
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup toolenv demo test
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+# onnx2tf pins numpy 1.26 and tensorflow 2.19, so it lives in its own tool environment.
+toolenv: setup
+	$(BIN)/python -m edgedistill.targets.tflite.toolenv --create
+
+demo: setup toolenv
+	$(BIN)/edgedistill teach --data builtin:mr-polarity --out $(RUNS)/teacher --resume
+	$(BIN)/edgedistill distill --data builtin:mr-polarity --teacher $(RUNS)/teacher --out $(RUNS)/student \
+		--layer-map 0,2,4 --transfer builtin:mr-reviews --resume
+	$(BIN)/edgedistill export $(RUNS)/student --target x86-64-host --out $(RUNS)/bundles
+	for bundle in $(RUNS)/bundles/*/; do $(BIN)/edgedistill check $$bundle && $(BIN)/edgedistill bench $$bundle || exit 1; done
+
+test: setup toolenv
+	$(BIN)/python -m pytest

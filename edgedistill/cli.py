@@ -1,0 +1,211 @@
+"""The `edgedistill` command line: thin wrappers over the stage modules.
+
+Heavy imports (torch, runtimes) happen inside each command so that `bench` and
+`check` work on a device that has only numpy, typer and one runtime.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from edgedistill.data.dataset import DataSpec
+from edgedistill.errors import UserError
+
+
+class _App(typer.Typer):
+    """Typer app that turns UserError into one line on stderr and exit code 2."""
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except UserError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(2)
+
+
+app = _App(
+    name="edgedistill",
+    help="Distil a large encoder classifier into small, fast artifacts for phones and edge boards.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+DataOption = Annotated[str, typer.Option("--data", help="builtin:mr-polarity, or a .csv/.tsv/.jsonl file.")]
+TextColumn = Annotated[str, typer.Option(help="Column (or JSON key) holding the text.")]
+LabelColumn = Annotated[str, typer.Option(help="Column (or JSON key) holding the label.")]
+TestData = Annotated[Optional[str], typer.Option(help="Separate labelled test file; default: a stratified split of --data.")]
+Seed = Annotated[int, typer.Option(help="Seed for the split, initialisation and shuffling.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")]
+
+
+def _spec(data: str, text_column: str, label_column: str, test_data: str | None, seed: int) -> DataSpec:
+    return DataSpec(source=data, text_column=text_column, label_column=label_column, test_source=test_data, seed=seed)
+
+
+def _parse_layer_map(value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        return [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise UserError(f"--layer-map must be comma-separated teacher layer indices, e.g. 0,2,4 (got {value!r})") from None
+
+
+def _parse_losses(values: list[str]) -> dict[str, float]:
+    weights = {}
+    for item in values:
+        name, _, weight = item.partition("=")
+        try:
+            weights[name.strip()] = float(weight) if weight else 1.0
+        except ValueError:
+            raise UserError(f"--loss takes NAME or NAME=WEIGHT, e.g. hidden=1.0 (got {item!r})") from None
+    return weights
+
+
+@app.command()
+def teach(
+    data: DataOption,
+    out: Annotated[Path, typer.Option(help="Directory to write the fine-tuned teacher to.")],
+    base: Annotated[Optional[Path], typer.Option(help="Local Hugging Face encoder; default: the shipped all-MiniLM-L6-v2.")] = None,
+    epochs: int = 3,
+    batch_size: int = 32,
+    learning_rate: float = 5e-5,
+    max_length: Annotated[int, typer.Option(help="Truncate texts to this many tokens.")] = 128,
+    text_column: TextColumn = "text",
+    label_column: LabelColumn = "label",
+    test_data: TestData = None,
+    seed: Seed = 13,
+    resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint of an interrupted run.")] = False,
+) -> None:
+    """Fine-tune a teacher classifier on labelled data."""
+    from edgedistill.distill.config import TeachConfig
+    from edgedistill.distill.teach import run_teach
+
+    config = TeachConfig(
+        data=_spec(data, text_column, label_column, test_data, seed), out=out, base=base, epochs=epochs,
+        batch_size=batch_size, learning_rate=learning_rate, max_length=max_length, seed=seed, resume=resume,
+    )
+    _print_json(run_teach(config))
+
+
+@app.command()
+def distill(
+    data: DataOption,
+    teacher: Annotated[Path, typer.Option(help="Teacher directory written by `edgedistill teach`.")],
+    out: Annotated[Path, typer.Option(help="Directory to write the student to.")],
+    layers: Annotated[Optional[int], typer.Option(help="Student depth; teacher layers are picked uniformly.")] = None,
+    layer_map: Annotated[Optional[str], typer.Option(help="Teacher layers to copy, e.g. 0,2,4 (overrides --layers).")] = None,
+    init: Annotated[str, typer.Option(help="teacher (DistilBERT-style) or random (ablation).")] = "teacher",
+    temperature: float = 4.0,
+    alpha: Annotated[float, typer.Option(help="Weight of hard-label cross-entropy; 1 - alpha goes to KD.")] = 0.5,
+    epochs: int = 4,
+    batch_size: int = 32,
+    learning_rate: float = 1e-4,
+    max_length: int = 128,
+    transfer: Annotated[Optional[str], typer.Option(help="Unlabelled text distilled on soft labels alone, e.g. builtin:mr-reviews.")] = None,
+    transfer_limit: Annotated[int, typer.Option(help="Sample at most this many transfer texts.")] = 8000,
+    loss: Annotated[list[str], typer.Option(help="Intermediate loss NAME=WEIGHT: hidden, attention, pkd. Repeatable.")] = [],
+    text_column: TextColumn = "text",
+    label_column: LabelColumn = "label",
+    test_data: TestData = None,
+    seed: Seed = 13,
+    resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint of an interrupted run.")] = False,
+) -> None:
+    """Distil a smaller student from a teacher (Hinton KD, DistilBERT-style initialisation)."""
+    from edgedistill.distill.config import DistillConfig
+    from edgedistill.distill.trainer import run_distill
+
+    if init not in ("teacher", "random"):
+        raise UserError(f"--init must be 'teacher' or 'random' (got {init!r})")
+    config = DistillConfig(
+        data=_spec(data, text_column, label_column, test_data, seed), teacher=teacher, out=out, layers=layers,
+        layer_map=_parse_layer_map(layer_map), init=init, temperature=temperature, alpha=alpha, epochs=epochs,
+        batch_size=batch_size, learning_rate=learning_rate, max_length=max_length, transfer=transfer,
+        transfer_limit=transfer_limit, losses=_parse_losses(loss), seed=seed, resume=resume,
+    )
+    _print_json(run_distill(config))
+
+
+@app.command("targets")
+def list_targets() -> None:
+    """List the device profiles in targets/."""
+    from edgedistill.check.report import print_profiles
+    from edgedistill.targets.profiles import load_profile, profile_names
+
+    print_profiles([load_profile(name) for name in profile_names()])
+
+
+@app.command()
+def export(
+    student: Annotated[Path, typer.Argument(help="Student directory written by `edgedistill distill`.")],
+    target: Annotated[str, typer.Option(help="Device profile name (see `edgedistill targets`) or a profile file.")],
+    out: Annotated[Path, typer.Option(help="Directory that receives one bundle per kept artifact.")],
+    runtime: Annotated[Optional[str], typer.Option(help="Build only this runtime of the profile.")] = None,
+    calibration: Annotated[Optional[str], typer.Option(help="Calibration set (see calibration/README.md); default: the student's train split.")] = None,
+    converter: Annotated[Optional[str], typer.Option(help="TFLite converter: onnx2tf or litert-torch.")] = None,
+) -> None:
+    """Export a student for a device: try the profile's recipes, keep the fastest within budget."""
+    from edgedistill.export.pipeline import ExportRequest, run_export
+    from edgedistill.check.report import print_export
+
+    request = ExportRequest(student_dir=student, profile=target, out_dir=out, runtime=runtime,
+                            calibration=calibration, converter=converter)
+    print_export(run_export(request))
+
+
+@app.command()
+def check(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory written by `edgedistill export`.")],
+    data: Annotated[Optional[str], typer.Option(help="Labelled data to measure on; default: the bundle's own test split.")] = None,
+    text_column: TextColumn = "text",
+    label_column: LabelColumn = "label",
+    as_json: JsonFlag = False,
+) -> None:
+    """Re-measure a bundle in its runtime: accuracy, parity at several lengths, budgets."""
+    from edgedistill.check.checker import check_bundle
+    from edgedistill.check.report import print_check
+
+    report = check_bundle(bundle, data=data, text_column=text_column, label_column=label_column)
+    _print_json(report) if as_json else print_check(report)
+    if not report["passed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def bench(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory written by `edgedistill export`.")],
+    runs: Annotated[int, typer.Option(help="Minimum number of timed runs.")] = 200,
+    seconds: Annotated[float, typer.Option(help="Minimum seconds of timed runs.")] = 5.0,
+    warmup: Annotated[int, typer.Option(help="Untimed runs after the first call.")] = 10,
+    length: Annotated[int, typer.Option(help="Sequence length to time at.")] = 64,
+    threads: Annotated[Optional[int], typer.Option(help="Override the profile's thread count.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Time a bundle on this device: load, first call, p50/p90/p99, peak RSS (no torch needed)."""
+    from edgedistill.check.bench import BenchSettings, bench_bundle
+    from edgedistill.check.report import print_bench
+
+    settings = BenchSettings(runs=runs, seconds=seconds, warmup=warmup, length=length, threads=threads)
+    report = bench_bundle(bundle, settings)
+    _print_json(report) if as_json else print_bench(report)
+    if not report["passed"]:
+        raise typer.Exit(1)
+
+
+def _print_json(payload: dict) -> None:
+    print(json.dumps(payload, indent=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI in-process and return its exit code (used by tests)."""
+    try:
+        app(args=argv, prog_name="edgedistill")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0

@@ -1,0 +1,95 @@
+"""Read raw (text, label) rows from a built-in corpus or a CSV, TSV or JSONL file."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from edgedistill.data.builtin import read_mr_polarity, read_mr_review_sentences
+from edgedistill.errors import UserError
+
+BUILTIN_PREFIX = "builtin:"
+LABELLED_BUILTINS = {"mr-polarity": read_mr_polarity}
+UNLABELLED_BUILTINS = {"mr-reviews": read_mr_review_sentences}
+FILE_SUFFIXES = (".csv", ".tsv", ".jsonl")
+
+
+def read_labelled(source: str, text_column: str, label_column: str) -> tuple[list[str], list[str]]:
+    """Texts and raw label strings from `source`."""
+    if source.startswith(BUILTIN_PREFIX):
+        name = source[len(BUILTIN_PREFIX):]
+        if name not in LABELLED_BUILTINS:
+            raise UserError(f"unknown labelled built-in {source!r}; available: "
+                            + ", ".join(BUILTIN_PREFIX + n for n in sorted(LABELLED_BUILTINS)))
+        return LABELLED_BUILTINS[name]()
+    rows = _read_rows(Path(source))
+    texts, labels = [], []
+    for number, row in rows:
+        for column in (text_column, label_column):
+            if column not in row:
+                raise UserError(f"{source}: no column {column!r} (row {number} has: {', '.join(map(str, row))}); "
+                                "set --text-column/--label-column")
+        text, label = row[text_column], row[label_column]
+        if not isinstance(text, str) or not text.strip():
+            raise UserError(f"{source}: row {number} has an empty or non-text {text_column!r}")
+        if label is None or isinstance(label, (list, dict)) or str(label).strip() == "":
+            raise UserError(f"{source}: row {number} has no usable label in {label_column!r}")
+        texts.append(text.strip())
+        labels.append(str(label).strip())
+    return texts, labels
+
+
+def read_unlabelled(source: str, text_column: str) -> list[str]:
+    """Texts from `source` for a transfer set; labels, if present, are ignored."""
+    if source.startswith(BUILTIN_PREFIX):
+        name = source[len(BUILTIN_PREFIX):]
+        if name in UNLABELLED_BUILTINS:
+            return UNLABELLED_BUILTINS[name]()
+        if name in LABELLED_BUILTINS:
+            return LABELLED_BUILTINS[name]()[0]
+        raise UserError(f"unknown built-in {source!r}; available: "
+                        + ", ".join(BUILTIN_PREFIX + n for n in sorted({**LABELLED_BUILTINS, **UNLABELLED_BUILTINS})))
+    path = Path(source)
+    if path.suffix == ".txt":
+        return [line.strip() for line in _read_text(path).splitlines() if line.strip()]
+    texts = []
+    for number, row in _read_rows(path):
+        if text_column not in row:
+            raise UserError(f"{source}: no column {text_column!r} in row {number}; set --text-column")
+        if str(row[text_column]).strip():
+            texts.append(str(row[text_column]).strip())
+    return texts
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise UserError(f"data file {path} not found")
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise UserError(f"{path}: not UTF-8 text (bad byte 0x{raw[exc.start]:02x} on line {line}); re-save it as UTF-8") from None
+
+
+def _read_rows(path: Path) -> list[tuple[int, dict]]:
+    if path.suffix not in FILE_SUFFIXES:
+        raise UserError(f"{path}: unsupported data format {path.suffix or '(none)'}; use one of {', '.join(FILE_SUFFIXES)} "
+                        "or builtin:mr-polarity")
+    text = _read_text(path)
+    if path.suffix == ".jsonl":
+        rows = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UserError(f"{path}: line {number} is not valid JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise UserError(f"{path}: line {number} is not a JSON object")
+            rows.append((number, row))
+        return rows
+    reader = csv.DictReader(text.splitlines(), delimiter="\t" if path.suffix == ".tsv" else ",")
+    return [(number, row) for number, row in enumerate(reader, start=2)]

@@ -1,0 +1,1 @@
+"""Teacher fine-tuning and task-specific distillation (needs the `distill` extra: torch, transformers)."""

@@ -1,0 +1,48 @@
+"""Typed configs for `teach` and `distill`; the CLI fills them, or a TOML/YAML file does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from edgedistill.data.dataset import DataSpec
+
+
+@dataclass
+class TeachConfig:
+    data: DataSpec
+    out: Path
+    base: Path | None = None  # None: the shipped all-MiniLM-L6-v2
+    epochs: int = 3
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    max_length: int = 128
+    seed: int = 13
+    resume: bool = False
+    overwrite: bool = True
+
+
+@dataclass
+class DistillConfig:
+    data: DataSpec
+    teacher: Path
+    out: Path
+    layers: int | None = None  # None with no layer_map: half the teacher's layers
+    layer_map: list[int] | None = None
+    init: Literal["teacher", "random"] = "teacher"
+    temperature: float = 4.0
+    alpha: float = 0.5
+    epochs: int = 4
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    max_length: int = 128
+    transfer: str | None = None
+    transfer_limit: int = 8000
+    # Intermediate losses by name ("hidden", "attention", "pkd") with their weights.
+    losses: dict[str, float] = field(default_factory=dict)
+    # "batchmean" is correct KD; "mean" reproduces nn.KLDivLoss()'s default for ablations only.
+    kl_reduction: Literal["batchmean", "mean"] = "batchmean"
+    seed: int = 13
+    resume: bool = False
+    overwrite: bool = True

@@ -1,0 +1,1 @@
+"""Turning a student directory into device bundles: the shared export-side pieces (needs torch)."""

@@ -1,0 +1,69 @@
+"""Atomic file and directory writes, and content hashes."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from edgedistill.errors import UserError
+
+
+def sha256_file(path: Path, chunk_bytes: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(chunk_bytes), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_output_dir(final: Path, overwrite: bool = True) -> Iterator[Path]:
+    """Yield a scratch directory that replaces `final` only if the block succeeds.
+
+    A failure removes the scratch directory, so no half-written output is left behind.
+    """
+    final = Path(final)
+    if final.exists() and not final.is_dir():
+        raise UserError(f"output path {final} exists and is not a directory")
+    if final.exists() and not overwrite:
+        raise UserError(f"output directory {final} already exists; pass --overwrite or choose another --out")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    try:
+        yield scratch
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    if final.exists():
+        retired = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.replace(final, retired)
+        os.replace(scratch, final)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(scratch, final)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text to `path` through a temporary file and a rename."""
+    atomic_write_bytes(path, text.encode("utf-8"))

@@ -1,0 +1,26 @@
+"""JSON files written atomically and read with clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from edgedistill.errors import UserError
+from edgedistill.fsutil import atomic_write_text
+
+
+def write_json(path: Path, payload: Any) -> None:
+    """Write indented JSON atomically."""
+    atomic_write_text(Path(path), json.dumps(payload, indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: Path, what: str = "file") -> Any:
+    """Read a JSON file, turning a missing or malformed file into a UserError."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{what} {path} not found")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{what} {path} is not valid JSON: {exc}") from None

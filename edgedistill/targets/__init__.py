@@ -1,0 +1,1 @@
+"""Export targets, one sub-package per runtime, behind one `Target` interface."""

@@ -1,0 +1,88 @@
+"""The contract every runtime backend implements (torch-free at import time).
+
+Export-side methods may import torch inside their bodies; `load` and the session it
+returns must not, so that a device with only numpy and the runtime can run a bundle.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+from edgedistill.data.dataset import LabelledTexts
+from edgedistill.targets.profiles import DeviceProfile
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One way to build an artifact: a precision plus the knobs that produce it."""
+
+    name: str
+    precision: str
+    description: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ExportInputs:
+    """Everything a backend may use to build one artifact."""
+
+    student_dir: Path
+    profile: DeviceProfile
+    work_dir: Path
+    max_length: int
+    calibration_texts: list[str]
+    train: LabelledTexts | None = None
+    teacher_logits: np.ndarray | None = None
+
+
+@dataclass
+class ExportResult:
+    """The artifact file and what the conversion reported (delegation, drift, timings)."""
+
+    artifact: Path
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+class Session(Protocol):
+    """A loaded artifact: token ids in, float32 logits out."""
+
+    input_names: list[str]
+    fixed_length: int | None
+
+    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """Logits of shape (batch, classes) for int64 inputs of shape (batch, length)."""
+
+
+class Target(ABC):
+    """A runtime backend: export, quantize, load and run, with its own tolerance."""
+
+    name: ClassVar[str]
+    artifact_suffix: ClassVar[str]
+    options_type: ClassVar[type | None] = None
+    fp32_tolerance: ClassVar[float] = 1e-4
+    fp16_tolerance: ClassVar[float] = 5e-2
+
+    def tolerance(self, precision: str) -> float | None:
+        """Max abs logit difference against the fp32 student; None where accuracy gates instead."""
+        return {"fp32": self.fp32_tolerance, "fp16": self.fp16_tolerance}.get(precision)
+
+    @abstractmethod
+    def recipes(self, profile: DeviceProfile) -> list[Recipe]:
+        """Candidate recipes for this profile, in the order they should be tried."""
+
+    @abstractmethod
+    def export(self, inputs: ExportInputs, recipe: Recipe) -> ExportResult:
+        """Build the artifact for `recipe` under `inputs.work_dir`."""
+
+    @abstractmethod
+    def load(self, artifact: Path, threads: int) -> Session:
+        """Load an artifact in the real runtime; set threads before loading."""
+
+    def available(self) -> str | None:
+        """None when the runtime can be used here, else a one-line fix (e.g. the install command)."""
+        return None

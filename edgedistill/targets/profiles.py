@@ -1,0 +1,116 @@
+"""Device profiles: data files in the repository's `targets/` folder, loaded into typed configs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from edgedistill.errors import UserError
+from edgedistill.typed_config import from_mapping, load_mapping
+
+PRECISIONS = ("fp32", "fp16", "int8")
+
+
+@dataclass(frozen=True)
+class SequencePolicy:
+    """`dynamic`: any length up to `max_length`; `fixed`: inputs padded to the smallest bucket that fits."""
+
+    policy: Literal["dynamic", "fixed"] = "dynamic"
+    max_length: int = 128
+    buckets: list[int] = field(default_factory=list)
+
+    def bucket_for(self, length: int) -> int:
+        """The padded length an input of `length` tokens runs at."""
+        if self.policy == "dynamic":
+            return min(length, self.max_length)
+        return next((b for b in sorted(self.buckets) if b >= length), max(self.buckets))
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Gates an exported artifact must pass on this device."""
+
+    max_accuracy_drop: float = 1.0
+    p90_latency_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    name: str
+    description: str
+    isa: Literal["arm64", "x86-64"]
+    runtimes: list[str]
+    threads: int = 1
+    precisions: list[str] = field(default_factory=lambda: ["int8", "fp32"])
+    cpu_affinity: list[int] = field(default_factory=list)
+    sequence: SequencePolicy = field(default_factory=SequencePolicy)
+    budgets: Budgets = field(default_factory=Budgets)
+    runtime_options: dict[str, Any] = field(default_factory=dict)
+
+    def options_for(self, runtime: str) -> Any:
+        """The typed options table of `runtime` (its defaults when the profile has none)."""
+        return self.runtime_options[runtime]
+
+
+def profiles_dir() -> Path:
+    """The profile folder: $EDGEDISTILL_TARGETS, else `targets/` beside the package."""
+    override = os.environ.get("EDGEDISTILL_TARGETS")
+    return Path(override) if override else Path(__file__).resolve().parents[2] / "targets"
+
+
+def profile_names() -> list[str]:
+    return sorted(p.stem for p in profiles_dir().glob("*.toml"))
+
+
+def load_profile(name_or_path: str) -> DeviceProfile:
+    """Load a profile by name (from `targets/`) or by path to a TOML/YAML file."""
+    path = Path(name_or_path)
+    if path.suffix not in (".toml", ".yaml", ".yml"):
+        path = profiles_dir() / f"{name_or_path}.toml"
+        if not path.is_file():
+            raise UserError(f"unknown device profile {name_or_path!r}; available: {', '.join(profile_names())}")
+    return parse_profile(load_mapping(path), str(path))
+
+
+def parse_profile(mapping: dict[str, Any], where: str) -> DeviceProfile:
+    """Validate a profile mapping; runtime tables (e.g. `[onnxruntime]`) are typed by their backend."""
+    from edgedistill.targets.registry import get_target, runtime_names
+
+    mapping = dict(mapping)
+    runtime_tables = {name: mapping.pop(name) for name in runtime_names() if name in mapping}
+    profile = from_mapping(DeviceProfile, mapping, where)
+    if not profile.runtimes:
+        raise UserError(f"{where}: runtimes must list at least one of {', '.join(runtime_names())}")
+    options = {}
+    for runtime in profile.runtimes:
+        target = get_target(runtime)
+        table = runtime_tables.get(runtime, {})
+        options[runtime] = from_mapping(target.options_type, table, f"{where} [{runtime}]") if target.options_type else table
+    stray = sorted(set(runtime_tables) - set(profile.runtimes))
+    if stray:
+        raise UserError(f"{where}: has a [{stray[0]}] table but runtimes does not list {stray[0]!r}")
+    _check_consistent(profile, where)
+    return DeviceProfile(**{**profile.__dict__, "runtime_options": options})
+
+
+def _check_consistent(profile: DeviceProfile, where: str) -> None:
+    bad = [p for p in profile.precisions if p not in PRECISIONS]
+    if bad or not profile.precisions:
+        raise UserError(f"{where}: precisions must be a non-empty list of {', '.join(PRECISIONS)} (got {bad or 'none'})")
+    if profile.threads < 1:
+        raise UserError(f"{where}: threads must be at least 1")
+    if profile.cpu_affinity and len(profile.cpu_affinity) < profile.threads:
+        raise UserError(f"{where}: threads = {profile.threads} but cpu_affinity pins only {len(profile.cpu_affinity)} cores")
+    sequence = profile.sequence
+    if sequence.max_length < 2:
+        raise UserError(f"{where}: sequence.max_length must be at least 2")
+    if sequence.policy == "fixed" and not sequence.buckets:
+        raise UserError(f"{where}: sequence.policy = 'fixed' needs sequence.buckets, e.g. [64, 128]")
+    if sequence.policy == "dynamic" and sequence.buckets:
+        raise UserError(f"{where}: sequence.buckets only applies to policy = 'fixed'")
+    if any(b < 2 or b > sequence.max_length for b in sequence.buckets):
+        raise UserError(f"{where}: every sequence bucket must lie in 2..max_length ({sequence.max_length})")
+    if profile.budgets.max_accuracy_drop < 0:
+        raise UserError(f"{where}: budgets.max_accuracy_drop must be >= 0 (accuracy points)")

@@ -1,0 +1,1 @@
+"""Torch-free tokenization from a bundle's tokenizer.json."""
