@@ -1,0 +1,41 @@
+"""Versions and machine facts recorded beside every benchmark result."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+from datetime import datetime, timezone
+
+PACKAGES = ("edgedistill", "torch", "transformers", "onnxruntime", "onnx", "executorch", "torchao",
+            "ai-edge-litert", "litert-torch", "numpy", "tokenizers")
+
+
+def describe_environment() -> dict:
+    """Package versions, CPU and date, for the `environment` block of a results file."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "versions": versions,
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
