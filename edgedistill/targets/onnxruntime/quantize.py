@@ -1,0 +1,125 @@
+"""int8 ONNX models with `onnxruntime.quantization`: dynamic, static QDQ, and the naive all-ops QDQ."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgedistill.errors import UserError
+
+# Only the Linear layers. Quantizing the mask's Add, Softmax and LayerNorm as well breaks
+# masking: the -1e4 fill either swamps the int8 range or, when calibration saw no
+# padding, gets clipped so padded tokens leak into attention.
+LINEAR_OP_TYPES = ["MatMul", "Gemm"]
+QUANTIZE_NODE_TYPES = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear"}
+_INTEGER_KERNELS = {"MatMulInteger", "ConvInteger", "QLinearMatMul", "QLinearConv"}
+_FLOAT_TYPES = {1, 10, 11, 16}  # onnx.TensorProto FLOAT, FLOAT16, DOUBLE, BFLOAT16
+
+
+@dataclass(frozen=True)
+class StaticSettings:
+    """How `quantize_static` runs; `op_types` None means every op type ORT can quantize."""
+
+    activation_type: str
+    weight_type: str
+    per_channel: bool
+    calibration: str
+    op_types: list[str] | None
+
+
+class TextCalibrationReader:
+    """Feeds tokenised calibration texts to ORT's calibrator, one text at a time.
+
+    One unpadded text per run matches how a device calls the model. Histogram methods
+    (percentile, entropy) stack every run's tensors, so they need one common width.
+    """
+
+    def __init__(self, samples: list[tuple[np.ndarray, np.ndarray]]):
+        self._samples = samples
+        self._iterator: Iterator[tuple[np.ndarray, np.ndarray]] = iter(samples)
+
+    @classmethod
+    def from_texts(cls, texts: list[str], tokenizer_json: Path, max_length: int,
+                   common_width: bool = False) -> TextCalibrationReader:
+        from edgedistill.text.encode import TextEncoder
+
+        if not texts:
+            raise UserError("static int8 needs calibration texts; give the export some in-domain sentences")
+        encoder = TextEncoder(tokenizer_json, max_length)
+        width = encoder.encode(texts)[0].shape[1] if common_width else None
+        return cls([encoder.encode([text], pad_to=width) for text in texts])
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        sample = next(self._iterator, None)
+        return None if sample is None else {"input_ids": sample[0], "attention_mask": sample[1]}
+
+    def rewind(self) -> None:
+        self._iterator = iter(self._samples)
+
+
+def preprocess(source: Path, destination: Path) -> None:
+    """ORT's recommended pre-quantization pass (constant folding, shape inference)."""
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    # Symbolic shape inference stops with "Incomplete symbolic shape inference" on these graphs.
+    quant_pre_process(str(source), str(destination), skip_symbolic_shape=True)
+
+
+def quantize_dynamic_int8(source: Path, destination: Path, op_types: list[str]) -> None:
+    """int8 weights; activations quantized on the fly per batch, so no calibration."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(source), str(destination), op_types_to_quantize=op_types, weight_type=QuantType.QInt8)
+
+
+def quantize_static_int8(source: Path, destination: Path, reader: TextCalibrationReader,
+                         settings: StaticSettings) -> None:
+    """QDQ int8 with activation ranges calibrated on `reader`."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    types = {"int8": QuantType.QInt8, "uint8": QuantType.QUInt8}
+    methods = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
+               "entropy": CalibrationMethod.Entropy}
+    quantize_static(
+        str(source), str(destination), reader, quant_format=QuantFormat.QDQ,
+        op_types_to_quantize=settings.op_types, per_channel=settings.per_channel,
+        activation_type=types[settings.activation_type], weight_type=types[settings.weight_type],
+        calibrate_method=methods[settings.calibration],
+    )
+
+
+def op_counts(path: Path) -> dict[str, int]:
+    """Node count per op type, most frequent first."""
+    import onnx
+
+    return dict(Counter(node.op_type for node in onnx.load(str(path)).graph.node).most_common())
+
+
+def quantized_op_types(path: Path) -> list[str]:
+    """Op types that compute in int8: integer kernels (dynamic int8), and, in QDQ graphs, ops wrapped
+    as DequantizeLinear -> op -> QuantizeLinear with no float input, which ORT fuses into int8 kernels."""
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+    producer = {out: node.op_type for node in graph.node for out in node.output}
+    consumers: dict[str, set[str]] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, set()).add(node.op_type)
+    float_weights = {i.name for i in graph.initializer if i.data_type in _FLOAT_TYPES}
+
+    def wrapped(node) -> bool:
+        sources = [producer.get(name, "weight" if name in float_weights else "other") for name in node.input if name]
+        return ("DequantizeLinear" in sources and "weight" not in sources
+                and all(s in ("DequantizeLinear", "Shape", "other") for s in sources)
+                and all(consumers.get(out) == {"QuantizeLinear"} for out in node.output))
+
+    return sorted({node.op_type for node in graph.node
+                   if node.op_type in _INTEGER_KERNELS or (node.op_type not in QUANTIZE_NODE_TYPES and wrapped(node))})

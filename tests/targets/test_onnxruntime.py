@@ -1,0 +1,166 @@
+"""The ONNX Runtime backend, exercised through onnxruntime itself on the tiny trained student."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import onnx
+import pytest
+
+from edgedistill.errors import UserError
+from edgedistill.export.reference import reference_logits
+from edgedistill.export.wrapper import load_exportable
+from edgedistill.targets.onnxruntime import DEFAULT_RECIPES, NAIVE_RECIPE, TARGET
+from edgedistill.targets.onnxruntime.convert import export_onnx
+from edgedistill.targets.onnxruntime.quantize import op_counts, quantized_op_types
+from edgedistill.targets.profiles import DeviceProfile, parse_profile
+from edgedistill.text.encode import TextEncoder
+
+# 40 test sentences: 0.95 tolerates two flipped predictions. A quantization that breaks
+# the model (e.g. one class for everything) lands near 0.5; measured agreement is 1.0.
+MIN_INT8_AGREEMENT = 0.95
+
+
+def padded_inputs(vocab_size: int, length: int, batch: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random token ids with a different amount of right padding in each row."""
+    rng = np.random.default_rng(seed)
+    input_ids = rng.integers(5, vocab_size, (batch, length), dtype=np.int64)
+    attention_mask = np.zeros((batch, length), dtype=np.int64)
+    for row in range(batch):
+        attention_mask[row, :max(2, length - row * length // 3)] = 1
+    return input_ids, attention_mask
+
+
+def encode_test_split(student_dir, splits, pad_to=None):
+    return TextEncoder(student_dir / "tokenizer.json", 64).encode(splits.test.texts, pad_to=pad_to)
+
+
+@pytest.fixture(scope="module")
+def pytorch_student(tiny_student_dir):
+    return load_exportable(tiny_student_dir)
+
+
+@pytest.mark.parametrize(("length", "batch"), [(8, 1), (23, 3), (64, 3)])
+def test_fp32_matches_pytorch(ort_export, pytorch_student, length, batch):
+    session = TARGET.load(ort_export("fp32").artifact, threads=1)
+    input_ids, attention_mask = padded_inputs(pytorch_student.model.config.vocab_size, length, batch, seed=length)
+    expected = reference_logits(pytorch_student, input_ids, attention_mask)
+    logits = session.run(input_ids, attention_mask)
+    assert logits.dtype == np.float32 and logits.shape == expected.shape
+    assert np.abs(logits - expected).max() <= TARGET.tolerance("fp32")
+
+
+def test_fp32_export_is_dynamic_and_reports_conversion(ort_export):
+    result = ort_export("fp32")
+    session = TARGET.load(result.artifact, threads=1)
+    assert session.fixed_length is None and session.input_names == ["input_ids", "attention_mask"]
+    assert result.artifact.name.endswith("_onnxruntime_fp32.onnx")
+    assert result.report["opset"] == 18 and "dynamo" in result.report["exporter"]
+    # ORT's offline fusions must have replaced the exported LayerNorm + residual Add pairs.
+    assert "SkipLayerNormalization" in result.report["nodes_after"]
+    assert "SkipLayerNormalization" not in result.report["nodes_before"]
+
+
+@pytest.mark.parametrize("recipe", ["int8-dynamic", "int8-qdq"])
+def test_int8_agrees_with_fp32_and_is_smaller(ort_export, tiny_student_dir, tiny_splits, recipe):
+    fp32, int8 = ort_export("fp32"), ort_export(recipe)
+    input_ids, attention_mask = encode_test_split(tiny_student_dir, tiny_splits)
+    reference = TARGET.load(fp32.artifact, threads=1).run(input_ids, attention_mask).argmax(-1)
+    predicted = TARGET.load(int8.artifact, threads=1).run(input_ids, attention_mask).argmax(-1)
+    assert np.mean(predicted == reference) >= MIN_INT8_AGREEMENT
+    assert int8.artifact.stat().st_size < fp32.artifact.stat().st_size
+
+
+def test_dynamic_int8_quantizes_matmuls_on_the_fly(ort_export):
+    result = ort_export("int8-dynamic")
+    nodes = op_counts(result.artifact)
+    assert nodes.get("DynamicQuantizeLinear", 0) > 0 and nodes.get("MatMulInteger", 0) > 0
+    assert result.report["calibration_samples"] == 0
+
+
+def test_qdq_keeps_mask_softmax_and_layernorm_float(ort_export):
+    result = ort_export("int8-qdq")
+    nodes = op_counts(result.artifact)
+    assert nodes.get("QuantizeLinear", 0) > 0 and nodes.get("DequantizeLinear", 0) > 0
+    quantized = set(result.report["quantized_op_types"])
+    assert {"MatMul", "Gemm"} <= quantized
+    assert not quantized & {"Add", "Softmax", "LayerNormalization"}
+    assert result.report["calibration_samples"] == 128 and result.report["calibration_method"] == "minmax"
+
+
+def test_naive_all_ops_recipe_breaks_masking(ort_export, tiny_student_dir, tiny_splits):
+    """The trap: with the mask Add, Softmax and LayerNorm in int8, padded inputs drift far from fp32.
+
+    Argmax barely moves on this bag-of-words task, so the logit error is what shows it.
+    """
+    naive, linear_only = ort_export(NAIVE_RECIPE), ort_export("int8-qdq")
+    assert {"Add", "LayerNormalization", "Softmax"} <= set(quantized_op_types(naive.artifact))
+    input_ids, attention_mask = encode_test_split(tiny_student_dir, tiny_splits, pad_to=64)
+    reference = TARGET.load(ort_export("fp32").artifact, threads=1).run(input_ids, attention_mask)
+
+    def error(result):
+        return np.abs(TARGET.load(result.artifact, threads=1).run(input_ids, attention_mask) - reference).mean()
+
+    assert error(naive) > 10 * error(linear_only)
+
+
+def test_recipes_follow_profile(ort_profile):
+    assert [r.name for r in TARGET.recipes(ort_profile)] == list(DEFAULT_RECIPES)
+    assert NAIVE_RECIPE not in DEFAULT_RECIPES
+    fp32_only = DeviceProfile(**{**ort_profile.__dict__, "precisions": ["fp32"]})
+    assert [r.name for r in TARGET.recipes(fp32_only)] == ["fp32"]
+    assert TARGET.recipe("int8-qdq", ort_profile).options["activation_type"] == "uint8"
+    with pytest.raises(UserError, match="unknown onnxruntime recipe"):
+        TARGET.recipe("int4", ort_profile)
+
+
+def test_profile_table_is_typed():
+    base = {"name": "pi", "description": "", "isa": "arm64", "runtimes": ["onnxruntime"]}
+    profile = parse_profile({**base, "onnxruntime": {"weight_type": "int8"}}, "pi.toml")
+    # Arm defaults to signed activations (S8S8) when the table leaves them out.
+    assert TARGET.recipe("int8-qdq", profile).options["activation_type"] == "int8"
+    with pytest.raises(UserError, match="unknown key 'threads'"):
+        parse_profile({**base, "onnxruntime": {"threads": 2}}, "pi.toml")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_corrupt_model_is_a_user_error(ort_export, tmp_path, damage):
+    data = ort_export("fp32").artifact.read_bytes()
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(data[: len(data) // 3] if damage == "truncate" else b"not a model")
+    with pytest.raises(UserError, match="is not a valid ONNX model"):
+        TARGET.load(broken, threads=1)
+
+
+def test_fixed_length_export_has_static_shapes(tiny_student_dir, pytorch_student, tmp_path):
+    path = export_onnx(tiny_student_dir, tmp_path / "fixed.onnx", fixed_length=32)
+    shapes = [[d.dim_value for d in i.type.tensor_type.shape.dim] for i in onnx.load(str(path)).graph.input]
+    assert shapes == [[1, 32], [1, 32]]
+    session = TARGET.load(path, threads=1)
+    assert session.fixed_length == 32
+    input_ids, attention_mask = padded_inputs(pytorch_student.model.config.vocab_size, 32, 1, seed=7)
+    expected = reference_logits(pytorch_student, input_ids, attention_mask)
+    assert np.abs(session.run(input_ids, attention_mask) - expected).max() <= TARGET.tolerance("fp32")
+
+
+def test_runs_without_torch(ort_export, tmp_path):
+    artifact = ort_export("int8-qdq").artifact
+    input_ids, attention_mask = padded_inputs(41, 12, 2, seed=3)
+    expected = TARGET.load(artifact, threads=1).run(input_ids, attention_mask)
+    script = textwrap.dedent(f"""
+        import json, sys
+        sys.modules["torch"] = None
+        sys.modules["onnx"] = None
+        import numpy as np
+        from edgedistill.targets.registry import get_target
+        session = get_target("onnxruntime").load({str(artifact)!r}, threads=1)
+        ids = np.array({input_ids.tolist()}, dtype=np.int64)
+        mask = np.array({attention_mask.tolist()}, dtype=np.int64)
+        print(json.dumps(session.run(ids, mask).tolist()))
+    """)
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    np.testing.assert_allclose(np.array(json.loads(completed.stdout)), expected, rtol=0, atol=1e-6)
