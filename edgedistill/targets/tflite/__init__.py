@@ -1,0 +1,115 @@
+"""TFLite backend: static-shape `.tflite` artifacts run in LiteRT, converted by litert-torch or onnx2tf.
+
+Importing this needs only numpy; LiteRT is imported when a model is loaded, and torch,
+litert-torch or the onnx2tf tool env only inside `export`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from edgedistill.errors import UserError
+from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Session, Target
+from edgedistill.targets.profiles import DeviceProfile, SequencePolicy
+
+CONVERTERS = ("litert-torch", "onnx2tf")
+_DESCRIPTIONS = {
+    "fp32": "float32",
+    "fp16": "float16 weights, float32 compute",
+    "int8-dynamic": "dynamic-range int8: int8 weights, activations quantized at run time (no calibration)",
+}
+_PRECISIONS = {"fp32": "fp32", "fp16": "fp16", "int8-dynamic": "int8"}
+
+
+@dataclass(frozen=True)
+class TFLiteOptions:
+    """A profile's `[tflite]` table (the CLI's `export --converter` overrides `converter`)."""
+
+    # litert-torch by default: it converts in seconds inside the main env and its int8 runs fastest.
+    converter: Literal["litert-torch", "onnx2tf"] = "litert-torch"
+
+
+def static_length(sequence: SequencePolicy) -> int:
+    """TFLite wants one static length: the largest bucket, or `max_length` under a dynamic policy."""
+    return max(sequence.buckets) if sequence.policy == "fixed" else sequence.max_length
+
+
+class TFLiteTarget(Target):
+    name = "tflite"
+    artifact_suffix = ".tflite"
+    options_type = TFLiteOptions
+    # Measured max |Δlogit| vs PyTorch (1 layer × 32 hidden and 4 × 128, length 64): fp32 ≤ 1.5e-6
+    # for both converters, onnx2tf's rewritten LayerNorm/Softmax/MatMul included, so 1e-4 leaves
+    # ~70× headroom for deeper students; fp16 weights drift ≤ 2.4e-3, so 2e-2 leaves ~8×.
+    fp32_tolerance = 1e-4
+    fp16_tolerance = 2e-2
+
+    def recipes(self, profile: DeviceProfile) -> list[Recipe]:
+        candidates = [self.recipe(name, profile) for name in _DESCRIPTIONS]
+        return [r for r in candidates if r.precision in profile.precisions]
+
+    def recipe(self, name: str, profile: DeviceProfile) -> Recipe:
+        """Recipe `name` with the profile's converter and static length baked into its options."""
+        if name not in _DESCRIPTIONS:
+            raise UserError(f"unknown tflite recipe {name!r}; available: {', '.join(_DESCRIPTIONS)}")
+        converter = _options(profile).converter
+        length = static_length(profile.sequence)
+        options = {"converter": converter, "static_length": length}
+        if converter == "onnx2tf":
+            from edgedistill.targets.tflite.convert_onnx2tf import flags
+
+            options["flags"] = flags(length, name)
+        return Recipe(name, _PRECISIONS[name], f"{_DESCRIPTIONS[name]} via {converter}", options)
+
+    def export(self, inputs: ExportInputs, recipe: Recipe) -> ExportResult:
+        converter, length = recipe.options["converter"], recipe.options["static_length"]
+        problem = self.available(converter)
+        if problem:
+            raise UserError(problem)
+        inputs.work_dir.mkdir(parents=True, exist_ok=True)
+        artifact = inputs.work_dir / f"{inputs.student_dir.name}_tflite_{recipe.name}{self.artifact_suffix}"
+        started = time.perf_counter()
+        if converter == "onnx2tf":
+            from edgedistill.targets.tflite import convert_onnx2tf as backend
+        else:
+            from edgedistill.targets.tflite import convert_litert_torch as backend
+        report = backend.convert(inputs.student_dir, artifact, length, recipe.name)
+        report.update(
+            conversion_seconds=round(time.perf_counter() - started, 2), size_bytes=artifact.stat().st_size,
+            static_length=length, toolchain={converter: report["converter_version"]},
+        )
+        if inputs.profile.sequence.policy == "dynamic":
+            report["sequence_note"] = (f"TFLite needs a static shape: the dynamic policy's max_length {length} "
+                                       "is the static length; shorter inputs are padded to it")
+        return ExportResult(artifact, report)
+
+    def load(self, artifact: Path, threads: int) -> Session:
+        from edgedistill.targets.tflite.runtime import TFLiteSession
+
+        return TFLiteSession(artifact, threads)
+
+    def available(self, converter: str | None = None) -> str | None:
+        """Checks the LiteRT runtime, and the converter when one is named (export needs it, devices don't)."""
+        if not any(importlib.util.find_spec(name) for name in ("ai_edge_litert", "tflite_runtime")):
+            return "no TFLite runtime is installed: pip install ai-edge-litert"
+        if converter == "onnx2tf":
+            from edgedistill.targets.tflite.toolenv import MISSING, is_ready
+
+            return None if is_ready() else MISSING
+        if converter == "litert-torch" and importlib.util.find_spec("litert_torch") is None:
+            return "litert-torch is not installed: pip install -e '.[tflite]' (or pick --converter onnx2tf)"
+        if converter is not None and converter not in CONVERTERS:
+            return f"unknown TFLite converter {converter!r}; available: {', '.join(CONVERTERS)}"
+        return None
+
+
+def _options(profile: DeviceProfile) -> TFLiteOptions:
+    """The profile's typed table, or the defaults when it has none."""
+    return profile.runtime_options.get(TFLiteTarget.name) or TFLiteOptions()
+
+
+TARGET = TFLiteTarget()
