@@ -35,6 +35,7 @@ def atomic_output_dir(final: Path, overwrite: bool = True) -> Iterator[Path]:
         raise UserError(f"output directory {final} already exists; pass --overwrite or choose another --out")
     final.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    os.chmod(scratch, 0o777 & ~_umask())  # mkdtemp makes 0700; published models must be readable
     try:
         yield scratch
     except BaseException:
@@ -57,6 +58,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -67,3 +69,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write UTF-8 text to `path` through a temporary file and a rename."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current

@@ -18,6 +18,8 @@ class TeachConfig:
     batch_size: int = 32
     learning_rate: float = 5e-5
     max_length: int = 128
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.1  # of all steps, then linear decay to 0
     seed: int = 13
     resume: bool = False
     overwrite: bool = True
@@ -43,6 +45,8 @@ class DistillConfig:
     losses: dict[str, float] = field(default_factory=dict)
     # "batchmean" is correct KD; "mean" reproduces nn.KLDivLoss()'s default for ablations only.
     kl_reduction: Literal["batchmean", "mean"] = "batchmean"
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.1  # of all steps, then linear decay to 0
     seed: int = 13
     resume: bool = False
     overwrite: bool = True

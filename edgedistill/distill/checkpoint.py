@@ -1,0 +1,91 @@
+"""Per-epoch training state in a work directory beside `--out`, for `--resume`.
+
+Layout of `<out parent>/.<out name>.checkpoint/` (replaced atomically after each epoch):
+- `trainable.safetensors`: everything being trained (model, loss projections);
+- `best.safetensors`: the classifier weights of the best validation epoch so far;
+- `state.pt`: optimizer, scheduler and progress, only tensors and primitives, read with
+  `torch.load(weights_only=True)`;
+- `fingerprint.txt`: the hash of the settings and data that made it (see `fingerprint`).
+Random state is not stored: the trainer reseeds from (seed, epoch, rank) at every epoch start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, load_model, save_file, save_model
+from torch import nn
+
+from edgedistill.errors import UserError
+from edgedistill.fsutil import atomic_output_dir
+
+TRAINABLE_FILE = "trainable.safetensors"
+BEST_FILE = "best.safetensors"
+STATE_FILE = "state.pt"
+FINGERPRINT_FILE = "fingerprint.txt"
+
+
+@dataclass
+class TrainProgress:
+    """How far training got and the best validation result so far."""
+
+    epochs_done: int = 0
+    best_epoch: int = 0
+    best_score: float = float("-inf")
+    history: list[dict] = field(default_factory=list)
+
+
+def checkpoint_dir(out: Path) -> Path:
+    """The work directory of the run that writes `out`: a hidden sibling, so `out` itself only appears when done."""
+    out = Path(out)
+    return out.parent / f".{out.name}.checkpoint"
+
+
+def fingerprint(settings: dict, texts: list[str], labels: list[int]) -> str:
+    """Hash of the run's settings and training data: a checkpoint only resumes the run that made it."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    for text, label in zip(texts, labels):
+        digest.update(f"{label}\t{text}\n".encode())
+    return digest.hexdigest()
+
+
+class CheckpointStore:
+    """Saves and restores the training state of one output directory."""
+
+    def __init__(self, out: Path, fingerprint: str):
+        self.path = checkpoint_dir(out)
+        self.fingerprint = fingerprint
+
+    def clear(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def save(self, trainable: nn.Module, optimizer: torch.optim.Optimizer, scheduler, progress: TrainProgress,
+             best_state: dict[str, torch.Tensor]) -> None:
+        with atomic_output_dir(self.path) as scratch:
+            save_model(trainable, str(scratch / TRAINABLE_FILE))
+            save_file({name: tensor.contiguous() for name, tensor in best_state.items()}, str(scratch / BEST_FILE))
+            torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                        "progress": asdict(progress)}, scratch / STATE_FILE)
+            (scratch / FINGERPRINT_FILE).write_text(self.fingerprint + "\n", encoding="utf-8")
+
+    def resumable(self) -> bool:
+        """Whether a checkpoint of this very run exists; one made by other settings or data is an error."""
+        if not (self.path / FINGERPRINT_FILE).is_file():
+            return False
+        if (self.path / FINGERPRINT_FILE).read_text(encoding="utf-8").strip() != self.fingerprint:
+            raise UserError(f"the checkpoint in {self.path} was made with other settings or data; "
+                            "rerun without --resume to start over")
+        return True
+
+    def load(self, trainable: nn.Module, optimizer: torch.optim.Optimizer, scheduler) -> tuple[TrainProgress, dict[str, torch.Tensor]]:
+        """Restore the saved state into the given objects (check `resumable` first)."""
+        state = torch.load(self.path / STATE_FILE, weights_only=True)
+        load_model(trainable, str(self.path / TRAINABLE_FILE))
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        return TrainProgress(**state["progress"]), load_file(str(self.path / BEST_FILE))

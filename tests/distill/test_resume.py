@@ -1,0 +1,70 @@
+"""An interrupted run resumes from its last epoch checkpoint and ends exactly where an uninterrupted run does."""
+
+from __future__ import annotations
+
+import pytest
+from safetensors.torch import load_file
+
+from edgedistill.cli import main
+from edgedistill.distill.checkpoint import CheckpointStore, checkpoint_dir
+from edgedistill.modeldir import read_metrics
+
+
+class Interrupted(Exception):
+    """Stands in for a crash or Ctrl-C right after the first epoch's checkpoint."""
+
+
+@pytest.fixture
+def interrupt_after_first_checkpoint(monkeypatch):
+    save = CheckpointStore.save
+
+    def save_then_stop(self, *args, **kwargs):
+        save(self, *args, **kwargs)
+        monkeypatch.setattr(CheckpointStore, "save", save)
+        raise Interrupted
+
+    monkeypatch.setattr(CheckpointStore, "save", save_then_stop)
+
+
+def _interrupted_run(argv) -> None:
+    with pytest.raises(Interrupted):
+        main(argv)
+
+
+def test_resume_matches_an_uninterrupted_run(tmp_path, tiny_teacher, tiny_distilled, distill_argv,
+                                             interrupt_after_first_checkpoint, capsys):
+    out = tmp_path / "student"
+    _interrupted_run(distill_argv(tiny_teacher, out))
+    assert not out.exists()
+    assert (checkpoint_dir(out) / "state.pt").is_file()
+
+    assert main(distill_argv(tiny_teacher, out, "--resume")) == 0
+    assert "resuming after epoch 1" in capsys.readouterr().err
+    assert not checkpoint_dir(out).exists()
+    resumed, reference = read_metrics(out), read_metrics(tiny_distilled)
+    for key in ("student", "agreement", "best_epoch"):
+        assert resumed[key] == reference[key]
+    assert [e["train_loss"] for e in resumed["history"]] == [e["train_loss"] for e in reference["history"]]
+    resumed_weights, reference_weights = load_file(out / "model.safetensors"), load_file(tiny_distilled / "model.safetensors")
+    assert resumed_weights.keys() == reference_weights.keys()
+    assert all((resumed_weights[name] == reference_weights[name]).all() for name in reference_weights)
+
+
+def test_without_resume_a_stale_checkpoint_is_ignored(tmp_path, tiny_teacher, tiny_distilled, distill_argv,
+                                                      interrupt_after_first_checkpoint, capsys):
+    out = tmp_path / "student"
+    _interrupted_run(distill_argv(tiny_teacher, out))
+    assert main(distill_argv(tiny_teacher, out)) == 0
+    assert "resuming" not in capsys.readouterr().err
+    assert not checkpoint_dir(out).exists()
+    assert read_metrics(out)["student"] == read_metrics(tiny_distilled)["student"]
+
+
+def test_resume_with_other_settings_is_refused(tmp_path, tiny_teacher, distill_argv, interrupt_after_first_checkpoint, capsys):
+    out = tmp_path / "student"
+    _interrupted_run(distill_argv(tiny_teacher, out))
+    capsys.readouterr()
+    assert main(distill_argv(tiny_teacher, out, "--resume", "--temperature", "2")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "without --resume" in err and "\n" not in err
+    assert not out.exists()
