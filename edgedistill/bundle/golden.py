@@ -1,0 +1,96 @@
+"""Golden vectors: a few texts at several lengths with their token ids and fp32 student logits.
+
+App teams test their tokenizer and integration against them; `check` uses them for
+parity at every length. Shorter texts are padded and longer ones truncated to each
+length's token budget; under a `fixed` sequence policy every input is padded to its bucket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgedistill.errors import UserError
+from edgedistill.targets.profiles import SequencePolicy
+from edgedistill.text.encode import TextEncoder
+
+GOLDEN_FILE = "golden.json"
+GOLDEN_SCHEMA_VERSION = 1
+GOLDEN_TEXT_COUNT = 6
+BASE_LENGTHS = (8, 16, 32)
+
+Reference = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class GoldenCase:
+    text: str
+    max_tokens: int
+    input_ids: np.ndarray  # (1, width) int64
+    attention_mask: np.ndarray  # (1, width) int64
+    logits: np.ndarray  # (1, classes) float32
+
+
+def golden_lengths(sequence: SequencePolicy) -> list[int]:
+    """Token budgets to test: 8, 16, 32 and the longest input the policy allows (plus every bucket)."""
+    longest = max(sequence.buckets) if sequence.policy == "fixed" else sequence.max_length
+    lengths = {n for n in BASE_LENGTHS if n < longest} | {longest}
+    if sequence.policy == "fixed":
+        lengths |= set(sequence.buckets)
+    return sorted(lengths)
+
+
+def padded_width(max_tokens: int, sequence: SequencePolicy) -> int:
+    """The input width a `max_tokens` budget runs at: the budget itself, or its bucket under `fixed`."""
+    return sequence.bucket_for(max_tokens) if sequence.policy == "fixed" else max_tokens
+
+
+def pick_golden_texts(texts: list[str], count: int = GOLDEN_TEXT_COUNT) -> list[str]:
+    """`count` distinct texts spread from shortest to longest, so both padding and truncation show."""
+    ordered = sorted(set(texts), key=lambda text: (len(text), text))
+    if len(ordered) <= count:
+        return ordered
+    positions = np.linspace(0, len(ordered) - 1, count).round().astype(int)
+    return [ordered[i] for i in positions]
+
+
+def build_golden(texts: list[str], tokenizer_json: Path, sequence: SequencePolicy, reference: Reference) -> dict[str, Any]:
+    """The golden.json payload; `reference` maps (ids, mask) to the fp32 student's logits."""
+    cases = []
+    for max_tokens in golden_lengths(sequence):
+        encoder = TextEncoder(tokenizer_json, max_tokens)
+        ids, mask = encoder.encode(texts, pad_to=padded_width(max_tokens, sequence))
+        logits = reference(ids, mask)
+        for row, text in enumerate(texts):
+            cases.append({"text": text, "max_tokens": max_tokens, "input_ids": ids[row].tolist(),
+                          "attention_mask": mask[row].tolist(), "logits": [float(x) for x in logits[row]]})
+    return {
+        "schema_version": GOLDEN_SCHEMA_VERSION,
+        "description": "Texts truncated to max_tokens, padded to len(input_ids); logits from the fp32 student in PyTorch.",
+        "sequence": {"policy": sequence.policy, "max_length": sequence.max_length, "buckets": list(sequence.buckets)},
+        "lengths": golden_lengths(sequence),
+        "cases": cases,
+    }
+
+
+def parse_golden(payload: Any, where: str) -> list[GoldenCase]:
+    """The cases of a golden.json payload as arrays."""
+    cases = payload.get("cases") if isinstance(payload, dict) else None
+    if not isinstance(cases, list) or not cases:
+        raise UserError(f"{where}: expected {{\"cases\": [...]}} with at least one case")
+    parsed = []
+    for number, case in enumerate(cases):
+        try:
+            ids = np.asarray([case["input_ids"]], dtype=np.int64)
+            mask = np.asarray([case["attention_mask"]], dtype=np.int64)
+            logits = np.asarray([case["logits"]], dtype=np.float32)
+            parsed.append(GoldenCase(str(case["text"]), int(case["max_tokens"]), ids, mask, logits))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UserError(f"{where}: case {number} is malformed ({exc!r})") from None
+        if ids.shape != mask.shape or ids.ndim != 2:
+            raise UserError(f"{where}: case {number} has input_ids and attention_mask of different shapes")
+    return parsed

@@ -1,0 +1,121 @@
+"""The bundle manifest: what an artifact is, how it was built, and what it measured.
+
+`files` maps every other file in the bundle to its sha256, so a copied bundle can be
+verified before it is trusted. The schema is versioned; readers refuse newer ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import re
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+from edgedistill.errors import UserError
+from edgedistill.typed_config import from_mapping
+
+SCHEMA_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+REQUIRED_FILES = ("tokenizer.json", "labels.json", "golden.json")
+METRIC_KEYS = ("accuracy", "reference_accuracy", "teacher_accuracy", "agreement", "max_abs_logit_diff",
+               "size_bytes", "latency_ms", "peak_rss_mb")
+LATENCY_KEYS = ("load", "first", "p50", "p90", "p99")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+# Packages whose versions decide what an artifact contains or how it runs, per runtime.
+_CORE_PACKAGES = ("edgedistill", "torch", "transformers", "tokenizers", "numpy")
+RUNTIME_PACKAGES = {
+    "onnxruntime": ("onnxruntime", "onnx", "onnxscript"),
+    "executorch": ("executorch", "torchao"),
+    "tflite": ("ai-edge-litert", "litert-torch", "onnx2tf"),
+}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    target: str
+    runtime: str
+    precision: str
+    model: str
+    quantization: dict[str, Any]
+    files: dict[str, str]
+    toolchain: dict[str, Any]
+    inputs: list[dict[str, Any]]
+    outputs: list[dict[str, Any]]
+    sequence: dict[str, Any]
+    threads: int
+    cpu_affinity: list[int]
+    data: dict[str, Any]
+    budgets: dict[str, Any]
+    export_report: dict[str, Any]
+    metrics: dict[str, Any]
+    created_at: str = ""
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema_version": self.schema_version,
+                **{k: v for k, v in dataclasses.asdict(self).items() if k != "schema_version"}}
+
+
+def toolchain_versions(runtime: str) -> dict[str, Any]:
+    """Installed versions of the packages that built this artifact (absent ones left out)."""
+    versions: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
+    for package in _CORE_PACKAGES + RUNTIME_PACKAGES.get(runtime, ()):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def tensor_specs(input_names: list[str], fixed_length: int | None, num_labels: int) -> tuple[list[dict], list[dict]]:
+    """Input/output specs; static-shape artifacts are built at batch 1, dynamic ones name their axes."""
+    batch: int | str = 1 if fixed_length else "batch"
+    sequence: int | str = fixed_length or "sequence"
+    inputs = [{"name": name, "dtype": "int64", "shape": [batch, sequence]} for name in input_names]
+    outputs = [{"name": "logits", "dtype": "float32", "shape": [batch, num_labels]}]
+    return inputs, outputs
+
+
+def parse_manifest(mapping: Any, where: str) -> Manifest:
+    """Validate a manifest mapping; every problem is a one-line UserError naming `where`."""
+    if not isinstance(mapping, dict):
+        raise UserError(f"{where}: a manifest must be a JSON object")
+    version = mapping.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise UserError(f"{where}: missing schema_version; this is not an edgedistill bundle manifest")
+    if version > SCHEMA_VERSION:
+        raise UserError(f"{where}: schema_version {version} is newer than this edgedistill reads "
+                        f"({SCHEMA_VERSION}); upgrade edgedistill")
+    missing = [f.name for f in dataclasses.fields(Manifest)
+               if f.name not in mapping and f.default is dataclasses.MISSING]
+    if missing:
+        raise UserError(f"{where}: missing field {missing[0]!r}")
+    manifest = from_mapping(Manifest, mapping, where)
+    _check_files(manifest, where)
+    _check_metrics(manifest.metrics, where)
+    return manifest
+
+
+def _check_files(manifest: Manifest, where: str) -> None:
+    for name, digest in manifest.files.items():
+        if name in ("", ".", "..", MANIFEST_FILE) or "/" in name or "\\" in name:
+            raise UserError(f"{where}: files lists an invalid name {name!r}")
+        if not isinstance(digest, str) or not _SHA256.match(digest):
+            raise UserError(f"{where}: files[{name!r}] is not a sha256 hex digest")
+    for name in (manifest.model, *REQUIRED_FILES):
+        if name not in manifest.files:
+            raise UserError(f"{where}: files does not list {name!r}")
+
+
+def _check_metrics(metrics: dict[str, Any], where: str) -> None:
+    missing = [key for key in METRIC_KEYS if key not in metrics]
+    if missing:
+        raise UserError(f"{where}: metrics lacks {missing[0]!r}")
+    latency = metrics["latency_ms"]
+    if not isinstance(latency, dict) or any(key not in latency for key in LATENCY_KEYS):
+        raise UserError(f"{where}: metrics.latency_ms needs {', '.join(LATENCY_KEYS)}")
+

@@ -1,0 +1,57 @@
+"""Open a bundle and verify every file against the manifest before anything uses it (no torch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgedistill.bundle.golden import GOLDEN_FILE, GoldenCase, parse_golden
+from edgedistill.bundle.manifest import MANIFEST_FILE, Manifest, parse_manifest
+from edgedistill.errors import UserError
+from edgedistill.fsutil import sha256_file
+from edgedistill.jsonio import read_json
+from edgedistill.modeldir import read_labels
+
+
+@dataclass(frozen=True)
+class Bundle:
+    path: Path
+    manifest: Manifest
+    labels: list[str]
+    golden: list[GoldenCase]
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / self.manifest.model
+
+    @property
+    def tokenizer_json(self) -> Path:
+        return self.path / "tokenizer.json"
+
+    @property
+    def recipe(self) -> str:
+        return str(self.manifest.quantization.get("recipe", "?"))
+
+
+def open_bundle(path: Path) -> Bundle:
+    """Read the manifest, check every listed file's sha256, then read labels and golden vectors."""
+    path = Path(path)
+    if not path.is_dir():
+        raise UserError(f"bundle directory {path} not found")
+    if not (path / MANIFEST_FILE).is_file():
+        raise UserError(f"{path} is not a bundle (no {MANIFEST_FILE}); pass a directory written by `edgedistill export`")
+    manifest = parse_manifest(read_json(path / MANIFEST_FILE, "bundle manifest"), str(path / MANIFEST_FILE))
+    verify_files(path, manifest.files)
+    golden = parse_golden(read_json(path / GOLDEN_FILE, "golden vectors"), str(path / GOLDEN_FILE))
+    return Bundle(path, manifest, read_labels(path), golden)
+
+
+def verify_files(path: Path, files: dict[str, str]) -> None:
+    """Every file the manifest lists must exist with the recorded sha256."""
+    for name, expected in sorted(files.items()):
+        file = path / name
+        if not file.is_file():
+            raise UserError(f"bundle {path} is missing {name}; copy the whole bundle directory again")
+        if sha256_file(file) != expected:
+            raise UserError(f"bundle {path}: {name} does not match its sha256 in {MANIFEST_FILE} "
+                            "(corrupt or modified); copy or export the bundle again")

@@ -1,0 +1,43 @@
+"""Write a bundle directory atomically: model, tokenizer, labels, golden vectors, manifest."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from edgedistill.bundle.golden import GOLDEN_FILE
+from edgedistill.bundle.manifest import MANIFEST_FILE, Manifest, parse_manifest
+from edgedistill.fsutil import atomic_output_dir, sha256_file
+from edgedistill.jsonio import write_json
+from edgedistill.modeldir import LABELS_FILE, TOKENIZER_FILES
+
+
+def bundle_name(student: str, runtime: str, recipe: str) -> str:
+    return f"{student}-{runtime}-{recipe}"
+
+
+def model_file_name(student: str, runtime: str, recipe: str, suffix: str) -> str:
+    return f"{student}_{runtime}_{recipe}{suffix}"
+
+
+def write_bundle(final_dir: Path, artifact: Path, model_name: str, student_dir: Path, golden: dict[str, Any],
+                 manifest: dict[str, Any]) -> Path:
+    """Assemble the bundle in a scratch dir and move it into place only once it is complete.
+
+    `manifest` holds every manifest field except `model`, `files` and `created_at`, which are filled here.
+    """
+    with atomic_output_dir(final_dir) as scratch:
+        shutil.copyfile(artifact, scratch / model_name)
+        for name in TOKENIZER_FILES + (LABELS_FILE,):
+            if (Path(student_dir) / name).is_file():
+                shutil.copyfile(Path(student_dir) / name, scratch / name)
+        write_json(scratch / GOLDEN_FILE, golden)
+        files = {path.name: sha256_file(path) for path in sorted(scratch.iterdir()) if path.is_file()}
+        created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        complete = {**manifest, "model": model_name, "files": files, "created_at": created_at}
+        checked: Manifest = parse_manifest(complete, f"manifest of {final_dir.name}")
+        write_json(scratch / MANIFEST_FILE, checked.to_dict())
+    return final_dir
+

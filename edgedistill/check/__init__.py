@@ -1,0 +1,1 @@
+"""Measuring artifacts in their real runtime: accuracy, parity, latency, memory (no torch)."""

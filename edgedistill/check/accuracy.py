@@ -1,0 +1,31 @@
+"""Classification figures from logits (numpy only)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def accuracy(logits: np.ndarray, labels: list[int] | np.ndarray) -> float:
+    """Fraction of rows whose argmax is the label."""
+    return float(np.mean(np.argmax(logits, axis=-1) == np.asarray(labels)))
+
+
+def macro_f1(logits: np.ndarray, labels: list[int] | np.ndarray, num_classes: int) -> float:
+    """Unweighted mean of per-class F1; a class never predicted nor present scores 0."""
+    predicted = np.argmax(logits, axis=-1)
+    truth = np.asarray(labels)
+    scores = []
+    for cls in range(num_classes):
+        true_pos = np.sum((predicted == cls) & (truth == cls))
+        denominator = np.sum(predicted == cls) + np.sum(truth == cls)
+        scores.append(2.0 * true_pos / denominator if denominator else 0.0)
+    return float(np.mean(scores))
+
+
+def agreement(logits: np.ndarray, reference: np.ndarray) -> float:
+    """Fraction of rows where the artifact and the reference predict the same class."""
+    return float(np.mean(np.argmax(logits, axis=-1) == np.argmax(reference, axis=-1)))
+
+
+def max_abs_logit_diff(logits: np.ndarray, reference: np.ndarray) -> float:
+    return float(np.max(np.abs(np.asarray(logits, dtype=np.float64) - np.asarray(reference, dtype=np.float64))))

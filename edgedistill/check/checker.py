@@ -1,0 +1,70 @@
+"""`edgedistill check`: re-measure a bundle in its runtime and hold it to its budgets (no torch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from edgedistill.bundle.reader import Bundle, open_bundle
+from edgedistill.check.accuracy import accuracy, macro_f1
+from edgedistill.check.latency import summarize
+from edgedistill.check.parity import golden_parity, tokenizer_matches
+from edgedistill.check.runner import encode_examples, load_session, run_timed
+from edgedistill.data.dataset import DataSpec, LabelledTexts
+from edgedistill.data.sources import BUILTIN_PREFIX, read_labelled
+from edgedistill.data.splits import load_splits
+from edgedistill.errors import UserError
+from edgedistill.targets.profiles import Budgets, SequencePolicy
+from edgedistill.targets.registry import get_target
+from edgedistill.typed_config import from_mapping
+
+
+def check_bundle(bundle: Path, data: str | None = None, text_column: str = "text", label_column: str = "label") -> dict[str, Any]:
+    """Verify, load and measure a bundle; `passed` is False when any gate fails."""
+    opened = open_bundle(bundle)
+    manifest = opened.manifest
+    where = f"{bundle} manifest"
+    sequence = from_mapping(SequencePolicy, manifest.sequence, f"{where} sequence")
+    budgets = from_mapping(Budgets, manifest.budgets, f"{where} budgets")
+    test, source = _test_set(opened, data, text_column, label_column)
+
+    target = get_target(manifest.runtime)
+    session, load_ms = load_session(target, opened.model_path, manifest.threads)
+    run = run_timed(session, encode_examples(opened.tokenizer_json, test.texts, sequence, session.fixed_length))
+    parity = golden_parity(session, opened.golden, target.tolerance(manifest.precision))
+
+    measured = accuracy(run.logits, test.labels)
+    reference = float(manifest.metrics["reference_accuracy"])
+    drop_points = (reference - measured) * 100.0
+    gates = {
+        "accuracy": drop_points <= budgets.max_accuracy_drop + 1e-9,
+        "parity": parity["passed"],
+        "tokenizer": tokenizer_matches(opened.tokenizer_json, opened.golden),
+    }
+    return {
+        "bundle": str(bundle), "runtime": manifest.runtime, "recipe": opened.recipe, "precision": manifest.precision,
+        "data": source, "examples": len(test),
+        "accuracy": measured, "macro_f1": macro_f1(run.logits, test.labels, len(opened.labels)),
+        "reference_accuracy": reference, "manifest_accuracy": manifest.metrics["accuracy"],
+        "accuracy_drop_points": drop_points, "max_accuracy_drop": budgets.max_accuracy_drop,
+        "parity": parity,
+        "latency_ms": {"load": load_ms, "first": run.first_ms, **summarize(run.samples_ms)},
+        "gates": gates,
+        "passed": all(value for value in gates.values() if value is not None),
+    }
+
+
+def _test_set(bundle: Bundle, data: str | None, text_column: str, label_column: str) -> tuple[LabelledTexts, str]:
+    """`--data` in full, else the bundle's own test split re-derived from its data spec."""
+    if data is not None:
+        texts, raw = read_labelled(data, text_column, label_column)
+        index = {name: i for i, name in enumerate(bundle.labels)}
+        unknown = sorted(set(raw) - set(index))
+        if unknown:
+            raise UserError(f"{data}: label {unknown[0]!r} is not one of the bundle's labels ({', '.join(bundle.labels)})")
+        return LabelledTexts(texts, [index[label] for label in raw]), data
+    spec = from_mapping(DataSpec, bundle.manifest.data, f"{bundle.path} manifest data")
+    for source in (spec.source, spec.test_source):
+        if source and not source.startswith(BUILTIN_PREFIX) and not Path(source).is_file():
+            raise UserError(f"the bundle's test data {source} is not on this machine; pass --data FILE")
+    return load_splits(spec, label_names=bundle.labels).test, f"{spec.source} (test split)"

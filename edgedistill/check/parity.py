@@ -1,0 +1,49 @@
+"""Golden-vector parity: the artifact against the fp32 student's stored logits, per sequence length."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from edgedistill.bundle.golden import GoldenCase
+from edgedistill.check.accuracy import agreement, max_abs_logit_diff
+from edgedistill.errors import UserError
+from edgedistill.targets.base import Session
+from edgedistill.text.encode import TextEncoder
+
+
+def golden_parity(session: Session, cases: list[GoldenCase], tolerance: float | None) -> dict:
+    """Max abs logit diff and argmax agreement at each golden length.
+
+    With a tolerance (fp32/fp16) every length must stay within it; without one (int8)
+    the figures are reported and the accuracy budget is the gate.
+    """
+    by_length: dict[int, list[GoldenCase]] = defaultdict(list)
+    for case in cases:
+        by_length[case.max_tokens].append(case)
+    lengths = []
+    for max_tokens, group in sorted(by_length.items()):
+        width = group[0].input_ids.shape[1]
+        if session.fixed_length and session.fixed_length != width:
+            raise UserError(f"golden vectors at width {width} do not fit this artifact's static length "
+                            f"{session.fixed_length}; export the bundle again")
+        logits = np.concatenate([np.asarray(session.run(c.input_ids, c.attention_mask), dtype=np.float32).reshape(1, -1)
+                                 for c in group])
+        expected = np.concatenate([c.logits for c in group])
+        diff = max_abs_logit_diff(logits, expected)
+        lengths.append({"max_tokens": max_tokens, "width": width, "cases": len(group), "max_abs_logit_diff": diff,
+                        "agreement": agreement(logits, expected),
+                        "passed": None if tolerance is None else diff <= tolerance})
+    gated = [entry["passed"] for entry in lengths if entry["passed"] is not None]
+    return {"tolerance": tolerance, "lengths": lengths, "passed": all(gated) if gated else None}
+
+
+def tokenizer_matches(tokenizer_json, cases: list[GoldenCase]) -> bool:
+    """Whether this machine's tokenizer reproduces the golden token ids."""
+    for case in cases:
+        width = case.input_ids.shape[1]
+        ids, mask = TextEncoder(tokenizer_json, case.max_tokens).encode([case.text], pad_to=width)
+        if not (np.array_equal(ids, case.input_ids) and np.array_equal(mask, case.attention_mask)):
+            return False
+    return True

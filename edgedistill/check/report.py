@@ -1,0 +1,118 @@
+"""Readable rich tables for `targets`, `export`, `check` and `bench`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from edgedistill.targets.profiles import DeviceProfile
+
+console = Console(highlight=False)
+
+
+def _heading(text: str) -> None:
+    """A title line printed whole: bundle paths should stay copyable, not wrapped inside a table title."""
+    console.print(text, style="bold", markup=False, soft_wrap=True)
+
+
+def _table(title: str | None = None) -> Table:
+    """Compact tables: an 80-column terminal or log still shows every figure."""
+    return Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2%}"
+
+
+_STATUS = {"kept": "[green]kept[/green]", "accepted": "accepted", "rejected": "[red]rejected[/red]"}
+
+
+def _verdict(passed: bool | None) -> str:
+    return {True: "[green]pass[/green]", False: "[red]FAIL[/red]", None: "report only"}[passed]
+
+
+def print_profiles(profiles: list[DeviceProfile]) -> None:
+    table = _table("Device profiles (targets/)")
+    for column in ("name", "isa", "runtimes", "thr.", "precision", "sequence", "drop", "p90 ms"):
+        # Runtime names never break mid-word; the column wraps between them.
+        table.add_column(column, no_wrap=column != "runtimes", min_width=len("onnxruntime") if column == "runtimes" else None)
+    for p in profiles:
+        sequence = f"fixed {p.sequence.buckets}" if p.sequence.policy == "fixed" else f"≤{p.sequence.max_length}"
+        p90 = "–" if p.budgets.p90_latency_ms is None else f"{p.budgets.p90_latency_ms:g}"
+        table.add_row(p.name, p.isa, " ".join(p.runtimes), str(p.threads), "/".join(p.precisions), sequence,
+                      f"{p.budgets.max_accuracy_drop:g} pt", p90)
+    console.print(table)
+
+
+def print_export(report: dict[str, Any]) -> None:
+    _heading(f"export {report['student']} → {report['profile']} "
+             f"(fp32 student accuracy {_pct(report['reference_accuracy'])})")
+    for runtime, outcome in report["runtimes"].items():
+        table = _table(f"{runtime} (latency in ms, size in MB)")
+        for column in ("recipe", "status", "acc.", "agree", "max|Δ|", "p50", "p90", "MB"):
+            table.add_column(column, no_wrap=True)
+        for entry in outcome["candidates"]:
+            m = entry["metrics"]
+            latency = m.get("latency_ms", {})
+            table.add_row(entry["recipe"], _STATUS[entry["status"]], _pct(m.get("accuracy")), _pct(m.get("agreement")),
+                          "–" if "max_abs_logit_diff" not in m else f"{m['max_abs_logit_diff']:.1e}",
+                          _ms(latency.get("p50")), _ms(latency.get("p90")),
+                          "–" if "size_bytes" not in m else f"{m['size_bytes'] / 1e6:.2f}")
+        console.print(table)
+        for entry in outcome["candidates"]:
+            if entry["reason"]:
+                console.print(f"  {entry['recipe']}: {entry['reason']}", markup=False, soft_wrap=True)
+        console.print(f"{runtime}: {outcome['bundle'] or outcome['error']}", markup=False, soft_wrap=True)
+
+
+def print_check(report: dict[str, Any]) -> None:
+    _heading(f"check {report['bundle']} ({report['runtime']} {report['recipe']}, "
+             f"{report['examples']} texts from {report['data']})")
+    table = _table()
+    table.add_column("gate")
+    table.add_column("measured")
+    table.add_column("limit")
+    table.add_column("result")
+    gates = report["gates"]
+    table.add_row("accuracy", f"{_pct(report['accuracy'])} (fp32 {_pct(report['reference_accuracy'])}, "
+                  f"drop {report['accuracy_drop_points']:.2f} pt)", f"drop ≤ {report['max_accuracy_drop']:g} pt",
+                  _verdict(gates["accuracy"]))
+    parity = report["parity"]
+    for entry in parity["lengths"]:
+        table.add_row(f"parity {entry['max_tokens']} tok, width {entry['width']}",
+                      f"|Δ| {entry['max_abs_logit_diff']:.2e}, agree {_pct(entry['agreement'])}",
+                      "–" if parity["tolerance"] is None else f"|Δ| ≤ {parity['tolerance']:g}", _verdict(entry["passed"]))
+    table.add_row("tokenizer", "golden ids " + ("reproduced" if gates["tokenizer"] else "DIFFER"), "identical",
+                  _verdict(gates["tokenizer"]))
+    console.print(table)
+    latency = report["latency_ms"]
+    console.print(f"latency: load {_ms(latency['load'])} ms, first {_ms(latency['first'])} ms, "
+                  f"p50 {_ms(latency['p50'])} / p90 {_ms(latency['p90'])} / p99 {_ms(latency['p99'])} ms")
+    console.print("[green]PASSED[/green]" if report["passed"] else "[red]FAILED[/red]")
+
+
+def print_bench(report: dict[str, Any]) -> None:
+    latency = report["latency_ms"]
+    _heading(f"bench {report['bundle']} ({report['runtime']} {report['recipe']}, "
+             f"length {report['length']}, {report['threads']} thread(s))")
+    table = _table()
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rows = [("load", f"{_ms(report['load_ms'])} ms"), ("first call", f"{_ms(report['first_ms'])} ms"),
+            ("runs", str(latency["runs"])), ("p50", f"{_ms(latency['p50'])} ms"), ("p90", f"{_ms(latency['p90'])} ms"),
+            ("p99", f"{_ms(latency['p99'])} ms"), ("mean", f"{_ms(latency['mean'])} ms"), ("min", f"{_ms(latency['min'])} ms"),
+            ("peak RSS", f"{report['memory']['peak_rss_mb']} MB (+{report['memory']['peak_rss_delta_mb']} MB for the model)"),
+            ("model size", f"{report['size_bytes'] / 1e6:.2f} MB"),
+            ("cores pinned", ", ".join(map(str, report["cpu_affinity"]["applied"])) or "none"),
+            ("p90 budget", "none" if report["budget_p90_ms"] is None else f"{report['budget_p90_ms']:g} ms")]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    console.print("[green]PASSED[/green]" if report["passed"] else "[red]FAILED: p90 over budget[/red]")

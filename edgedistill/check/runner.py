@@ -1,0 +1,75 @@
+"""Load an artifact in its runtime and run texts through it at batch 1, the way a device does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgedistill.check.latency import elapsed_ms
+from edgedistill.errors import UserError
+from edgedistill.targets.base import Session, Target
+from edgedistill.targets.profiles import SequencePolicy
+from edgedistill.text.encode import TextEncoder
+
+Example = tuple[np.ndarray, np.ndarray]  # (input_ids, attention_mask), each (1, width) int64
+
+
+@dataclass
+class TimedRun:
+    logits: np.ndarray  # (N, classes)
+    first_ms: float
+    samples_ms: list[float]
+
+
+def load_session(target: Target, artifact: Path, threads: int) -> tuple[Session, float]:
+    """The loaded session and its load time; a file the runtime rejects is a one-line error."""
+    try:
+        return elapsed_ms(lambda: target.load(artifact, threads))  # type: ignore[return-value]
+    except UserError:
+        raise
+    except Exception as exc:
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UserError(f"{target.name} cannot load {artifact.name} (corrupt or truncated?): {first_line[:200]}") from None
+
+
+def input_width(tokens: int, sequence: SequencePolicy, fixed_length: int | None) -> int:
+    """Width an input of `tokens` tokens runs at: the artifact's static length, its bucket, or itself."""
+    if fixed_length:
+        return fixed_length
+    return sequence.bucket_for(tokens) if sequence.policy == "fixed" else tokens
+
+
+def truncation_length(sequence: SequencePolicy, fixed_length: int | None) -> int:
+    if fixed_length:
+        return fixed_length
+    return max(sequence.buckets) if sequence.policy == "fixed" else sequence.max_length
+
+
+def encode_examples(tokenizer_json: Path, texts: list[str], sequence: SequencePolicy,
+                    fixed_length: int | None = None) -> list[Example]:
+    """One batch-1 example per text, truncated and padded as the sequence policy says."""
+    encoder = TextEncoder(tokenizer_json, truncation_length(sequence, fixed_length))
+    examples = []
+    for text in texts:
+        ids, mask = encoder.encode([text])
+        pad = input_width(ids.shape[1], sequence, fixed_length) - ids.shape[1]
+        examples.append((np.pad(ids, ((0, 0), (0, pad)), constant_values=encoder.pad_id),
+                         np.pad(mask, ((0, 0), (0, pad)), constant_values=0)))
+    return examples
+
+
+def run_timed(session: Session, examples: list[Example], warmup: int = 3) -> TimedRun:
+    """Run every example once, timing each call; the first call and `warmup` untimed calls come first."""
+    if not examples:
+        raise UserError("no examples to run; the test set is empty")
+    first_ms = elapsed_ms(lambda: session.run(*examples[0]))[1]
+    for _ in range(warmup):
+        session.run(*examples[0])
+    outputs, samples = [], []
+    for ids, mask in examples:
+        logits, ms = elapsed_ms(lambda: session.run(ids, mask))
+        outputs.append(np.asarray(logits, dtype=np.float32).reshape(1, -1))
+        samples.append(ms)
+    return TimedRun(np.concatenate(outputs, axis=0), first_ms, samples)

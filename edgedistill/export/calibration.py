@@ -1,0 +1,62 @@
+"""Calibration texts for static quantization: a shipped set, a user file, or the student's train split.
+
+Never the validation or test split: calibrating on the texts an artifact is measured on
+would flatter its accuracy. Format and knobs: calibration/README.md.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from pathlib import Path
+
+from edgedistill.data.sources import read_unlabelled
+from edgedistill.data.splits import load_splits
+from edgedistill.errors import UserError
+from edgedistill.modeldir import read_data_spec, read_labels
+
+DEFAULT_LIMIT = 200
+SAMPLE_SEED = 0
+FILE_SUFFIXES = (".jsonl", ".txt")
+
+
+def calibration_dir() -> Path:
+    """The shipped calibration sets: `calibration/` beside the package."""
+    return Path(__file__).resolve().parents[2] / "calibration"
+
+
+def shipped_names() -> list[str]:
+    return sorted(path.stem for path in calibration_dir().glob("*.jsonl"))
+
+
+def stratified_sample(texts: list[str], labels: list[int], limit: int, seed: int = SAMPLE_SEED) -> list[str]:
+    """Up to `limit` texts with each class in proportion to its share, in a seeded order."""
+    if len(texts) <= limit:
+        return list(texts)
+    by_class: dict[int, list[str]] = defaultdict(list)
+    for text, label in zip(texts, labels):
+        by_class[label].append(text)
+    rng = random.Random(seed)
+    chosen = []
+    for label, members in sorted(by_class.items()):
+        share = max(1, round(limit * len(members) / len(texts)))
+        chosen += rng.sample(members, min(share, len(members)))
+    rng.shuffle(chosen)
+    return chosen[:limit]
+
+
+def calibration_texts(source: str | None, student_dir: Path, limit: int = DEFAULT_LIMIT) -> list[str]:
+    """Texts from a .jsonl/.txt file, a shipped set by name, or (None) a stratified sample of the student's train split."""
+    if source is None:
+        splits = load_splits(read_data_spec(student_dir), label_names=read_labels(student_dir))
+        return stratified_sample(splits.train.texts, splits.train.labels, limit)
+    path = Path(source)
+    if path.suffix not in FILE_SUFFIXES:
+        path = calibration_dir() / f"{source}.jsonl"
+        if not path.is_file():
+            raise UserError(f"unknown calibration set {source!r}; use a .jsonl/.txt file or one of: "
+                            f"{', '.join(shipped_names()) or '(none shipped)'}")
+    texts = read_unlabelled(str(path), "text")
+    if not texts:
+        raise UserError(f"calibration file {path} has no texts")
+    return random.Random(SAMPLE_SEED).sample(texts, limit) if len(texts) > limit else texts

@@ -1,0 +1,55 @@
+"""Measure one exported artifact in its real runtime on the held-out test split (no torch here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgedistill.check.accuracy import accuracy, agreement, macro_f1, max_abs_logit_diff
+from edgedistill.check.affinity import pinned_to
+from edgedistill.check.latency import summarize
+from edgedistill.check.memory import PeakMemory
+from edgedistill.check.runner import Example, encode_examples, load_session, run_timed
+from edgedistill.data.dataset import LabelledTexts
+from edgedistill.targets.base import Target
+from edgedistill.targets.profiles import DeviceProfile
+
+# fp32 student logits for the exact inputs an artifact ran on.
+ReferenceFor = Callable[[list[Example]], np.ndarray]
+
+
+@dataclass
+class Measurement:
+    metrics: dict[str, Any]
+    input_names: list[str]
+    fixed_length: int | None
+
+
+def measure_artifact(target: Target, artifact: Path, profile: DeviceProfile, tokenizer_json: Path,
+                     test: LabelledTexts, num_classes: int, reference_for: ReferenceFor) -> Measurement:
+    """Load, run every test text at batch 1 with the profile's threads and cores, and compare with the fp32 student."""
+    with pinned_to(profile.cpu_affinity), PeakMemory() as memory:
+        session, load_ms = load_session(target, artifact, profile.threads)
+        examples = encode_examples(tokenizer_json, test.texts, profile.sequence, session.fixed_length)
+        run = run_timed(session, examples)
+    reference = reference_for(examples)
+    latency = summarize(run.samples_ms)
+    rss = memory.as_dict()
+    metrics = {
+        "accuracy": accuracy(run.logits, test.labels),
+        "macro_f1": macro_f1(run.logits, test.labels, num_classes),
+        "reference_accuracy": accuracy(reference, test.labels),
+        "agreement": agreement(run.logits, reference),
+        "max_abs_logit_diff": max_abs_logit_diff(run.logits, reference),
+        "size_bytes": Path(artifact).stat().st_size,
+        "latency_ms": {"load": load_ms, "first": run.first_ms, "p50": latency["p50"], "p90": latency["p90"],
+                       "p99": latency["p99"], "mean": latency["mean"]},
+        "peak_rss_mb": rss["peak_rss_mb"],
+        "peak_rss_delta_mb": rss["peak_rss_delta_mb"],
+        "test_examples": len(test),
+    }
+    return Measurement(metrics, list(session.input_names), session.fixed_length)

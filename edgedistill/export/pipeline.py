@@ -1,0 +1,329 @@
+"""`edgedistill export`: student → one verified bundle per runtime of a device profile.
+
+A straight line: load the profile and student → encode the test split and compute the
+fp32 reference once → for each recipe, export, reload in the real runtime and measure
+→ keep the fastest recipe within budget → write its bundle atomically → write
+export_report.json listing every candidate and why the others lost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+
+from edgedistill.bundle.golden import build_golden, pick_golden_texts
+from edgedistill.bundle.manifest import SCHEMA_VERSION, tensor_specs, toolchain_versions
+from edgedistill.bundle.writer import bundle_name, model_file_name, write_bundle
+from edgedistill.check.accuracy import accuracy
+from edgedistill.check.runner import Example, encode_examples, truncation_length
+from edgedistill.data.dataset import Splits
+from edgedistill.data.splits import load_splits
+from edgedistill.errors import UserError
+from edgedistill.export.calibration import calibration_texts
+from edgedistill.export.measure import Measurement, measure_artifact
+from edgedistill.export.selection import Candidate, NoRecipePassed, rejection_reason, select_recipe
+from edgedistill.jsonio import read_json, write_json
+from edgedistill.modeldir import read_data_spec, read_labels, read_metrics, require_model_dir
+from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Target
+from edgedistill.targets.profiles import DeviceProfile, load_profile
+from edgedistill.targets.registry import get_target
+from edgedistill.typed_config import from_mapping
+
+REPORT_FILE = "export_report.json"
+DISTILL_FILE = "distill.json"
+console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@dataclass
+class ExportRequest:
+    student_dir: Path
+    profile: str
+    out_dir: Path
+    runtime: str | None = None
+    calibration: str | None = None
+    converter: str | None = None
+    # Try exactly these recipes instead of the backend's defaults (needs a single runtime).
+    recipes: list[Recipe] | None = None
+
+
+@dataclass
+class Trial:
+    """One recipe's export and measurement (result and measurement are None when it failed)."""
+
+    candidate: Candidate
+    export_s: float
+    result: ExportResult | None = None
+    measurement: Measurement | None = None
+
+
+@dataclass
+class Prepared:
+    """What every recipe of every runtime shares: the student, its splits, the reference, golden vectors."""
+
+    student_dir: Path
+    model: Any
+    splits: Splits
+    golden: dict[str, Any]
+    calibration: list[str]
+    reference_accuracy: float
+    reference_cache: dict[tuple, np.ndarray]
+
+    def reference_for(self, examples: list[Example]) -> np.ndarray:
+        """fp32 student logits for these exact inputs, computed once per distinct input set."""
+        key = _widths(examples)
+        if key not in self.reference_cache:
+            self.reference_cache[key] = _reference_logits(self.model, examples)
+        return self.reference_cache[key]
+
+
+def run_export(request: ExportRequest) -> dict[str, Any]:
+    """Export, measure and select per runtime; raise after writing the report if a runtime kept nothing."""
+    started = time.perf_counter()
+    profile = _with_converter(load_profile(request.profile), request.converter)
+    targets = [_usable_target(name) for name in _pick_runtimes(profile, request)]
+    student_dir = _require_student(Path(request.student_dir))
+    prepared = _prepare(student_dir, profile, request.calibration)
+    out_dir = Path(request.out_dir)
+    report: dict[str, Any] = {
+        "student": str(student_dir), "profile": profile.name, "out_dir": str(out_dir),
+        "test_examples": len(prepared.splits.test), "reference_accuracy": prepared.reference_accuracy,
+        "calibration": {"source": request.calibration or "train split", "texts": len(prepared.calibration)},
+        "budgets": dataclasses.asdict(profile.budgets), "runtimes": {},
+    }
+    failures = []
+    for target in targets:
+        outcome = _export_runtime(target, profile, prepared, out_dir, request.recipes)
+        report["runtimes"][target.name] = outcome
+        if outcome["bundle"] is None:
+            failures.append(f"{target.name}: {outcome['error']}")
+    report["total_s"] = round(time.perf_counter() - started, 2)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / REPORT_FILE, _jsonable(report))
+    if failures:
+        raise UserError(f"no bundle written for {'; '.join(failures)} (details in {out_dir / REPORT_FILE})")
+    return report
+
+
+def _export_runtime(target: Target, profile: DeviceProfile, prepared: Prepared, out_dir: Path,
+                    explicit: list[Recipe] | None) -> dict[str, Any]:
+    """Try each recipe, keep the fastest within budget, write its bundle."""
+    recipes = explicit if explicit is not None else _default_recipes(target, profile)
+    with tempfile.TemporaryDirectory(prefix=f"edgedistill-{target.name}-") as scratch:
+        inputs = ExportInputs(
+            student_dir=prepared.student_dir, profile=profile, work_dir=Path(scratch),
+            max_length=truncation_length(profile.sequence, None), calibration_texts=prepared.calibration,
+            train=prepared.splits.train, teacher_logits=_teacher_logits(prepared, recipes, profile),
+        )
+        trials = [_try_recipe(target, profile, prepared, inputs, recipe) for recipe in recipes]
+        candidates = [trial.candidate for trial in trials]
+        entries = [_candidate_entry(trial, profile) for trial in trials]
+        try:
+            kept = select_recipe(candidates, profile.budgets)
+        except NoRecipePassed as exc:
+            _say(f"{target.name}: {exc}", "red")
+            return {"kept": None, "bundle": None, "error": str(exc), "candidates": entries}
+        index = next(i for i, candidate in enumerate(candidates) if candidate is kept)
+        for entry in entries:
+            if entry["status"] == "accepted" and entry["recipe"] != kept.recipe.name:
+                entry["reason"] = f"slower than {kept.recipe.name} (p50 {kept.p50_ms:.2f} ms)"
+        entries[index]["status"] = "kept"
+        bundle = _write_bundle(target, profile, prepared, trials[index], out_dir)
+    _say(f"{target.name}: kept {kept.recipe.name} → {bundle}", "green")
+    return {"kept": kept.recipe.name, "bundle": str(bundle), "error": None, "candidates": entries}
+
+
+def _try_recipe(target: Target, profile: DeviceProfile, prepared: Prepared, inputs: ExportInputs, recipe: Recipe) -> Trial:
+    """Export one recipe and measure it; a failure becomes a rejected candidate, not an abort."""
+    _say(f"{target.name} {recipe.name}: exporting ({recipe.description})", "bold")
+    work_dir = inputs.work_dir / recipe.name
+    work_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    try:
+        result = target.export(dataclasses.replace(inputs, work_dir=work_dir), recipe)
+        export_s = time.perf_counter() - started
+        measurement = measure_artifact(target, result.artifact, profile, prepared.student_dir / "tokenizer.json",
+                                       prepared.splits.test, len(prepared.splits.label_names), prepared.reference_for)
+    except Exception as exc:  # a converter crash rejects this recipe; the others may still pass
+        message = (str(exc).strip().splitlines() or [""])[0][:300]
+        _say(f"  failed: {type(exc).__name__}: {message}", "red")
+        return Trial(Candidate(recipe, error=f"{type(exc).__name__}: {message}"), time.perf_counter() - started)
+    candidate = Candidate(recipe, measurement.metrics)
+    reason = rejection_reason(candidate, profile.budgets)
+    m = measurement.metrics
+    _say(f"  accuracy {m['accuracy']:.2%} (fp32 {m['reference_accuracy']:.2%}), agreement {m['agreement']:.2%}, "
+         f"p50 {m['latency_ms']['p50']:.2f} ms, {m['size_bytes'] / 1e6:.2f} MB, export {export_s:.1f} s → "
+         + (f"rejected: {reason}" if reason else "accepted"), "red" if reason else None)
+    return Trial(candidate, export_s, result, measurement)
+
+
+def _candidate_entry(trial: Trial, profile: DeviceProfile) -> dict[str, Any]:
+    candidate = trial.candidate
+    reason = rejection_reason(candidate, profile.budgets)
+    return {"recipe": candidate.recipe.name, "precision": candidate.recipe.precision,
+            "description": candidate.recipe.description, "status": "rejected" if reason else "accepted",
+            "reason": reason, "export_s": round(trial.export_s, 3), "metrics": candidate.metrics}
+
+
+def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, trial: Trial, out_dir: Path) -> Path:
+    student = prepared.student_dir.name
+    recipe, result, measurement = trial.candidate.recipe, trial.result, trial.measurement
+    inputs, outputs = tensor_specs(measurement.input_names, measurement.fixed_length, len(prepared.splits.label_names))
+    metrics = {**measurement.metrics, "teacher_accuracy": _teacher_accuracy(prepared.student_dir)}
+    manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "name": bundle_name(student, target.name, recipe.name), "target": profile.name, "runtime": target.name,
+        "precision": recipe.precision,
+        "quantization": {"recipe": recipe.name, "description": recipe.description, "options": recipe.options},
+        "toolchain": {**toolchain_versions(target.name), **result.report.get("toolchain", {})},
+        "inputs": inputs, "outputs": outputs,
+        "sequence": dataclasses.asdict(profile.sequence), "threads": profile.threads,
+        "cpu_affinity": list(profile.cpu_affinity),
+        "data": read_data_spec(prepared.student_dir).to_dict(),
+        "budgets": dataclasses.asdict(profile.budgets),
+        "export_report": {**result.report, "export_s": round(trial.export_s, 3)},
+        "metrics": metrics,
+    }
+    final = out_dir / bundle_name(student, target.name, recipe.name)
+    model_name = model_file_name(student, target.name, recipe.name, target.artifact_suffix)
+    return write_bundle(final, result.artifact, model_name, prepared.student_dir, prepared.golden, _jsonable(manifest))
+
+
+def _prepare(student_dir: Path, profile: DeviceProfile, calibration: str | None) -> Prepared:
+    from edgedistill.export.reference import reference_logits
+    from edgedistill.export.wrapper import load_exportable
+
+    texts = calibration_texts(calibration, student_dir)
+    _say(f"loading student {student_dir} and its test split")
+    model = load_exportable(student_dir)
+    splits = load_splits(read_data_spec(student_dir), label_names=read_labels(student_dir))
+    golden = build_golden(pick_golden_texts(splits.test.texts), student_dir / "tokenizer.json", profile.sequence,
+                          lambda ids, mask: reference_logits(model, ids, mask))
+    examples = encode_examples(student_dir / "tokenizer.json", splits.test.texts, profile.sequence)
+    reference = _reference_logits(model, examples)
+    prepared = Prepared(student_dir, model, splits, golden, texts, accuracy(reference, splits.test.labels),
+                        {_widths(examples): reference})
+    _say(f"fp32 student: accuracy {prepared.reference_accuracy:.2%} on {len(splits.test)} test texts; "
+         f"{len(texts)} calibration texts")
+    return prepared
+
+
+def _widths(examples: list[Example]) -> tuple[int, ...]:
+    return tuple(ids.shape[1] for ids, _ in examples)
+
+
+def _reference_logits(model, examples: list[Example]) -> np.ndarray:
+    """Batch the examples by width so the fp32 reference sees exactly the artifact's inputs."""
+    from edgedistill.export.reference import reference_logits
+
+    by_width: dict[int, list[int]] = defaultdict(list)
+    for position, (ids, _) in enumerate(examples):
+        by_width[ids.shape[1]].append(position)
+    logits: list[np.ndarray | None] = [None] * len(examples)
+    for positions in by_width.values():
+        ids = np.concatenate([examples[i][0] for i in positions])
+        mask = np.concatenate([examples[i][1] for i in positions])
+        for position, row in zip(positions, reference_logits(model, ids, mask)):
+            logits[position] = row
+    return np.stack(logits).astype(np.float32)
+
+
+def _pick_runtimes(profile: DeviceProfile, request: ExportRequest) -> list[str]:
+    if request.runtime is not None and request.runtime not in profile.runtimes:
+        raise UserError(f"profile {profile.name} does not list runtime {request.runtime!r}; "
+                        f"choose one of: {', '.join(profile.runtimes)}")
+    runtimes = [request.runtime] if request.runtime else list(profile.runtimes)
+    if request.recipes is not None and len(runtimes) != 1:
+        raise UserError("explicit recipes need a single runtime; pass --runtime")
+    return runtimes
+
+
+def _usable_target(name: str) -> Target:
+    target = get_target(name)
+    problem = target.available()
+    if problem:
+        raise UserError(f"runtime {name} is not usable here: {problem}")
+    return target
+
+
+def _default_recipes(target: Target, profile: DeviceProfile) -> list[Recipe]:
+    recipes = [recipe for recipe in target.recipes(profile) if recipe.precision in profile.precisions]
+    if not recipes:
+        raise UserError(f"{target.name} has no recipe for precisions {', '.join(profile.precisions)} "
+                        f"in profile {profile.name}")
+    return recipes
+
+
+def _with_converter(profile: DeviceProfile, converter: str | None) -> DeviceProfile:
+    """Override the `converter` option of the runtimes that have one (the TFLite backend)."""
+    if converter is None:
+        return profile
+    options = dict(profile.runtime_options)
+    chosen = [name for name, value in options.items()
+              if dataclasses.is_dataclass(value) and "converter" in {f.name for f in dataclasses.fields(value)}]
+    if not chosen:
+        raise UserError(f"--converter applies to runtimes with a converter choice (tflite); "
+                        f"profile {profile.name} has none")
+    for name in chosen:
+        options[name] = from_mapping(type(options[name]), {**dataclasses.asdict(options[name]), "converter": converter},
+                                     f"--converter for {name}")
+    return dataclasses.replace(profile, runtime_options=options)
+
+
+def _require_student(student_dir: Path) -> Path:
+    require_model_dir(student_dir, "student")
+    missing = [name for name in ("tokenizer.json", "data.json") if not (student_dir / name).is_file()]
+    if missing:
+        raise UserError(f"{student_dir} is not a student from `edgedistill distill` (missing {', '.join(missing)})")
+    return student_dir
+
+
+def _wants_teacher(recipe: Recipe) -> bool:
+    """QAT recipes fine-tune against the teacher's logits; name them `*qat*` or set options['qat']."""
+    return "qat" in recipe.name or bool(recipe.options.get("qat"))
+
+
+def _teacher_logits(prepared: Prepared, recipes: list[Recipe], profile: DeviceProfile) -> np.ndarray | None:
+    """Cached teacher logits on the train split, for QAT recipes of a distilled student."""
+    path = prepared.student_dir / DISTILL_FILE
+    if not any(_wants_teacher(recipe) for recipe in recipes) or not path.is_file():
+        return None
+    config = read_json(path, "distill config")
+    teacher = Path(str(config.get("teacher", "")))
+    if not (teacher / "config.json").is_file():
+        _say(f"teacher {teacher} from {path} not found; QAT falls back to hard labels", "yellow")
+        return None
+    from edgedistill.distill.teacher_cache import teacher_logits
+
+    max_length = int(config.get("max_length", profile.sequence.max_length))
+    return teacher_logits(teacher, prepared.splits.train.texts, max_length)
+
+
+def _teacher_accuracy(student_dir: Path) -> float | None:
+    if not (student_dir / "metrics.json").is_file():
+        return None
+    teacher = read_metrics(student_dir).get("teacher")
+    return teacher.get("accuracy") if isinstance(teacher, dict) else None
+
+
+def _say(text: str, style: str | None = None) -> None:
+    """A progress line on stderr; markup off because recipe descriptions may contain brackets."""
+    console.print(text, style=style, markup=False)
+
+
+def _jsonable(payload: Any) -> Any:
+    """Backend reports and recipe options may hold paths or numpy scalars; JSON gets their plain form."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, np.generic):
+            return value.item()
+        return str(value)
+
+    return json.loads(json.dumps(payload, default=plain))

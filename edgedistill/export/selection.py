@@ -1,0 +1,70 @@
+"""Which recipe to keep: the fastest one (by p50) that stays within the profile's budgets (pure logic)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgedistill.errors import UserError
+from edgedistill.targets.base import Recipe
+from edgedistill.targets.profiles import Budgets
+
+_EPSILON = 1e-9
+
+
+class NoRecipePassed(UserError):
+    """Every candidate failed or broke a budget; the message names the best one's figures."""
+
+
+@dataclass
+class Candidate:
+    """One recipe's outcome: its measured metrics, or the error that stopped it."""
+
+    recipe: Recipe
+    metrics: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def accuracy_drop_points(self) -> float:
+        return (self.metrics["reference_accuracy"] - self.metrics["accuracy"]) * 100.0
+
+    @property
+    def p50_ms(self) -> float:
+        return self.metrics["latency_ms"]["p50"]
+
+    @property
+    def p90_ms(self) -> float:
+        return self.metrics["latency_ms"]["p90"]
+
+
+def rejection_reason(candidate: Candidate, budgets: Budgets) -> str | None:
+    """Why `candidate` is out, or None when it is within budget."""
+    if candidate.error is not None:
+        return f"failed: {candidate.error}"
+    if candidate.accuracy_drop_points > budgets.max_accuracy_drop + _EPSILON:
+        return (f"accuracy drop {candidate.accuracy_drop_points:.2f} points exceeds the budget of "
+                f"{budgets.max_accuracy_drop:g}")
+    if budgets.p90_latency_ms is not None and candidate.p90_ms > budgets.p90_latency_ms:
+        return f"p90 {candidate.p90_ms:.2f} ms exceeds the budget of {budgets.p90_latency_ms:g} ms"
+    return None
+
+
+def select_recipe(candidates: list[Candidate], budgets: Budgets) -> Candidate:
+    """The accepted candidate with the lowest p50 (earlier wins a tie); NoRecipePassed when none is accepted."""
+    accepted = [c for c in candidates if rejection_reason(c, budgets) is None]
+    if accepted:
+        return min(accepted, key=lambda c: c.p50_ms)
+    measured = [c for c in candidates if c.error is None]
+    if not measured:
+        failures = "; ".join(f"{c.recipe.name}: {c.error}" for c in candidates) or "no recipes to try"
+        raise NoRecipePassed(f"every recipe failed ({failures})")
+    best = min(measured, key=lambda c: (c.accuracy_drop_points, c.p50_ms))
+    raise NoRecipePassed(f"no recipe met the budgets; the best, {describe(best)}, was rejected: "
+                         f"{rejection_reason(best, budgets)}")
+
+
+def describe(candidate: Candidate) -> str:
+    """The candidate's headline figures in one phrase."""
+    m = candidate.metrics
+    return (f"{candidate.recipe.name} (accuracy {m['accuracy']:.2%} vs fp32 {m['reference_accuracy']:.2%}, "
+            f"p50 {candidate.p50_ms:.2f} ms, p90 {candidate.p90_ms:.2f} ms)")

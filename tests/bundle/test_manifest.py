@@ -1,0 +1,47 @@
+import copy
+
+import pytest
+
+from edgedistill.bundle.manifest import parse_manifest, tensor_specs, toolchain_versions
+from edgedistill.errors import UserError
+from tests.bundle.fakes import complete_manifest
+
+
+def test_complete_manifest_parses_and_round_trips():
+    manifest = parse_manifest(complete_manifest(), "m")
+    assert manifest.runtime == "onnxruntime" and manifest.model in manifest.files
+    assert parse_manifest(manifest.to_dict(), "again") == manifest
+    assert list(manifest.to_dict())[0] == "schema_version"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.pop("metrics"), "missing field 'metrics'"),
+    (lambda m: m.pop("schema_version"), "missing schema_version"),
+    (lambda m: m.update(schema_version=99), "upgrade edgedistill"),
+    (lambda m: m.update(surprise=1), "unknown key 'surprise'"),
+    (lambda m: m["files"].update({"../evil": "0" * 64}), "invalid name"),
+    (lambda m: m["files"].update({"tokenizer.json": "not-a-digest"}), "not a sha256"),
+    (lambda m: m["files"].pop("golden.json"), "does not list 'golden.json'"),
+    (lambda m: m["metrics"].pop("agreement"), "metrics lacks 'agreement'"),
+    (lambda m: m["metrics"]["latency_ms"].pop("p99"), "latency_ms needs"),
+    (lambda m: m.update(threads="two"), "expected int"),
+])
+def test_invalid_manifests_are_one_line_errors(change, message):
+    manifest = copy.deepcopy(complete_manifest())
+    change(manifest)
+    with pytest.raises(UserError, match=message) as excinfo:
+        parse_manifest(manifest, "bundle/manifest.json")
+    assert "\n" not in str(excinfo.value)
+
+
+def test_tensor_specs_name_dynamic_axes_or_pin_static_ones():
+    inputs, outputs = tensor_specs(["input_ids", "attention_mask"], None, 3)
+    assert inputs[1] == {"name": "attention_mask", "dtype": "int64", "shape": ["batch", "sequence"]}
+    assert outputs == [{"name": "logits", "dtype": "float32", "shape": ["batch", 3]}]
+    inputs, outputs = tensor_specs(["input_ids"], 64, 2)
+    assert inputs[0]["shape"] == [1, 64] and outputs[0]["shape"] == [1, 2]
+
+
+def test_toolchain_records_runtime_packages():
+    versions = toolchain_versions("onnxruntime")
+    assert {"python", "platform", "numpy", "onnxruntime", "onnx"} <= set(versions)

@@ -1,0 +1,23 @@
+import numpy as np
+import pytest
+
+from edgedistill.check.accuracy import accuracy, agreement, macro_f1, max_abs_logit_diff
+
+LOGITS = np.array([[2.0, 1.0], [0.0, 3.0], [1.0, 0.5], [0.2, 0.1]])  # argmax 0, 1, 0, 0
+
+
+def test_accuracy_and_agreement():
+    assert accuracy(LOGITS, [0, 1, 1, 0]) == 0.75
+    assert agreement(LOGITS, LOGITS[:, ::-1]) == 0.0
+    assert agreement(LOGITS, LOGITS * 2) == 1.0
+
+
+def test_macro_f1_by_hand():
+    # class 0: tp 2, predicted 3, true 2 -> 0.8; class 1: tp 1, predicted 1, true 2 -> 2/3
+    assert macro_f1(LOGITS, [0, 1, 1, 0], 2) == pytest.approx((0.8 + 2 / 3) / 2)
+
+
+def test_max_abs_logit_diff():
+    other = LOGITS.copy()
+    other[2, 1] += 0.25
+    assert max_abs_logit_diff(LOGITS, other) == pytest.approx(0.25)

@@ -1,0 +1,38 @@
+import json
+from collections import Counter
+
+import pytest
+
+from edgedistill.data import load_splits
+from edgedistill.errors import UserError
+from edgedistill.export.calibration import calibration_dir, calibration_texts, stratified_sample
+from edgedistill.modeldir import read_data_spec
+
+
+def test_stratified_sample_keeps_class_shares_and_is_seeded():
+    texts = [f"t{i}" for i in range(1000)]
+    labels = [0] * 750 + [1] * 250
+    sample = stratified_sample(texts, labels, 200)
+    assert len(sample) == 200 == len(set(sample))
+    assert Counter(labels[int(t[1:])] for t in sample) == {0: 150, 1: 50}
+    assert sample == stratified_sample(texts, labels, 200)
+
+
+def test_default_is_drawn_from_the_train_split_only(tiny_student_dir):
+    texts = calibration_texts(None, tiny_student_dir, limit=50)
+    splits = load_splits(read_data_spec(tiny_student_dir))
+    assert len(texts) == 50 and set(texts) <= set(splits.train.texts)
+
+
+def test_shipped_set_by_name_and_a_user_file(tiny_student_dir, tmp_path):
+    shipped = calibration_texts("mr-polarity", tiny_student_dir)
+    lines = (calibration_dir() / "mr-polarity.jsonl").read_text().splitlines()
+    assert len(shipped) == 200 == len(lines) and shipped[0] == json.loads(lines[0])["text"]
+    user = tmp_path / "calib.txt"
+    user.write_text("one text\n\nanother text\n")
+    assert calibration_texts(str(user), tiny_student_dir) == ["one text", "another text"]
+
+
+def test_unknown_set_lists_the_shipped_ones(tiny_student_dir):
+    with pytest.raises(UserError, match="unknown calibration set 'nope'.*mr-polarity"):
+        calibration_texts("nope", tiny_student_dir)

@@ -1,0 +1,170 @@
+"""The export pipeline through the real ONNX Runtime: selection, bundle contents, the accuracy gate, atomicity."""
+
+import json
+from pathlib import Path
+
+import onnx
+import pytest
+from onnx import helper
+
+import edgedistill.targets.onnxruntime as ort_backend
+from edgedistill.bundle import writer
+from edgedistill.bundle.reader import open_bundle
+from edgedistill.cli import main
+from edgedistill.errors import UserError
+from edgedistill.export.pipeline import REPORT_FILE, ExportRequest, run_export
+from edgedistill.fsutil import sha256_file
+from edgedistill.modeldir import read_metrics
+from edgedistill.targets.base import Recipe
+from edgedistill.targets.onnxruntime import OnnxRuntimeTarget
+from edgedistill.targets.profiles import load_profile
+from tests.export.conftest import write_profile
+
+pytestmark = pytest.mark.slow  # real ONNX Runtime exports
+
+
+def test_keeps_the_fastest_accepted_int8_recipe(host_export):
+    report, out = host_export
+    outcome = report["runtimes"]["onnxruntime"]
+    candidates = {entry["recipe"]: entry for entry in outcome["candidates"]}
+    assert set(candidates) == {"int8-dynamic", "int8-qdq"}  # the profile's precisions leave fp32 out
+    accepted = [e for e in candidates.values() if e["status"] in ("kept", "accepted")]
+    fastest = min(accepted, key=lambda e: e["metrics"]["latency_ms"]["p50"])
+    assert outcome["kept"] == fastest["recipe"] and fastest["status"] == "kept"
+    assert [p.name for p in out.iterdir() if p.is_dir()] == [f"tiny-student-onnxruntime-{outcome['kept']}"]
+    assert json.loads((out / REPORT_FILE).read_text())["runtimes"]["onnxruntime"]["kept"] == outcome["kept"]
+
+
+def test_bundle_holds_model_tokenizer_labels_golden_and_manifest(host_bundle, tiny_student_dir):
+    bundle = open_bundle(host_bundle)
+    manifest = bundle.manifest
+    recipe = manifest.quantization["recipe"]
+    assert manifest.model == f"tiny-student_onnxruntime_{recipe}.onnx"
+    tokenizer_files = {"tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"}
+    shipped = tokenizer_files & {p.name for p in tiny_student_dir.iterdir()}
+    assert set(manifest.files) == {manifest.model, "labels.json", "golden.json"} | shipped
+    assert "tokenizer.json" in shipped
+    assert (manifest.target, manifest.runtime, manifest.precision) == ("host-ort", "onnxruntime", "int8")
+    assert manifest.sequence == {"policy": "fixed", "max_length": 64, "buckets": [64]}
+    assert [spec["name"] for spec in manifest.inputs] == ["input_ids", "attention_mask"]
+    assert manifest.outputs[0]["shape"][-1] == 2
+    assert manifest.data["source"].endswith("tiny.csv")
+    assert {"onnxruntime", "onnx", "torch", "transformers", "edgedistill", "python"} <= set(manifest.toolchain)
+    assert manifest.export_report["opset"] and manifest.export_report["export_s"] > 0
+
+
+def test_manifest_metrics_are_measured_and_sane(host_bundle, tiny_student_dir):
+    metrics = open_bundle(host_bundle).manifest.metrics
+    student_metrics = read_metrics(tiny_student_dir)
+    # The fp32 reference is the student in PyTorch on the same 40 test texts.
+    assert metrics["reference_accuracy"] == pytest.approx(student_metrics["student"]["accuracy"], abs=0.026)
+    assert metrics["teacher_accuracy"] == student_metrics["teacher"]["accuracy"]
+    assert (metrics["reference_accuracy"] - metrics["accuracy"]) * 100 <= 6.0
+    assert 0.8 <= metrics["agreement"] <= 1.0
+    assert 0 < metrics["max_abs_logit_diff"] < 1.0  # int8: not bit-exact, but close
+    assert metrics["size_bytes"] == (host_bundle / open_bundle(host_bundle).manifest.model).stat().st_size
+    latency = metrics["latency_ms"]
+    assert 0 < latency["p50"] <= latency["p90"] <= latency["p99"] and latency["load"] > 0 and latency["first"] > 0
+    assert metrics["peak_rss_mb"] > 0
+
+
+def test_fp32_bundle_matches_the_student(fp32_bundle):
+    manifest = open_bundle(fp32_bundle).manifest
+    assert manifest.precision == "fp32" and manifest.quantization["recipe"] == "fp32"
+    assert manifest.metrics["agreement"] == 1.0
+    assert manifest.metrics["max_abs_logit_diff"] <= OnnxRuntimeTarget.fp32_tolerance
+    assert manifest.inputs[0]["shape"] == ["batch", "sequence"]
+
+
+class _InvertingTarget(OnnxRuntimeTarget):
+    """Real ONNX Runtime artifacts; the `int8-inverted` recipe negates the logits, breaking accuracy."""
+
+    def export(self, inputs, recipe):
+        if recipe.name != "int8-inverted":
+            return super().export(inputs, recipe)
+        result = super().export(inputs, self.recipe("int8-dynamic", inputs.profile))
+        model = onnx.load(result.artifact)
+        output = model.graph.output[0].name
+        for node in model.graph.node:
+            node.output[:] = [f"{name}_raw" if name == output else name for name in node.output]
+        model.graph.node.append(helper.make_node("Neg", [f"{output}_raw"], [output]))
+        onnx.save(model, result.artifact)
+        return result
+
+
+def test_accuracy_gate_rejects_a_recipe_that_breaks_accuracy(tiny_student_dir, host_profile, tmp_path, monkeypatch):
+    monkeypatch.setattr(ort_backend, "TARGET", _InvertingTarget())
+    profile = load_profile(str(host_profile))
+    recipes = [Recipe("int8-inverted", "int8", "int8-dynamic with negated logits"),
+               ort_backend.TARGET.recipe("int8-qdq-all-ops", profile)]
+    strict = write_profile(tmp_path / "strict.toml", 'policy = "fixed"\nmax_length = 64\nbuckets = [64]', ["int8"],
+                           max_accuracy_drop=1.0, p90_latency_ms=1e-6)
+    out = tmp_path / "out"
+    with pytest.raises(UserError, match="no bundle written for onnxruntime.*best.*accuracy") as excinfo:
+        run_export(ExportRequest(tiny_student_dir, str(strict), out, recipes=recipes))
+    assert "\n" not in str(excinfo.value)
+    candidates = {e["recipe"]: e for e in json.loads((out / REPORT_FILE).read_text())["runtimes"]["onnxruntime"]["candidates"]}
+    inverted = candidates["int8-inverted"]
+    assert inverted["status"] == "rejected" and "accuracy drop" in inverted["reason"]
+    assert inverted["metrics"]["accuracy"] < 0.2 and inverted["metrics"]["agreement"] < 0.2
+    assert candidates["int8-qdq-all-ops"]["status"] == "rejected"  # by accuracy or by the impossible p90 budget
+    assert [p.name for p in out.iterdir()] == [REPORT_FILE]
+
+
+def test_failure_while_writing_leaves_no_half_written_bundle(tiny_student_dir, host_profile, tmp_path, monkeypatch):
+    real_write_json = writer.write_json
+
+    def fail_on_manifest(path, payload):
+        if Path(path).name == "manifest.json":
+            raise OSError("disk full")
+        real_write_json(path, payload)
+
+    monkeypatch.setattr(writer, "write_json", fail_on_manifest)
+    profile = load_profile(str(host_profile))
+    out = tmp_path / "out"
+    with pytest.raises(OSError, match="disk full"):
+        run_export(ExportRequest(tiny_student_dir, str(host_profile), out,
+                                 recipes=[ort_backend.TARGET.recipe("int8-dynamic", profile)]))
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--target", "no-such-device"], "unknown device profile 'no-such-device'"),
+    (["--target", "{host}", "--runtime", "tflite"], "does not list runtime 'tflite'"),
+    (["--target", "{host}", "--converter", "onnx2tf"], "--converter applies to runtimes with a converter"),
+    (["--target", "{host}", "--calibration", "no-such-set"], "unknown calibration set 'no-such-set'"),
+])
+def test_bad_export_arguments_are_one_line_errors(argv, message, tiny_student_dir, host_profile, tmp_path, capsys):
+    argv = [a.replace("{host}", str(host_profile)) for a in argv]
+    assert main(["export", str(tiny_student_dir), "--out", str(tmp_path / "out"), *argv]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("error: ") and message in error
+
+
+def test_a_directory_that_is_not_a_student_is_refused(tiny_base, host_profile, tmp_path, capsys):
+    for not_a_student in (tmp_path, tiny_base):
+        assert main(["export", str(not_a_student), "--target", str(host_profile), "--out", str(tmp_path / "o")]) == 2
+        error = capsys.readouterr().err.strip()
+        assert error.startswith("error: ") and "is not a student" in error and "\n" not in error
+    assert not (tmp_path / "o").exists()
+
+
+def test_calibration_file_is_used(tiny_student_dir, host_profile, tmp_path):
+    calibration = tmp_path / "calibration.jsonl"
+    calibration.write_text("".join(json.dumps({"text": f"the film was great {i}"}) + "\n" for i in range(7)))
+    profile = load_profile(str(host_profile))
+    report = run_export(ExportRequest(tiny_student_dir, str(host_profile), tmp_path / "out", calibration=str(calibration),
+                                      recipes=[ort_backend.TARGET.recipe("int8-qdq", profile)]))
+    assert report["calibration"] == {"source": str(calibration), "texts": 7}
+    bundle = open_bundle(Path(report["runtimes"]["onnxruntime"]["bundle"]))
+    assert bundle.manifest.export_report["calibration_samples"] == 7
+    assert bundle.manifest.files[bundle.manifest.model] == sha256_file(bundle.model_path)
+
+
+def test_a_recipe_that_crashes_is_reported_not_fatal_to_the_report(tiny_student_dir, host_profile, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(UserError, match="every recipe failed.*bogus: KeyError"):
+        run_export(ExportRequest(tiny_student_dir, str(host_profile), out,
+                                 recipes=[Recipe("bogus", "int8", "a recipe the backend cannot build")]))
+    entry = json.loads((out / REPORT_FILE).read_text())["runtimes"]["onnxruntime"]["candidates"][0]
+    assert entry["status"] == "rejected" and entry["reason"].startswith("failed: KeyError")
