@@ -26,8 +26,17 @@ def describe_environment() -> dict:
         "machine": platform.machine(),
         "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
+        "gpu": _gpu_model(),
         "versions": versions,
     }
+
+
+def _gpu_model() -> str | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
 
 
 def _cpu_model() -> str:

@@ -41,6 +41,10 @@ class Batch:
     attention_mask: torch.Tensor
     rows: torch.Tensor
 
+    def to(self, device: torch.device) -> Batch:
+        return Batch(self.input_ids.to(device, non_blocking=True), self.attention_mask.to(device, non_blocking=True),
+                     self.rows.to(device, non_blocking=True))
+
 
 def load_tokenizer(model_dir: Path):
     """The fast tokenizer saved with a Hugging Face model."""

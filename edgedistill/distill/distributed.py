@@ -20,6 +20,7 @@ from torch import nn
 class DistContext:
     rank: int = 0
     world_size: int = 1
+    device: torch.device = torch.device("cpu")
 
     @property
     def is_main(self) -> bool:
@@ -39,6 +40,8 @@ class DistContext:
             return module
         from torch.nn.parallel import DistributedDataParallel
 
+        if self.device.type == "cuda":
+            return DistributedDataParallel(module, device_ids=[self.device.index])
         return DistributedDataParallel(module)
 
     def shard(self, batches: list) -> list:
@@ -55,17 +58,30 @@ class DistContext:
 
 @contextlib.contextmanager
 def distributed_context() -> Iterator[DistContext]:
-    """Join the process group torchrun set up (gloo, CPU), and leave it at the end."""
+    """Join the process group torchrun set up (nccl on GPUs, gloo on CPU), and leave it at the end."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     _set_threads(world_size)
+    device = training_device()
     if world_size <= 1:
-        yield DistContext()
+        yield DistContext(device=device)
         return
-    dist.init_process_group(backend="gloo")
+    dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     try:
-        yield DistContext(rank=dist.get_rank(), world_size=dist.get_world_size())
+        yield DistContext(rank=dist.get_rank(), world_size=dist.get_world_size(), device=device)
     finally:
         dist.destroy_process_group()
+
+
+def training_device() -> torch.device:
+    """This process's GPU when there is one (torchrun's LOCAL_RANK picks it), else the CPU.
+
+    EDGEDISTILL_DEVICE=cpu forces the CPU on a GPU machine.
+    """
+    if os.environ.get("EDGEDISTILL_DEVICE", "").lower() == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
+    torch.cuda.set_device(device)
+    return device
 
 
 def _set_threads(world_size: int) -> None:

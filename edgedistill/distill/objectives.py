@@ -23,7 +23,7 @@ class ClassifierObjective(nn.Module):
     def __init__(self, classifier: nn.Module, labels: list[int]):
         super().__init__()
         self.classifier = classifier
-        self.labels = torch.tensor(labels, dtype=torch.long)
+        self.register_buffer("labels", torch.tensor(labels, dtype=torch.long), persistent=False)
 
     def forward(self, batch: Batch) -> torch.Tensor:
         logits = self.classifier(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
@@ -41,6 +41,7 @@ class FrozenTeacher:
         self.attentions = attentions
 
     def __call__(self, batch: Batch):
+        self.model.to(batch.input_ids.device)
         with torch.no_grad():
             return self.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
                               output_hidden_states=True, output_attentions=self.attentions)
@@ -67,8 +68,8 @@ class DistillationObjective(nn.Module):
         self.classifier = student
         self.intermediate = intermediate
         self.teacher = teacher
-        self.labels = torch.tensor(labels, dtype=torch.long)
-        self.teacher_logits = teacher_logits
+        self.register_buffer("labels", torch.tensor(labels, dtype=torch.long), persistent=False)
+        self.register_buffer("teacher_logits", teacher_logits, persistent=False)
         self.settings = settings
 
     def forward(self, batch: Batch) -> torch.Tensor:

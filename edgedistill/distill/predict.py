@@ -18,13 +18,14 @@ def predict_logits(model: nn.Module, encoded: EncodedTexts, batch_size: int = IN
     was_training = model.training
     model.eval()
     batches = inference_batches(encoded.lengths, batch_size)
+    device = next(model.parameters()).device
     outputs: list[torch.Tensor] = []
     with torch.inference_mode():
         for rows in progress(batches, description or "predict", enabled=show_progress and description is not None):
-            batch = collate(encoded, rows)
+            batch = collate(encoded, rows).to(device)
             outputs.append(model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits.float())
     model.train(was_training)
-    logits = torch.cat(outputs).numpy()
+    logits = torch.cat(outputs).cpu().numpy()
     ordered = np.empty_like(logits)
     ordered[np.concatenate(batches)] = logits
     return ordered

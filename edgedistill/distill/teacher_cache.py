@@ -61,9 +61,10 @@ def teacher_logits(teacher_dir: Path, texts: list[str], max_length: int, batch_s
 def _compute(teacher_dir: Path, texts: list[str], max_length: int, batch_size: int, show_progress: bool) -> np.ndarray:
     from edgedistill.distill.batches import encode_texts, load_tokenizer
     from edgedistill.distill.classifiers import load_trained_classifier
+    from edgedistill.distill.distributed import training_device
     from edgedistill.distill.predict import predict_logits
 
-    model = load_trained_classifier(teacher_dir)
+    model = load_trained_classifier(teacher_dir).to(training_device())
     encoded = encode_texts(load_tokenizer(teacher_dir), texts, max_length)
     logits = predict_logits(model, encoded, batch_size, description="teacher logits", show_progress=show_progress)
     return np.ascontiguousarray(logits, dtype=np.float32)

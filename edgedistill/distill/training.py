@@ -67,6 +67,7 @@ def train(objective: nn.Module, train_set: EncodedTexts, validation_set: Encoded
           settings: TrainSettings, store: CheckpointStore, resume: bool, ctx: DistContext) -> TrainResult:
     """Train `objective` in place; on return its classifier holds the best validation epoch's weights."""
     classifier = objective.classifier
+    objective.to(ctx.device)
     lengths = train_set.lengths
     steps_per_epoch = len(ctx.shard(training_batches(lengths, settings.batch_size, settings.seed, 0)))
     total_steps = steps_per_epoch * settings.epochs
@@ -80,9 +81,9 @@ def train(objective: nn.Module, train_set: EncodedTexts, validation_set: Encoded
         torch.manual_seed(_epoch_seed(settings.seed, epoch, ctx.rank))
         objective.train()
         batches = ctx.shard(training_batches(lengths, settings.batch_size, settings.seed, epoch))
-        loss_sum = torch.zeros(())
+        loss_sum = torch.zeros((), device=ctx.device)
         for rows in progress(batches, f"epoch {epoch}/{settings.epochs}", enabled=ctx.is_main):
-            loss = trainable(collate(train_set, rows))
+            loss = trainable(collate(train_set, rows).to(ctx.device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(objective.parameters(), MAX_GRAD_NORM)

@@ -1,0 +1,85 @@
+"""A loaded `.pte` in ExecuTorch's Python runtime (numpy in, numpy out).
+
+The pip runtime itself imports torch (its bindings link libtorch and only take torch tensors),
+so torch is imported here, when a model is loaded, never when the backend module is imported.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from edgedistill.errors import UserError
+
+FIXED_LENGTH_METHOD = "fixed_length"
+FORWARD_METHOD = "forward"
+
+
+def runtime_module():
+    """ExecuTorch's runtime with the quantized kernels (`embedding_byte`) registered."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "experimental API" warnings on every import
+        from executorch.extension.pybindings import portable_lib
+        import executorch.kernels.quantized  # noqa: F401  registers quantized_decomposed::* kernels
+    return portable_lib
+
+
+def set_threads(threads: int) -> None:
+    """Size the process-wide threadpool; must happen before any program is loaded.
+
+    Resetting it after a program was loaded hung that program's next call, so the pool is
+    only touched when the count actually changes: one thread count per process.
+    """
+    if threads < 1:
+        raise UserError(f"threads must be at least 1 (got {threads})")
+    portable_lib = runtime_module()
+    if portable_lib._threadpool_get_thread_count() != threads:
+        portable_lib._unsafe_reset_threadpool(threads)
+
+
+class ExecuTorchSession:
+    """Token ids in, float32 logits out; rows run one at a time at batch 1, as on a phone."""
+
+    input_names = ["input_ids", "attention_mask"]
+
+    def __init__(self, artifact: Path, threads: int | None):
+        import torch
+        from executorch.runtime import Runtime
+
+        artifact = Path(artifact)
+        if not artifact.is_file():
+            raise UserError(f"model file {artifact} not found")
+        if threads is not None:
+            set_threads(threads)
+        runtime_module()
+        self._torch = torch
+        try:
+            program = Runtime.get().load_program(artifact)
+            self._forward = program.load_method(FORWARD_METHOD)
+        except (RuntimeError, KeyError) as exc:
+            reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            raise UserError(f"{artifact} is not a loadable ExecuTorch program ({reason}); re-run export") from None
+        fixed = program.load_method(FIXED_LENGTH_METHOD).execute([])[0] if FIXED_LENGTH_METHOD in program.method_names else 0
+        self.fixed_length: int | None = int(fixed) or None
+        self.max_length: int = int(self._forward.metadata.input_tensor_meta(0).sizes()[1])
+
+    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """Logits (batch, classes); shorter inputs are padded to `fixed_length` with mask 0."""
+        input_ids, attention_mask = self._fit(np.asarray(input_ids, np.int64), np.asarray(attention_mask, np.int64))
+        rows = []
+        for ids, mask in zip(input_ids, attention_mask, strict=True):
+            (logits,) = self._forward.execute([self._torch.from_numpy(ids[None]), self._torch.from_numpy(mask[None])])
+            rows.append(logits.numpy())
+        return np.concatenate(rows, axis=0).astype(np.float32, copy=False)
+
+    def _fit(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        length = input_ids.shape[1]
+        if length > self.max_length:
+            raise UserError(f"inputs of {length} tokens exceed this program's {self.max_length}; truncate to {self.max_length}")
+        if self.fixed_length is None or length == self.fixed_length:
+            return np.ascontiguousarray(input_ids), np.ascontiguousarray(attention_mask)
+        padding = ((0, 0), (0, self.fixed_length - length))
+        # Pad id 0 is [PAD] in BERT vocabularies; the zero mask hides it whatever token it is.
+        return np.pad(input_ids, padding), np.pad(attention_mask, padding)
