@@ -22,12 +22,17 @@ $(VENV)/.installed: pyproject.toml
 toolenv: setup
 	$(BIN)/python -m edgedistill.targets.tflite.toolenv --create
 
-demo: setup toolenv
-	$(BIN)/edgedistill teach --data builtin:mr-polarity --out $(RUNS)/teacher --resume
-	$(BIN)/edgedistill distill --data builtin:mr-polarity --teacher $(RUNS)/teacher --out $(RUNS)/student \
-		--layer-map 0,2,4 --transfer builtin:mr-reviews --resume
+# Each stage's metrics.json is its make target, so a rerun picks up where the last one stopped.
+demo: setup toolenv $(RUNS)/student/metrics.json
 	$(BIN)/edgedistill export $(RUNS)/student --target x86-64-host --out $(RUNS)/bundles
 	for bundle in $(RUNS)/bundles/*/; do $(BIN)/edgedistill check $$bundle && $(BIN)/edgedistill bench $$bundle || exit 1; done
+
+$(RUNS)/teacher/metrics.json: | setup
+	$(BIN)/edgedistill teach --data builtin:mr-polarity --out $(RUNS)/teacher --resume
+
+$(RUNS)/student/metrics.json: $(RUNS)/teacher/metrics.json
+	$(BIN)/edgedistill distill --data builtin:mr-polarity --teacher $(RUNS)/teacher --out $(RUNS)/student \
+		--layer-map 0,2,4 --resume
 
 test: setup toolenv
 	$(BIN)/python -m pytest

@@ -12,6 +12,16 @@ from edgedistill.bundle.manifest import MANIFEST_FILE, Manifest, parse_manifest
 from edgedistill.fsutil import atomic_output_dir, sha256_file
 from edgedistill.jsonio import write_json
 from edgedistill.modeldir import LABELS_FILE, TOKENIZER_FILES
+from edgedistill.text.vocab import VOCAB_FILE, wordpiece_vocab_text
+
+
+def _ensure_vocab_txt(bundle_dir: Path) -> None:
+    """Apps porting BertTokenizer need vocab.txt; transformers 5 no longer saves it beside tokenizer.json."""
+    if (bundle_dir / VOCAB_FILE).is_file():
+        return
+    text = wordpiece_vocab_text(bundle_dir / "tokenizer.json")
+    if text is not None:
+        (bundle_dir / VOCAB_FILE).write_text(text, encoding="utf-8")
 
 
 def bundle_name(student: str, runtime: str, recipe: str) -> str:
@@ -33,6 +43,7 @@ def write_bundle(final_dir: Path, artifact: Path, model_name: str, student_dir: 
         for name in TOKENIZER_FILES + (LABELS_FILE,):
             if (Path(student_dir) / name).is_file():
                 shutil.copyfile(Path(student_dir) / name, scratch / name)
+        _ensure_vocab_txt(scratch)
         write_json(scratch / GOLDEN_FILE, golden)
         files = {path.name: sha256_file(path) for path in sorted(scratch.iterdir()) if path.is_file()}
         created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")

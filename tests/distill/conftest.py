@@ -13,7 +13,7 @@ TEACH_ARGS = ["--epochs", "8", "--learning-rate", "3e-3"]
 DISTILL_ARGS = ["--layers", "1", "--epochs", "4", "--learning-rate", "3e-3"]
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def isolated_runs(tmp_path_factory):
     """A private teacher-logit cache, and one torch thread: reruns are bit-reproducible and the shared CPU stays calm."""
     import torch

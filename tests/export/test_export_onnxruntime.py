@@ -42,8 +42,8 @@ def test_bundle_holds_model_tokenizer_labels_golden_and_manifest(host_bundle, ti
     assert manifest.model == f"tiny-student_onnxruntime_{recipe}.onnx"
     tokenizer_files = {"tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"}
     shipped = tokenizer_files & {p.name for p in tiny_student_dir.iterdir()}
-    assert set(manifest.files) == {manifest.model, "labels.json", "golden.json"} | shipped
-    assert "tokenizer.json" in shipped
+    assert set(manifest.files) == {manifest.model, "labels.json", "golden.json", "vocab.txt"} | shipped
+    assert "tokenizer.json" in shipped and "vocab.txt" not in shipped  # written from tokenizer.json's WordPiece vocab
     assert (manifest.target, manifest.runtime, manifest.precision) == ("host-ort", "onnxruntime", "int8")
     assert manifest.sequence == {"policy": "fixed", "max_length": 64, "buckets": [64]}
     assert [spec["name"] for spec in manifest.inputs] == ["input_ids", "attention_mask"]
@@ -51,6 +51,15 @@ def test_bundle_holds_model_tokenizer_labels_golden_and_manifest(host_bundle, ti
     assert manifest.data["source"].endswith("tiny.csv")
     assert {"onnxruntime", "onnx", "torch", "transformers", "edgedistill", "python"} <= set(manifest.toolchain)
     assert manifest.export_report["opset"] and manifest.export_report["export_s"] > 0
+
+
+def test_vocab_txt_lines_are_the_token_ids(host_bundle):
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(host_bundle / "tokenizer.json"))
+    lines = (host_bundle / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == tokenizer.get_vocab_size() > 10
+    assert all(tokenizer.token_to_id(token) == index for index, token in enumerate(lines))
 
 
 def test_manifest_metrics_are_measured_and_sane(host_bundle, tiny_student_dir):

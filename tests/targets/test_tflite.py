@@ -133,7 +133,7 @@ def test_longer_input_than_the_bucket_and_corrupt_file_are_user_errors(tflite_ex
 
 
 def test_missing_toolenv_names_the_fix(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("EDGEDISTILL_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("EDGEDISTILL_TOOLENV", str(tmp_path / "empty-cache"))
     assert toolenv.main(["--where"]) == 0
     assert capsys.readouterr().out.startswith(str(tmp_path / "empty-cache"))
     assert TARGET.available("onnx2tf") == toolenv.MISSING
@@ -153,7 +153,7 @@ def test_create_is_a_fast_no_op_once_built():
 
 
 def test_half_built_toolenv_does_not_count(tmp_path, monkeypatch):
-    monkeypatch.setenv("EDGEDISTILL_CACHE", str(tmp_path))
+    monkeypatch.setenv("EDGEDISTILL_TOOLENV", str(tmp_path))
     (toolenv.toolenv_path() / "bin").mkdir(parents=True)
     assert not toolenv.is_ready()
     with pytest.raises(UserError, match="make toolenv"):

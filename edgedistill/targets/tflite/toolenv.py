@@ -55,10 +55,15 @@ _MARKER = "edgedistill-toolenv-complete"
 
 
 def toolenv_path() -> Path:
-    """Where the env for the current pins and Python lives (under $EDGEDISTILL_CACHE)."""
+    """Where the env for the current pins and Python lives: under $EDGEDISTILL_TOOLENV, else the user cache.
+
+    Separate from $EDGEDISTILL_CACHE so that pointing the data/logit caches elsewhere (as tests do)
+    does not hide a 2.6 GB environment that takes minutes to rebuild.
+    """
     python = f"py{sys.version_info.major}{sys.version_info.minor}"
     digest = hashlib.sha256("\n".join((python, *REQUIREMENTS)).encode()).hexdigest()[:12]
-    return cache_dir().parent / "toolenv" / f"onnx2tf-{python}-{digest}"
+    root = Path(os.environ["EDGEDISTILL_TOOLENV"]) if os.environ.get("EDGEDISTILL_TOOLENV") else cache_dir().parent / "toolenv"
+    return root / f"onnx2tf-{python}-{digest}"
 
 
 def is_ready(path: Path | None = None) -> bool:
