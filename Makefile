@@ -12,10 +12,12 @@ export TOKENIZERS_PARALLELISM := false
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt pins the whole resolved stack (pip freeze of a working env): installs are
+# reproducible and skip minutes of resolver backtracking. Refresh it when pyproject.toml pins change.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
 	touch $@
 
 # onnx2tf pins numpy 1.26 and tensorflow 2.19, so it lives in its own tool environment.
