@@ -58,7 +58,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600
+        make_readable(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -69,6 +69,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write UTF-8 text to `path` through a temporary file and a rename."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def make_readable(path: str | Path) -> None:
+    """Give a file made by mkstemp (0600) the permissions a normal write would have."""
+    os.chmod(path, 0o666 & ~_umask())
 
 
 def _umask() -> int:

@@ -16,6 +16,7 @@ from edgedistill.export.reference import reference_logits
 from edgedistill.export.wrapper import load_exportable
 from edgedistill.targets.onnxruntime import DEFAULT_RECIPES, NAIVE_RECIPE, TARGET
 from edgedistill.targets.onnxruntime.convert import export_onnx
+from edgedistill.targets.onnxruntime.fuse import fuse_transformer
 from edgedistill.targets.onnxruntime.quantize import op_counts, quantized_op_types
 from edgedistill.targets.profiles import DeviceProfile, parse_profile
 from edgedistill.text.encode import TextEncoder
@@ -60,9 +61,17 @@ def test_fp32_export_is_dynamic_and_reports_conversion(ort_export):
     assert session.fixed_length is None and session.input_names == ["input_ids", "attention_mask"]
     assert result.artifact.name.endswith("_onnxruntime_fp32.onnx")
     assert result.report["opset"] == 18 and "dynamo" in result.report["exporter"]
-    # ORT's offline fusions must have replaced the exported LayerNorm + residual Add pairs.
-    assert "SkipLayerNormalization" in result.report["nodes_after"]
-    assert "SkipLayerNormalization" not in result.report["nodes_before"]
+
+
+@pytest.mark.parametrize("recipe", ["fp32", "int8-dynamic"])
+def test_attention_and_gelu_are_fused_but_not_skip_layernorm(ort_export, tiny_student_dir, recipe):
+    """One fused Attention and BiasGelu per layer; Add + LayerNorm stay apart (SkipLayerNorm is slower on CPU)."""
+    layers = json.loads((tiny_student_dir / "config.json").read_text())["num_hidden_layers"]
+    report = ort_export(recipe).report
+    assert report["fused_ops"] == {"Attention": layers, "BiasGelu": layers}
+    assert "Softmax" in report["nodes_before"] and "Softmax" not in report["nodes_after"]
+    assert "SkipLayerNormalization" not in report["nodes_after"]
+    assert report["nodes_after"]["LayerNormalization"] == 2 * layers + 1
 
 
 @pytest.mark.parametrize("recipe", ["int8-dynamic", "int8-qdq"])
@@ -75,10 +84,50 @@ def test_int8_agrees_with_fp32_and_is_smaller(ort_export, tiny_student_dir, tiny
     assert int8.artifact.stat().st_size < fp32.artifact.stat().st_size
 
 
-def test_dynamic_int8_quantizes_matmuls_on_the_fly(ort_export):
+def test_fusion_leaves_an_unusual_attention_scale_unfused(tiny_student_dir, tmp_path):
+    """The fused op always scales scores by 1/sqrt(head size): a graph scaled otherwise must not fuse."""
+    proto = onnx.load(str(export_onnx(tiny_student_dir, tmp_path / "plain.onnx")))
+    producer = {out: node for node in proto.graph.node for out in node.output}
+    score_scales = {name for softmax in proto.graph.node if softmax.op_type == "Softmax"
+                    for mul in map(producer.get, producer[softmax.input[0]].input) if mul and mul.op_type == "Mul"
+                    if producer[mul.input[0]].op_type == "MatMul" for name in mul.input[1:]}
+    assert score_scales
+    for initializer in proto.graph.initializer:
+        if initializer.name in score_scales:
+            initializer.CopyFrom(onnx.numpy_helper.from_array(2 * onnx.numpy_helper.to_array(initializer),
+                                                             initializer.name))
+    rescaled = tmp_path / "rescaled.onnx"
+    onnx.save(proto, str(rescaled))
+    fused = tmp_path / "fused.onnx"
+    assert fuse_transformer(rescaled, fused, tiny_student_dir / "config.json")["Attention"] == 0
+    input_ids, attention_mask = padded_inputs(41, 16, 3, seed=5)
+    expected = TARGET.load(rescaled, threads=1).run(input_ids, attention_mask)
+    np.testing.assert_allclose(TARGET.load(fused, threads=1).run(input_ids, attention_mask), expected, atol=1e-5)
+
+
+def test_session_flushes_denormals(ort_export):
+    """Softmax over padding yields denormal probabilities; unflushed, they slowed int8 attention 1.6x."""
+    script = textwrap.dedent(f"""
+        import numpy as np
+        from edgedistill.targets.registry import get_target
+        get_target("onnxruntime").load({str(ort_export("fp32").artifact)!r}, threads=1)
+        print(float(np.float32(1e-40) * np.float32(1.0)))
+    """)
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert float(completed.stdout) == 0.0
+
+
+def test_dynamic_int8_quantizes_attention_matmuls_and_embeddings(ort_export):
     result = ort_export("int8-dynamic")
     nodes = op_counts(result.artifact)
     assert nodes.get("DynamicQuantizeLinear", 0) > 0 and nodes.get("MatMulInteger", 0) > 0
+    assert nodes.get("QAttention", 0) == result.report["fused_ops"]["Attention"] and "Attention" not in nodes
+    # Word, position and token-type tables are stored as int8 and dequantized after the lookup.
+    tables = {i.name: i.data_type for i in onnx.load(str(result.artifact)).graph.initializer
+              if i.name.endswith("_embeddings.weight_quantized") or i.name.endswith("_embeddings.weight")}
+    assert sorted(tables) == [f"model.bert.embeddings.{kind}_embeddings.weight_quantized"
+                              for kind in ("position", "token_type", "word")]
+    assert set(tables.values()) == {onnx.TensorProto.UINT8}
     assert result.report["calibration_samples"] == 0
 
 

@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 
 from edgedistill.errors import UserError
-from edgedistill.fsutil import atomic_write_bytes
+from edgedistill.fsutil import atomic_write_bytes, make_readable
 
 OPSET = 18
 EXPORTER = f"torch.onnx.export(dynamo=True), opset {OPSET}"
@@ -68,8 +68,10 @@ def _without_debug_metadata(proto):
 
 
 def optimize_graph(source: Path, destination: Path, level: str) -> Path:
-    """Save ONNX Runtime's optimised graph of `source` (fusions such as SkipLayerNormalization)."""
+    """Save ONNX Runtime's optimised graph of `source` (constant folding, MatMul+Add into Gemm, ...)."""
     import onnxruntime as ort
+
+    from edgedistill.targets.onnxruntime.runtime import DISABLED_OPTIMIZERS
 
     levels = {
         "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
@@ -84,7 +86,9 @@ def optimize_graph(source: Path, destination: Path, level: str) -> Path:
         options = ort.SessionOptions()
         options.graph_optimization_level = levels[level]
         options.optimized_model_filepath = scratch
-        ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+        ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"],
+                             disabled_optimizers=DISABLED_OPTIMIZERS)
+        make_readable(scratch)
         os.replace(scratch, destination)
     except BaseException:
         Path(scratch).unlink(missing_ok=True)
