@@ -198,6 +198,54 @@ def bench(
         raise typer.Exit(1)
 
 
+RegistryOption = Annotated[Optional[str], typer.Option(
+    "--registry", envvar="EDGEDISTILL_REGISTRY", show_envvar=True,
+    help="Registry directory (local, NFS/SMB mount or synced bucket folder) or file:// URL.")]
+
+
+def _registry(value: str | None) -> str:
+    if not value:
+        raise UserError("no registry given; pass --registry DIR or set EDGEDISTILL_REGISTRY")
+    return value
+
+
+@app.command("publish")
+def publish_bundle(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory written by `edgedistill export`.")],
+    registry: RegistryOption = None,
+    version: Annotated[Optional[str], typer.Option(help="Version to publish as, e.g. 1.2.0; default: the next integer.")] = None,
+) -> None:
+    """Verify a bundle and publish it to a registry as NAME@VERSION (never overwrites a version)."""
+    from edgedistill.bundle.registry import publish
+
+    ref = publish(bundle, _registry(registry), version)
+    print(f"published {ref.reference} to {ref.path}")
+
+
+@app.command("pull")
+def pull_bundle(
+    reference: Annotated[str, typer.Argument(help="NAME, NAME@VERSION or NAME@latest.")],
+    out: Annotated[Path, typer.Option(help="Directory to place the verified bundle in.")],
+    registry: RegistryOption = None,
+) -> None:
+    """Copy a published bundle out of a registry and verify every file's sha256 (no torch needed)."""
+    from edgedistill.bundle.registry import pull, resolve
+
+    registry = _registry(registry)
+    ref = resolve(reference, registry)  # pin @latest, so the version printed is the one pulled
+    print(f"pulled {ref.reference} into {pull(ref.reference, registry, out)}")
+
+
+@app.command("bundles")
+def list_published(registry: RegistryOption = None, as_json: JsonFlag = False) -> None:
+    """List the bundles published in a registry."""
+    from edgedistill.bundle.registry import list_bundles
+    from edgedistill.check.report import print_bundles
+
+    listing = list_bundles(_registry(registry))
+    _print_json(listing) if as_json else print_bundles(listing)
+
+
 def _print_json(payload: dict) -> None:
     print(json.dumps(payload, indent=2))
 

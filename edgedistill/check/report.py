@@ -1,4 +1,4 @@
-"""Readable rich tables for `targets`, `export`, `check` and `bench`."""
+"""Readable rich tables for `targets`, `export`, `check`, `bench` and `bundles`."""
 
 from __future__ import annotations
 
@@ -116,3 +116,22 @@ def print_bench(report: dict[str, Any]) -> None:
         table.add_row(name, value)
     console.print(table)
     console.print("[green]PASSED[/green]" if report["passed"] else "[red]FAILED: p90 over budget[/red]")
+
+
+def print_bundles(listing: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """One table per name: names are what `pull` takes, so they are printed whole rather than squeezed into a column."""
+    if not listing:
+        console.print("no bundles published yet")
+        return
+    for name, versions in listing.items():
+        _heading(f"{name} (latency in ms, size in MB)")
+        table = _table()
+        for column in ("version", "runtime", "target", "precision", "acc.", "MB", "p50"):
+            table.add_column(column)
+        for version, entry in versions.items():
+            metrics = entry.get("metrics", {})
+            size = metrics.get("size_bytes")
+            table.add_row(version, entry.get("runtime", "?"), entry.get("target", "?"), entry.get("precision", "?"),
+                          _pct(metrics.get("accuracy")), "–" if size is None else f"{size / 1e6:.2f}",
+                          _ms(metrics.get("latency_ms", {}).get("p50")))
+        console.print(table)

@@ -1,0 +1,225 @@
+"""A bundle registry that is just a directory: `<registry>/<name>/<version>/` plus `index.json` (no torch).
+
+The directory may be local, an NFS/SMB mount or a synced bucket folder, named by a path or
+a `file://` URL. `index.json` is the source of truth for what is published: a version is
+copied and verified first, then listed, so readers never see a half-written version. Each
+entry records the manifest's sha256, so `pull` also catches a manifest edited in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+from edgedistill.bundle.manifest import MANIFEST_FILE, Manifest, parse_manifest
+from edgedistill.bundle.reader import open_bundle
+from edgedistill.errors import UserError
+from edgedistill.fsutil import atomic_output_dir, sha256_file
+from edgedistill.jsonio import read_json, write_json
+
+INDEX_FILE = "index.json"
+INDEX_SCHEMA_VERSION = 1
+LOCK_FILE = ".index.lock"
+LATEST = "latest"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_VERSION = re.compile(r"^(\d+(?:\.\d+)*)(?:-([0-9A-Za-z.]+))?$")
+
+
+@dataclass(frozen=True)
+class PublishedRef:
+    name: str
+    version: str
+    path: Path
+
+    @property
+    def reference(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+def publish(bundle: Path, registry: str, version: str | None = None) -> PublishedRef:
+    """Verify `bundle`, copy it to `<registry>/<name>/<version>/` and list it in the index."""
+    root = registry_dir(registry, create=True)
+    try:
+        manifest = open_bundle(Path(bundle)).manifest
+    except UserError as exc:
+        raise UserError(f"refusing to publish: {exc}") from None
+    if not _NAME.match(manifest.name) or manifest.name == INDEX_FILE:
+        raise UserError(f"bundle name {manifest.name!r} in {bundle}/{MANIFEST_FILE} cannot be a registry folder name")
+    if version is not None:
+        _check_version(version)
+    with _index_lock(root):
+        index = _read_index(root)
+        published = index["bundles"].get(manifest.name, {})
+        version = version or _next_version(published)
+        same = [v for v in published if _version_key(v) == _version_key(version)]
+        if same:
+            raise UserError(f"{manifest.name}@{same[0]} is already published in {registry}; "
+                            "pass another --version (published versions are never overwritten)")
+        final = root / manifest.name / version
+        # Not in the index, so never visible to pull: a leftover from an interrupted publish, safe to replace.
+        with atomic_output_dir(final) as scratch:
+            _copy_bundle(Path(bundle), manifest, scratch)
+            copied = open_bundle(scratch).manifest
+        index["bundles"].setdefault(manifest.name, {})[version] = _index_entry(copied, final / MANIFEST_FILE)
+        write_json(root / INDEX_FILE, index)
+    return PublishedRef(manifest.name, version, final)
+
+
+def resolve(reference: str, registry: str) -> PublishedRef:
+    """`NAME`, `NAME@VERSION` or `NAME@latest` to the published version it names."""
+    root = registry_dir(registry)
+    name, version = _resolve(reference, _read_index(root)["bundles"], registry)
+    return PublishedRef(name, version, root / name / version)
+
+
+def pull(reference: str, registry: str, out: Path) -> Path:
+    """Copy a published bundle to `out` and verify every sha256; on any mismatch `out` is left untouched."""
+    root = registry_dir(registry)
+    bundles = _read_index(root)["bundles"]
+    name, version = _resolve(reference, bundles, registry)
+    source, label = root / name / version, f"{name}@{version} in {registry}"
+    out = Path(out)
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST_FILE).is_file():
+        raise UserError(f"--out {out} is a non-empty directory that is not a bundle; choose a new or empty directory")
+    with atomic_output_dir(out) as scratch:
+        _copy_listed(source, scratch, bundles[name][version]["manifest_sha256"], label)
+        try:
+            open_bundle(scratch)
+        except UserError as exc:
+            raise UserError(f"{label} is corrupt, nothing pulled: {exc}") from None
+    return out
+
+
+def list_bundles(registry: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every published bundle: name -> version -> index entry, names sorted and versions oldest first."""
+    bundles = _read_index(registry_dir(registry))["bundles"]
+    return {name: {version: bundles[name][version] for version in sorted(bundles[name], key=_version_key)}
+            for name in sorted(bundles)}
+
+
+def registry_dir(registry: str, create: bool = False) -> Path:
+    """The directory a registry path or `file://` URL names; only `publish` creates it."""
+    if "://" in registry:
+        url = urlparse(registry)
+        if url.scheme != "file" or url.netloc not in ("", "localhost"):
+            raise UserError(f"registry {registry!r} must be a directory or a file:// URL; "
+                            "mount or sync remote storage to a local folder first")
+        registry = url2pathname(url.path)
+    root = Path(registry).expanduser()
+    if create:
+        with contextlib.suppress(FileExistsError):  # a file there is reported below; a racing publisher's dir is fine
+            root.mkdir(parents=True, exist_ok=True)
+    if not root.is_dir():
+        raise UserError(f"registry {root} is not an existing directory; check --registry or EDGEDISTILL_REGISTRY")
+    return root
+
+
+def _resolve(reference: str, bundles: dict[str, Any], registry: str) -> tuple[str, str]:
+    name, _, version = reference.partition("@")
+    if not name or reference.endswith("@") or reference.count("@") > 1:
+        raise UserError(f"bundle reference {reference!r} must be NAME, NAME@VERSION or NAME@latest")
+    if name not in bundles:
+        names = ", ".join(sorted(bundles)) or "none yet"
+        raise UserError(f"no bundle named {name!r} in {registry}; published names: {names}")
+    versions = bundles[name]
+    if not versions:
+        raise UserError(f"{registry}/{INDEX_FILE} lists {name!r} with no versions; publish it again")
+    version = version or LATEST
+    if version == LATEST:
+        version = max(versions, key=_version_key)
+    if version not in versions:
+        raise UserError(f"{name} has no version {version!r} in {registry}; published versions: "
+                        f"{', '.join(sorted(versions, key=_version_key))}")
+    return name, version
+
+
+def _copy_listed(source: Path, target: Path, manifest_sha256: str, label: str) -> None:
+    """Copy the manifest, check it against the index, then copy the files it lists."""
+    if not (source / MANIFEST_FILE).is_file():
+        raise UserError(f"{label}: {source} has no {MANIFEST_FILE}; publish the bundle again under a new version")
+    shutil.copyfile(source / MANIFEST_FILE, target / MANIFEST_FILE)
+    if sha256_file(target / MANIFEST_FILE) != manifest_sha256:
+        raise UserError(f"{label}: {MANIFEST_FILE} does not match its sha256 in {INDEX_FILE} "
+                        "(modified after publish); publish the bundle again under a new version")
+    where = str(source / MANIFEST_FILE)
+    for name in sorted(parse_manifest(read_json(target / MANIFEST_FILE, "bundle manifest"), where).files):
+        if not (source / name).is_file():
+            raise UserError(f"{label} is missing {name}; publish the bundle again under a new version")
+        shutil.copyfile(source / name, target / name)
+
+
+def _copy_bundle(source: Path, manifest: Manifest, target: Path) -> None:
+    """Copy exactly the manifest and the files it lists; stray files in the source stay behind."""
+    for name in (MANIFEST_FILE, *sorted(manifest.files)):
+        shutil.copyfile(source / name, target / name)
+
+
+def _index_entry(manifest: Manifest, manifest_path: Path) -> dict[str, Any]:
+    metrics = manifest.metrics
+    return {
+        "runtime": manifest.runtime, "target": manifest.target, "precision": manifest.precision,
+        "created_at": manifest.created_at, "manifest_sha256": sha256_file(manifest_path),
+        "metrics": {"accuracy": metrics["accuracy"], "size_bytes": metrics["size_bytes"],
+                    "latency_ms": {"p50": metrics["latency_ms"]["p50"]}},
+    }
+
+
+def _read_index(root: Path) -> dict[str, Any]:
+    path = root / INDEX_FILE
+    if not path.exists():
+        return {"schema_version": INDEX_SCHEMA_VERSION, "bundles": {}}
+    index = read_json(path, "registry index")
+    bundles = index.get("bundles") if isinstance(index, dict) else None
+    if not isinstance(bundles, dict) or not all(_valid_versions(versions) for versions in bundles.values()):
+        raise UserError(f"{path} is not an edgedistill registry index (expected {{\"bundles\": {{name: {{version: ...}}}}}})")
+    schema_version = index.get("schema_version", INDEX_SCHEMA_VERSION)
+    if not isinstance(schema_version, int) or schema_version > INDEX_SCHEMA_VERSION:
+        raise UserError(f"{path} was written by a newer edgedistill; upgrade edgedistill")
+    return index
+
+
+def _valid_versions(versions: Any) -> bool:
+    return isinstance(versions, dict) and all(
+        isinstance(entry, dict) and isinstance(entry.get("manifest_sha256"), str) for entry in versions.values())
+
+
+@contextlib.contextmanager
+def _index_lock(root: Path) -> Iterator[None]:
+    """Serialise publishers so concurrent ones never lose each other's index entries."""
+    import fcntl  # POSIX only; pull and list never lock, so they also run on Windows
+
+    with open(root / LOCK_FILE, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _check_version(version: str) -> None:
+    if version == LATEST or not _VERSION.match(version):
+        raise UserError(f"--version {version!r} must look like 3, 1.2.0 or 1.2.0-rc1 ({LATEST!r} is reserved)")
+
+
+def _next_version(published: dict[str, Any]) -> str:
+    """One more than the highest major version published so far: 1, 2, 3, ..."""
+    majors = [int(_VERSION.match(v).group(1).split(".")[0]) for v in published if _VERSION.match(v)]
+    return str(max(majors, default=0) + 1)
+
+
+def _version_key(version: str) -> tuple:
+    """Numeric release order; a pre-release (1.2.0-rc1) sorts before its release (1.2.0)."""
+    match = _VERSION.match(version)
+    if match is None:
+        return ((), 0, version)
+    release = [int(part) for part in match.group(1).split(".")]
+    while len(release) > 1 and release[-1] == 0:
+        release.pop()  # 1, 1.0 and 1.0.0 are the same release
+    return (tuple(release), 0 if match.group(2) else 1, match.group(2) or "")
