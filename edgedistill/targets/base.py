@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 from edgedistill.data.dataset import LabelledTexts
+from edgedistill.errors import UserError
 from edgedistill.targets.profiles import DeviceProfile
 
 
@@ -64,6 +65,9 @@ class Target(ABC):
     name: ClassVar[str]
     artifact_suffix: ClassVar[str]
     options_type: ClassVar[type | None] = None
+    # Every recipe the backend can build (name -> description), and those `export` tries, in order.
+    recipe_descriptions: ClassVar[dict[str, str]]
+    default_recipes: ClassVar[tuple[str, ...]]
     fp32_tolerance: ClassVar[float] = 1e-4
     fp16_tolerance: ClassVar[float] = 5e-2
 
@@ -71,9 +75,24 @@ class Target(ABC):
         """Max abs logit difference against the fp32 student; None where accuracy gates instead."""
         return {"fp32": self.fp32_tolerance, "fp16": self.fp16_tolerance}.get(precision)
 
-    @abstractmethod
     def recipes(self, profile: DeviceProfile) -> list[Recipe]:
-        """Candidate recipes for this profile, in the order they should be tried."""
+        """Candidate recipes for this profile (its precisions only), in the order they should be tried."""
+        candidates = [self.recipe(name, profile) for name in self.default_recipes]
+        return [recipe for recipe in candidates if recipe.precision in profile.precisions]
+
+    def recipe(self, name: str, profile: DeviceProfile) -> Recipe:
+        """Any recipe this backend knows, by name, with the profile's settings."""
+        if name not in self.recipe_descriptions:
+            raise UserError(f"unknown {self.name} recipe {name!r}; available: {', '.join(self.recipe_descriptions)}")
+        return self.build_recipe(name, profile)
+
+    @abstractmethod
+    def build_recipe(self, name: str, profile: DeviceProfile) -> Recipe:
+        """The Recipe for a known `name` under `profile`."""
+
+    def options(self, profile: DeviceProfile) -> Any:
+        """The profile's typed table for this runtime, or the defaults when it has none."""
+        return profile.runtime_options.get(self.name) or (self.options_type() if self.options_type else {})
 
     @abstractmethod
     def export(self, inputs: ExportInputs, recipe: Recipe) -> ExportResult:

@@ -48,15 +48,11 @@ class ExecuTorchTarget(Target):
     name = "executorch"
     artifact_suffix = ".pte"
     options_type = ExecuTorchOptions
+    recipe_descriptions = _DESCRIPTIONS
+    default_recipes = tuple(_DESCRIPTIONS)
 
-    def recipes(self, profile: DeviceProfile) -> list[Recipe]:
-        candidates = [self.recipe(name, profile) for name in _DESCRIPTIONS]
-        return [r for r in candidates if r.precision in profile.precisions]
-
-    def recipe(self, name: str, profile: DeviceProfile) -> Recipe:
-        if name not in _DESCRIPTIONS:
-            raise UserError(f"unknown executorch recipe {name!r}; available: {', '.join(_DESCRIPTIONS)}")
-        options = _options(profile)
+    def build_recipe(self, name: str, profile: DeviceProfile) -> Recipe:
+        options = self.options(profile)
         if name == "fp32":
             return Recipe(name, "fp32", _DESCRIPTIONS[name])
         settings = {"quantize_embedding": options.quantize_embedding}
@@ -146,11 +142,6 @@ class ExecuTorchTarget(Target):
             if importlib.util.find_spec(module) is None:
                 return f"{module} is not installed: {install}"
         return None
-
-
-def _options(profile: DeviceProfile) -> ExecuTorchOptions:
-    """The profile's typed table, or the defaults when it has none."""
-    return profile.runtime_options.get(ExecuTorchTarget.name) or ExecuTorchOptions()
 
 
 TARGET = ExecuTorchTarget()

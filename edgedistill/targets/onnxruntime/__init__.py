@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from edgedistill.errors import UserError
 from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Session, Target
 from edgedistill.targets.onnxruntime import convert, fuse, quantize
 from edgedistill.targets.profiles import DeviceProfile
@@ -50,16 +49,11 @@ class OnnxRuntimeTarget(Target):
     name = "onnxruntime"
     artifact_suffix = ".onnx"
     options_type = OnnxRuntimeOptions
+    recipe_descriptions = _DESCRIPTIONS  # includes the naive `int8-qdq-all-ops`, left out of the defaults
+    default_recipes = DEFAULT_RECIPES
 
-    def recipes(self, profile: DeviceProfile) -> list[Recipe]:
-        candidates = [self.recipe(name, profile) for name in DEFAULT_RECIPES]
-        return [r for r in candidates if r.precision in profile.precisions]
-
-    def recipe(self, name: str, profile: DeviceProfile) -> Recipe:
-        """Any recipe by name, including the naive `int8-qdq-all-ops` left out of `recipes`."""
-        if name not in _DESCRIPTIONS:
-            raise UserError(f"unknown onnxruntime recipe {name!r}; available: {', '.join(_DESCRIPTIONS)}")
-        options = _options(profile)
+    def build_recipe(self, name: str, profile: DeviceProfile) -> Recipe:
+        options = self.options(profile)
         if name == "fp32":
             return Recipe(name, "fp32", _DESCRIPTIONS[name], {"graph_optimization": options.graph_optimization})
         if name == "int8-dynamic":
@@ -131,11 +125,6 @@ def _fuse(inputs: ExportInputs, exported: Path, scratch: Path, report: dict) -> 
     fused = scratch / "fused.onnx"
     report["fused_ops"] = fuse.fuse_transformer(exported, fused, inputs.student_dir / "config.json")
     return fused
-
-
-def _options(profile: DeviceProfile) -> OnnxRuntimeOptions:
-    """The profile's typed table, or the defaults when it has none."""
-    return profile.runtime_options.get(OnnxRuntimeTarget.name) or OnnxRuntimeOptions()
 
 
 TARGET = OnnxRuntimeTarget()

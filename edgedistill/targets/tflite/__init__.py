@@ -48,15 +48,12 @@ class TFLiteTarget(Target):
     fp32_tolerance = 1e-4
     fp16_tolerance = 2e-2
 
-    def recipes(self, profile: DeviceProfile) -> list[Recipe]:
-        candidates = [self.recipe(name, profile) for name in _DESCRIPTIONS]
-        return [r for r in candidates if r.precision in profile.precisions]
+    recipe_descriptions = _DESCRIPTIONS
+    default_recipes = tuple(_DESCRIPTIONS)
 
-    def recipe(self, name: str, profile: DeviceProfile) -> Recipe:
+    def build_recipe(self, name: str, profile: DeviceProfile) -> Recipe:
         """Recipe `name` with the profile's converter and static length baked into its options."""
-        if name not in _DESCRIPTIONS:
-            raise UserError(f"unknown tflite recipe {name!r}; available: {', '.join(_DESCRIPTIONS)}")
-        converter = _options(profile).converter
+        converter = self.options(profile).converter
         length = static_length(profile.sequence)
         options = {"converter": converter, "static_length": length}
         if converter == "onnx2tf":
@@ -105,11 +102,6 @@ class TFLiteTarget(Target):
         if converter is not None and converter not in CONVERTERS:
             return f"unknown TFLite converter {converter!r}; available: {', '.join(CONVERTERS)}"
         return None
-
-
-def _options(profile: DeviceProfile) -> TFLiteOptions:
-    """The profile's typed table, or the defaults when it has none."""
-    return profile.runtime_options.get(TFLiteTarget.name) or TFLiteOptions()
 
 
 TARGET = TFLiteTarget()
