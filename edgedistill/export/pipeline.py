@@ -88,10 +88,10 @@ class Prepared:
 def run_export(request: ExportRequest) -> dict[str, Any]:
     """Export, measure and select per runtime; raise after writing the report if a runtime kept nothing."""
     started = time.perf_counter()
-    profile = _with_converter(load_profile(request.profile), request.converter)
+    profile = with_converter(load_profile(request.profile), request.converter)
     targets = [_usable_target(name) for name in _pick_runtimes(profile, request)]
     student_dir = _require_student(Path(request.student_dir))
-    prepared = _prepare(student_dir, profile, request.calibration)
+    prepared = prepare(student_dir, profile, request.calibration)
     out_dir = Path(request.out_dir)
     report: dict[str, Any] = {
         "student": str(student_dir), "profile": profile.name, "out_dir": str(out_dir),
@@ -107,7 +107,7 @@ def run_export(request: ExportRequest) -> dict[str, Any]:
             failures.append(f"{target.name}: {outcome['error']}")
     report["total_s"] = round(time.perf_counter() - started, 2)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir / REPORT_FILE, _jsonable(report))
+    write_json(out_dir / REPORT_FILE, jsonable(report))
     if failures:
         raise UserError(f"no bundle written for {'; '.join(failures)} (details in {out_dir / REPORT_FILE})")
     return report
@@ -121,7 +121,7 @@ def _export_runtime(target: Target, profile: DeviceProfile, prepared: Prepared, 
         inputs = ExportInputs(
             student_dir=prepared.student_dir, profile=profile, work_dir=Path(scratch),
             max_length=truncation_length(profile.sequence, None), calibration_texts=prepared.calibration,
-            train=prepared.splits.train, teacher_logits=_teacher_logits(prepared, recipes, profile),
+            train=prepared.splits.train, teacher_logits=qat_teacher_logits(prepared, recipes, profile),
         )
         trials = [_try_recipe(target, profile, prepared, inputs, recipe) for recipe in recipes]
         candidates = [trial.candidate for trial in trials]
@@ -194,10 +194,11 @@ def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, tr
     }
     final = out_dir / bundle_name(student, target.name, recipe.name)
     model_name = model_file_name(student, target.name, recipe.name, target.artifact_suffix)
-    return write_bundle(final, result.artifact, model_name, prepared.student_dir, prepared.golden, _jsonable(manifest))
+    return write_bundle(final, result.artifact, model_name, prepared.student_dir, prepared.golden, jsonable(manifest))
 
 
-def _prepare(student_dir: Path, profile: DeviceProfile, calibration: str | None) -> Prepared:
+def prepare(student_dir: Path, profile: DeviceProfile, calibration: str | None) -> Prepared:
+    """Load the student, its test split, calibration texts, golden vectors and fp32 reference logits."""
     from edgedistill.export.reference import reference_logits
     from edgedistill.export.wrapper import load_exportable
 
@@ -255,14 +256,14 @@ def _usable_target(name: str) -> Target:
 
 
 def _default_recipes(target: Target, profile: DeviceProfile) -> list[Recipe]:
-    recipes = [recipe for recipe in target.recipes(profile) if recipe.precision in profile.precisions]
+    recipes = target.recipes(profile)
     if not recipes:
         raise UserError(f"{target.name} has no recipe for precisions {', '.join(profile.precisions)} "
                         f"in profile {profile.name}")
     return recipes
 
 
-def _with_converter(profile: DeviceProfile, converter: str | None) -> DeviceProfile:
+def with_converter(profile: DeviceProfile, converter: str | None) -> DeviceProfile:
     """Override the `converter` option of the runtimes that have one (the TFLite backend)."""
     if converter is None:
         return profile
@@ -291,7 +292,7 @@ def _wants_teacher(recipe: Recipe) -> bool:
     return "qat" in recipe.name or bool(recipe.options.get("qat"))
 
 
-def _teacher_logits(prepared: Prepared, recipes: list[Recipe], profile: DeviceProfile) -> np.ndarray | None:
+def qat_teacher_logits(prepared: Prepared, recipes: list[Recipe], profile: DeviceProfile) -> np.ndarray | None:
     """Cached teacher logits on the train split, for QAT recipes of a distilled student."""
     path = prepared.student_dir / DISTILL_FILE
     if not any(_wants_teacher(recipe) for recipe in recipes) or not path.is_file():
@@ -319,7 +320,7 @@ def _say(text: str, style: str | None = None) -> None:
     console.print(text, style=style, markup=False)
 
 
-def _jsonable(payload: Any) -> Any:
+def jsonable(payload: Any) -> Any:
     """Backend reports and recipe options may hold paths or numpy scalars; JSON gets their plain form."""
     def plain(value: Any) -> Any:
         if isinstance(value, np.generic):
