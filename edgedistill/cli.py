@@ -7,6 +7,7 @@ Heavy imports (torch, runtimes) happen inside each command so that `bench` and
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -27,6 +28,14 @@ class _App(typer.Typer):
             print(f"error: {exc}", file=sys.stderr)
             sys.exit(2)
 
+
+def _quiet_third_party_logs() -> None:
+    """Silence import-time warnings users cannot act on: torchao's missing CUDA kernels, torch's pytree deprecations."""
+    for name in ("torchao", "torch.utils._pytree"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+_quiet_third_party_logs()
 
 app = _App(
     name="edgedistill",
