@@ -86,7 +86,7 @@ def _rows() -> dict[str, Row]:
     }
     for recipe in ("fp32", "int8-dynamic", "int8-qdq"):
         rows[f"student-ort-{recipe}"] = Row("student", "onnxruntime", recipe, "student-ort-fp32")
-    for recipe in ("fp32", "int8-ptq", "int8-qat"):
+    for recipe in ("fp32", "int8-dynamic", "int8-ptq", "int8-qat"):
         rows[f"student-executorch-{recipe}"] = Row("student", "executorch", recipe, "student-executorch-fp32")
     for converter in ("litert-torch", "onnx2tf"):
         for recipe in ("fp32", "fp16", "int8-dynamic"):
@@ -280,7 +280,7 @@ class Benchmark:
         inputs = ExportInputs(
             student_dir=self.model_dir(row), profile=profile, work_dir=work_dir, max_length=self.length,
             calibration_texts=self.prepared.calibration, train=self.prepared.splits.train,
-            teacher_logits=qat_teacher_logits(self.prepared, [recipe], profile),
+            teacher_logits=qat_teacher_logits(self.prepared, recipe, profile),
         )
         self.say(f"{name}: exporting ({recipe.description})")
         started = time.perf_counter()
@@ -434,7 +434,7 @@ def goals(rows: dict[str, Any]) -> list[dict[str, Any]]:
                      "at 1 thread", versus_teacher) for name in ("student-ort-int8-dynamic", "student-ort-int8-qdq")]
     wanted += [(name, "int8 .pte within 1.0 point, <= 35% of the fp32 .pte's size, faster than fp32",
                 partial(versus_fp32, size_relation="<=", size_limit=PTE_SIZE_FRACTION))
-               for name in ("student-executorch-int8-ptq", "student-executorch-int8-qat")]
+               for name in ("student-executorch-int8-dynamic", "student-executorch-int8-ptq", "student-executorch-int8-qat")]
     wanted += [(f"student-tflite-{converter}-int8-dynamic", "int8 .tflite within 1.0 point, smaller and faster than fp32",
                 partial(versus_fp32, size_relation="<", size_limit=1.0)) for converter in ("litert-torch", "onnx2tf")]
     return [goal(rows, name, text, checks) for name, text, checks in wanted if name in rows]

@@ -31,7 +31,7 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.2%}"
 
 
-_STATUS = {"kept": "[green]kept[/green]", "accepted": "accepted", "rejected": "[red]rejected[/red]"}
+_STATUS = {"kept": "[green]kept[/green]", "accepted": "accepted", "rejected": "[red]rejected[/red]", "skipped": "skipped"}
 
 
 def _verdict(passed: bool | None) -> str:

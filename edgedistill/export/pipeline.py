@@ -121,11 +121,20 @@ def _export_runtime(target: Target, profile: DeviceProfile, prepared: Prepared, 
         inputs = ExportInputs(
             student_dir=prepared.student_dir, profile=profile, work_dir=Path(scratch),
             max_length=truncation_length(profile.sequence, None), calibration_texts=prepared.calibration,
-            train=prepared.splits.train, teacher_logits=qat_teacher_logits(prepared, recipes, profile),
+            train=prepared.splits.train,
         )
-        trials = [_try_recipe(target, profile, prepared, inputs, recipe) for recipe in recipes]
+        trials, skipped = [], []
+        for recipe in recipes:
+            passed = _passing_recipe(trials, recipe.precision, profile)
+            if _wants_teacher(recipe) and passed is not None:
+                # QAT costs minutes of fine-tuning; it exists for when the cheaper recipes miss the budget.
+                _say(f"{target.name} {recipe.name}: skipped, {passed} already meets the budget at {recipe.precision}")
+                skipped.append(_skipped_entry(recipe, f"{passed} already within budget at {recipe.precision}"))
+                continue
+            recipe_inputs = dataclasses.replace(inputs, teacher_logits=qat_teacher_logits(prepared, recipe, profile))
+            trials.append(_try_recipe(target, profile, prepared, recipe_inputs, recipe))
         candidates = [trial.candidate for trial in trials]
-        entries = [_candidate_entry(trial, profile) for trial in trials]
+        entries = [_candidate_entry(trial, profile) for trial in trials] + skipped
         try:
             kept = select_recipe(candidates, profile.budgets)
         except NoRecipePassed as exc:
@@ -163,6 +172,17 @@ def _try_recipe(target: Target, profile: DeviceProfile, prepared: Prepared, inpu
          f"p50 {m['latency_ms']['p50']:.2f} ms, {m['size_bytes'] / 1e6:.2f} MB, export {export_s:.1f} s → "
          + (f"rejected: {reason}" if reason else "accepted"), "red" if reason else None)
     return Trial(candidate, export_s, result, measurement)
+
+
+def _passing_recipe(trials: list[Trial], precision: str, profile: DeviceProfile) -> str | None:
+    """The name of a tried recipe of `precision` that met the budgets, if any."""
+    return next((trial.candidate.recipe.name for trial in trials if trial.candidate.recipe.precision == precision
+                 and rejection_reason(trial.candidate, profile.budgets) is None), None)
+
+
+def _skipped_entry(recipe: Recipe, reason: str) -> dict[str, Any]:
+    return {"recipe": recipe.name, "precision": recipe.precision, "description": recipe.description,
+            "status": "skipped", "reason": reason, "export_s": 0.0, "metrics": {}}
 
 
 def _candidate_entry(trial: Trial, profile: DeviceProfile) -> dict[str, Any]:
@@ -292,10 +312,10 @@ def _wants_teacher(recipe: Recipe) -> bool:
     return "qat" in recipe.name or bool(recipe.options.get("qat"))
 
 
-def qat_teacher_logits(prepared: Prepared, recipes: list[Recipe], profile: DeviceProfile) -> np.ndarray | None:
-    """Cached teacher logits on the train split, for QAT recipes of a distilled student."""
+def qat_teacher_logits(prepared: Prepared, recipe: Recipe, profile: DeviceProfile) -> np.ndarray | None:
+    """Cached teacher logits on the train split, for a QAT recipe of a distilled student."""
     path = prepared.student_dir / DISTILL_FILE
-    if not any(_wants_teacher(recipe) for recipe in recipes) or not path.is_file():
+    if not _wants_teacher(recipe) or not path.is_file():
         return None
     config = read_json(path, "distill config")
     teacher = Path(str(config.get("teacher", "")))

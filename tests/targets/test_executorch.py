@@ -139,6 +139,37 @@ def test_int8_ptq_keeps_accuracy_and_shrinks_the_file(et_export, encoder, tiny_s
     assert int8.report["calibration_samples"] == CALIBRATION_TEXTS
 
 
+def test_int8_dynamic_agrees_with_fp32_and_runs_its_linears_in_xnnpack(et_export, encoder, tiny_splits):
+    fp32, dynamic = et_export("fp32"), et_export("int8-dynamic")
+    fp32_accuracy, fp32_predictions = _accuracy(_load(fp32), encoder, tiny_splits)
+    dynamic_accuracy, dynamic_predictions = _accuracy(_load(dynamic), encoder, tiny_splits)
+    ratio = dynamic.artifact.stat().st_size / fp32.artifact.stat().st_size
+    print(f"fp32 {fp32_accuracy:.3f}; int8-dynamic {dynamic_accuracy:.3f} ({ratio:.0%} of fp32's size)")
+    assert dynamic_accuracy >= fp32_accuracy - 0.03
+    assert (dynamic_predictions == fp32_predictions).mean() >= 0.95
+    assert ratio < 0.7
+    assert dynamic.report["activations"] == "dynamic" and "calibration_samples" not in dynamic.report
+    delegation = dynamic.report["delegation"]
+    # Every Linear runs in XNNPACK with its input's int8 scale chosen per call, none on portable kernels.
+    assert delegation["delegated_ops"]["aten_linear_default"] == 8
+    assert delegation["delegated_ops"]["quantized_decomposed_choose_qparams_tensor"] >= 1
+    assert "aten_linear_default" not in delegation["non_delegated_ops"]
+    assert not any("choose_qparams" in op for op in delegation["kernel_ops"])
+    assert delegation["kernel_ops"].get("quantized_decomposed.embedding_byte.out", 0) >= 1
+
+
+def test_int8_dynamic_needs_no_calibration_texts(tiny_student_dir, tiny_splits, tmp_path):
+    from edgedistill.targets.executorch import TARGET
+
+    profile = _profile(FIXED)
+    inputs = ExportInputs(student_dir=tiny_student_dir, profile=profile, work_dir=tmp_path, max_length=64,
+                          calibration_texts=[], train=None)
+    with pytest.raises(UserError, match="calibration"):
+        TARGET.export(inputs, TARGET.recipe("int8-ptq", profile))
+    result = TARGET.export(inputs, TARGET.recipe("int8-dynamic", profile))
+    assert result.artifact.is_file() and result.report["activations"] == "dynamic"
+
+
 def test_embedding_tables_are_stored_int8(et_export):
     with_tables, without = et_export("int8-ptq"), et_export("int8-ptq", quantize_embedding=False)
     kernels = with_tables.report["delegation"]["kernel_ops"]
@@ -214,7 +245,7 @@ def test_corrupt_program_is_refused_with_one_line(et_export, tmp_path):
 def test_recipes_follow_the_profile_and_options_are_typed():
     from edgedistill.targets.executorch import TARGET
 
-    assert [r.name for r in TARGET.recipes(_profile(FIXED))] == ["fp32", "int8-ptq", "int8-qat"]
+    assert [r.name for r in TARGET.recipes(_profile(FIXED))] == ["fp32", "int8-dynamic", "int8-ptq", "int8-qat"]
     fp32_only = DeviceProfile(name="p", description="d", isa="arm64", runtimes=["executorch"], precisions=["fp32"])
     assert [r.name for r in TARGET.recipes(fp32_only)] == ["fp32"]
     assert TARGET.recipe("int8-ptq", fp32_only).options == {"quantize_embedding": True}

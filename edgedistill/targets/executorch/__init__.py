@@ -1,4 +1,4 @@
-"""ExecuTorch backend: XNNPACK-delegated `.pte` programs (fp32, int8 PTQ, int8 QAT) for Android and iOS.
+"""ExecuTorch backend: XNNPACK-delegated `.pte` programs (fp32, int8 dynamic/PTQ/QAT) for Android and iOS.
 
 Importing this needs only numpy. Export imports torch/executorch inside `export`; `load` imports
 the ExecuTorch runtime, which on desktop pip wheels itself needs torch (see runtime.py).
@@ -21,6 +21,7 @@ from edgedistill.targets.profiles import DeviceProfile
 
 _DESCRIPTIONS = {
     "fp32": "float32, XNNPACK-delegated",
+    "int8-dynamic": "int8 Linear (per-channel weights, activations quantized per call at run time), int8 embedding tables",
     "int8-ptq": "static int8 Linear (per-channel weights) calibrated on sample texts, int8 embedding tables",
     "int8-qat": "int8 as int8-ptq, after a short quantization-aware fine-tune against the teacher's logits",
 }
@@ -89,15 +90,20 @@ class ExecuTorchTarget(Target):
 
     def _quantize(self, inputs: ExportInputs, recipe: Recipe, model, shape) -> tuple[Any, dict]:
         """The student with int8 Linear layers (and embedding tables), as a PT2E-converted module."""
+        from edgedistill.export.wrapper import example_inputs
         from edgedistill.targets.executorch import convert, quantize
 
         vocab_size = model.model.config.vocab_size
         captured = convert.capture(model, shape, vocab_size, batch_dynamic=True)
-        encode = quantize.BatchEncoder(inputs.student_dir, shape)
         options = recipe.options
         qat = recipe.name == "int8-qat"
-        quantizer = quantize.xnnpack_quantizer(options["quantize_embedding"], qat=qat)
-        report = {"quantize_embedding": options["quantize_embedding"]}
+        dynamic = recipe.name == "int8-dynamic"
+        quantizer = quantize.xnnpack_quantizer(options["quantize_embedding"], qat=qat, dynamic=dynamic)
+        report = {"quantize_embedding": options["quantize_embedding"], "activations": "dynamic" if dynamic else "static"}
+        if dynamic:
+            example = example_inputs(vocab_size, shape.length, batch=2)
+            return quantize.quantize_dynamic(captured, quantizer, example), report
+        encode = quantize.BatchEncoder(inputs.student_dir, shape)
         if not qat:
             if not inputs.calibration_texts:
                 raise UserError("int8-ptq needs calibration texts; pass --calibration or keep the student's data.json source")

@@ -1,8 +1,10 @@
-"""PT2E int8 for XNNPACK: calibrated PTQ or teacher-supervised QAT, plus int8 embedding tables.
+"""PT2E int8 for XNNPACK: dynamic, calibrated PTQ or teacher-supervised QAT, plus int8 embedding tables.
 
-Only `nn.Linear` gets static int8 (per-channel symmetric weights): quantizing the mask add,
-Softmax and LayerNorm as well collapses accuracy. Embedding tables, which dominate a small
-student's file, are quantized weight-only (per-row) and run as `embedding_byte` outside XNNPACK.
+Only `nn.Linear` gets int8 (per-channel symmetric weights): quantizing the mask add, Softmax and
+LayerNorm as well collapses accuracy. Its activations are either static (one per-tensor range
+observed on sample texts) or dynamic (a range per call, computed at run time by XNNPACK).
+Embedding tables, which dominate a small student's file, are quantized weight-only (per-row)
+and run as `embedding_byte` outside XNNPACK.
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ class BatchEncoder:
         return torch.from_numpy(ids), torch.from_numpy(mask)
 
 
-def xnnpack_quantizer(quantize_embedding: bool, qat: bool):
-    """Linear-only static int8 for XNNPACK, composed with the per-row embedding quantizer."""
+def xnnpack_quantizer(quantize_embedding: bool, qat: bool = False, dynamic: bool = False):
+    """Linear-only int8 for XNNPACK (static or dynamic activations), composed with the per-row embedding quantizer."""
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
         get_symmetric_quantization_config,
@@ -50,7 +52,7 @@ def xnnpack_quantizer(quantize_embedding: bool, qat: bool):
     from torchao.quantization.pt2e.quantizer.embedding_quantizer import EmbeddingQuantizer
 
     linear = XNNPACKQuantizer().set_module_type(
-        torch.nn.Linear, get_symmetric_quantization_config(is_per_channel=True, is_qat=qat))
+        torch.nn.Linear, get_symmetric_quantization_config(is_per_channel=True, is_qat=qat, is_dynamic=dynamic))
     return ComposableQuantizer([EmbeddingQuantizer(), linear]) if quantize_embedding else linear
 
 
@@ -63,6 +65,17 @@ def calibrate(captured: ExportedProgram, quantizer, texts: list[str], encode: Ba
     with torch.no_grad():
         for start in range(0, len(texts), batch_size):
             prepared(*encode(texts[start:start + batch_size]))
+    return convert_pt2e(prepared)
+
+
+def quantize_dynamic(captured: ExportedProgram, quantizer, example: tuple[torch.Tensor, ...]) -> torch.fx.GraphModule:
+    """Dynamic int8: one pass over any input lets the weight observers see the weights; activations
+    keep no observed range (their scale is computed per call), so no calibration texts are needed."""
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    prepared = prepare_pt2e(captured.module(), quantizer)
+    with torch.no_grad():
+        prepared(*example)
     return convert_pt2e(prepared)
 
 
