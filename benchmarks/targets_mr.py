@@ -105,6 +105,9 @@ class EagerPyTorch:
 
     name = "pytorch"
 
+    def import_runtime(self) -> None:
+        import transformers  # noqa: F401  importing torch and transformers is not part of loading the model
+
     def load(self, artifact: Path, threads: int) -> EagerSession:
         import torch
 

@@ -25,6 +25,7 @@ class TimedRun:
 
 def load_session(target: Target, artifact: Path, threads: int) -> tuple[Session, float]:
     """The loaded session and its load time; a file the runtime rejects is a one-line error."""
+    target.import_runtime()
     try:
         return elapsed_ms(lambda: target.load(artifact, threads))  # type: ignore[return-value]
     except UserError:

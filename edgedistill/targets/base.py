@@ -102,6 +102,9 @@ class Target(ABC):
     def load(self, artifact: Path, threads: int) -> Session:
         """Load an artifact in the real runtime; set threads before loading."""
 
+    def import_runtime(self) -> None:
+        """Import the runtime's Python modules, so a timed `load` measures the model and not the import."""
+
     def available(self) -> str | None:
         """None when the runtime can be used here, else a one-line fix (e.g. the install command)."""
         return None

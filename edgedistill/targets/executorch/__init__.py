@@ -143,6 +143,14 @@ class ExecuTorchTarget(Target):
 
         return ExecuTorchSession(artifact, threads)
 
+    def import_runtime(self) -> None:
+        import torch  # noqa: F401  the pip runtime links libtorch: seconds of import, once per process
+        from executorch.runtime import Runtime  # noqa: F401
+
+        from edgedistill.targets.executorch.runtime import runtime_module
+
+        runtime_module()
+
     def available(self) -> str | None:
         for module, install in (("executorch", "pip install executorch==1.5.1"), ("torch", "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu")):
             if importlib.util.find_spec(module) is None:

@@ -112,6 +112,9 @@ class OnnxRuntimeTarget(Target):
 
         return OnnxRuntimeSession(artifact, threads)
 
+    def import_runtime(self) -> None:
+        import onnxruntime  # noqa: F401
+
     def available(self) -> str | None:
         try:
             import onnxruntime  # noqa: F401

@@ -89,6 +89,11 @@ class TFLiteTarget(Target):
 
         return TFLiteSession(artifact, threads)
 
+    def import_runtime(self) -> None:
+        from edgedistill.targets.tflite.runtime import interpreter_class
+
+        interpreter_class()
+
     def available(self, converter: str | None = None) -> str | None:
         """Checks the LiteRT runtime, and the converter when one is named (export needs it, devices don't)."""
         if not any(importlib.util.find_spec(name) for name in ("ai_edge_litert", "tflite_runtime")):
