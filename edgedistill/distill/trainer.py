@@ -25,7 +25,8 @@ from edgedistill.distill.classifiers import (
 from edgedistill.distill.config import DistillConfig
 from edgedistill.distill.console import log
 from edgedistill.distill.distributed import DistContext, distributed_context
-from edgedistill.distill.evaluate import agreement, classification_metrics
+from edgedistill.check.accuracy import agreement
+from edgedistill.distill.evaluate import classification_metrics
 from edgedistill.distill.layer_map import resolve_layer_map
 from edgedistill.distill.losses import UNLABELLED, IntermediateLosses, build_intermediate_losses, validate_kd_settings
 from edgedistill.distill.objectives import DistillationObjective, FrozenTeacher, KDSettings
