@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from urllib.request import url2pathname
 from edgedistill.bundle.manifest import MANIFEST_FILE, Manifest, parse_manifest
 from edgedistill.bundle.reader import open_bundle
 from edgedistill.errors import UserError
-from edgedistill.fsutil import atomic_output_dir, sha256_file
+from edgedistill.fsutil import atomic_output_dir, exclusive_lock, sha256_file
 from edgedistill.jsonio import read_json, write_json
 
 INDEX_FILE = "index.json"
@@ -190,17 +189,9 @@ def _valid_versions(versions: Any) -> bool:
         isinstance(entry, dict) and isinstance(entry.get("manifest_sha256"), str) for entry in versions.values())
 
 
-@contextlib.contextmanager
-def _index_lock(root: Path) -> Iterator[None]:
-    """Serialise publishers so concurrent ones never lose each other's index entries."""
-    import fcntl  # POSIX only; pull and list never lock, so they also run on Windows
-
-    with open(root / LOCK_FILE, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _index_lock(root: Path):
+    """Serialise publishers so concurrent ones never lose each other's index entries (pull never locks)."""
+    return exclusive_lock(root / LOCK_FILE)
 
 
 def _check_version(version: str) -> None:

@@ -12,19 +12,16 @@ converter calls it as a subprocess.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 from edgedistill.data.builtin import cache_dir
 from edgedistill.errors import UserError
-from edgedistill.fsutil import atomic_write_text
+from edgedistill.fsutil import atomic_write_text, exclusive_lock
 
 # onnx2tf's own pins plus everything they pull in, exactly as they resolved together
 # (Python 3.11, x86-64/arm64 manylinux wheels). Changing any line builds a new env.
@@ -94,7 +91,7 @@ def create() -> Path:
     if is_ready(path):
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(path.with_name(f".{path.name}.lock")):
+    with exclusive_lock(path.with_name(f".{path.name}.lock")):
         if is_ready(path):
             return path
         # Built in place rather than renamed into place: pip writes the env's absolute
@@ -109,15 +106,6 @@ def create() -> Path:
         atomic_write_text(path / _MARKER, "\n".join(REQUIREMENTS) + "\n")
     return path
 
-
-@contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    with open(lock_path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _run(command: list[str], environ: dict[str, str] | None = None, quiet: bool = False) -> None:
