@@ -45,7 +45,9 @@ app = _App(
     add_completion=False,
 )
 
-DataOption = Annotated[str, typer.Option("--data", help="builtin:mr-polarity, or a .csv/.tsv/.jsonl file.")]
+DataOption = Annotated[Optional[str], typer.Option("--data", help="builtin:mr-polarity, or a .csv/.tsv/.jsonl file.")]
+ConfigFile = Annotated[Optional[Path], typer.Option(
+    "--config", help="TOML or YAML file with the stage's settings; flags given on the command line override it.")]
 TextColumn = Annotated[str, typer.Option(help="Column (or JSON key) holding the text.")]
 LabelColumn = Annotated[str, typer.Option(help="Column (or JSON key) holding the label.")]
 TestData = Annotated[Optional[str], typer.Option(help="Separate labelled test file; default: a stratified split of --data.")]
@@ -53,7 +55,22 @@ Seed = Annotated[int, typer.Option(help="Seed for the split, initialisation and 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")]
 
 
-def _spec(data: str, text_column: str, label_column: str, test_data: str | None, seed: int) -> DataSpec:
+def _stage_config(ctx: typer.Context, config_type: type, config_file: Path | None, from_flags, required: tuple[str, ...]):
+    """The config built from the flags, or the file's settings with the flags given on the command line on top."""
+    if config_file is None:
+        missing = [f"--{name.replace('_', '-')}" for name in required if ctx.params[name] is None]
+        if missing:
+            raise UserError(f"missing {', '.join(missing)} (or pass --config FILE)")
+        return from_flags
+    from edgedistill.distill.config import with_flag_overrides
+    from edgedistill.typed_config import from_mapping, load_mapping
+
+    given = {name for name in ctx.params if name != "config"
+             and getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"}
+    return with_flag_overrides(from_mapping(config_type, load_mapping(config_file), str(config_file)), from_flags, given)
+
+
+def _spec(data: str | None, text_column: str, label_column: str, test_data: str | None, seed: int) -> DataSpec:
     return DataSpec(source=data, text_column=text_column, label_column=label_column, test_source=test_data, seed=seed)
 
 
@@ -79,8 +96,9 @@ def _parse_losses(values: list[str]) -> dict[str, float]:
 
 @app.command()
 def teach(
-    data: DataOption,
-    out: Annotated[Path, typer.Option(help="Directory to write the fine-tuned teacher to.")],
+    ctx: typer.Context,
+    data: DataOption = None,
+    out: Annotated[Optional[Path], typer.Option(help="Directory to write the fine-tuned teacher to.")] = None,
     base: Annotated[Optional[Path], typer.Option(help="Local Hugging Face encoder; default: the shipped all-MiniLM-L6-v2.")] = None,
     epochs: int = 3,
     batch_size: int = 32,
@@ -91,23 +109,25 @@ def teach(
     test_data: TestData = None,
     seed: Seed = 13,
     resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint of an interrupted run.")] = False,
+    config: ConfigFile = None,
 ) -> None:
     """Fine-tune a teacher classifier on labelled data."""
     from edgedistill.distill.config import TeachConfig
     from edgedistill.distill.teach import run_teach
 
-    config = TeachConfig(
+    from_flags = TeachConfig(
         data=_spec(data, text_column, label_column, test_data, seed), out=out, base=base, epochs=epochs,
         batch_size=batch_size, learning_rate=learning_rate, max_length=max_length, seed=seed, resume=resume,
     )
-    _print_json(run_teach(config))
+    _print_json(run_teach(_stage_config(ctx, TeachConfig, config, from_flags, ("data", "out"))))
 
 
 @app.command()
 def distill(
-    data: DataOption,
-    teacher: Annotated[Path, typer.Option(help="Teacher directory written by `edgedistill teach`.")],
-    out: Annotated[Path, typer.Option(help="Directory to write the student to.")],
+    ctx: typer.Context,
+    data: DataOption = None,
+    teacher: Annotated[Optional[Path], typer.Option(help="Teacher directory written by `edgedistill teach`.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Directory to write the student to.")] = None,
     layers: Annotated[Optional[int], typer.Option(help="Student depth; teacher layers are picked uniformly.")] = None,
     layer_map: Annotated[Optional[str], typer.Option(help="Teacher layers to copy, e.g. 0,2,4 (overrides --layers).")] = None,
     init: Annotated[str, typer.Option(help="teacher (DistilBERT-style) or random (ablation).")] = "teacher",
@@ -125,20 +145,22 @@ def distill(
     test_data: TestData = None,
     seed: Seed = 13,
     resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint of an interrupted run.")] = False,
+    config: ConfigFile = None,
 ) -> None:
     """Distil a smaller student from a teacher (Hinton KD, DistilBERT-style initialisation)."""
     from edgedistill.distill.config import DistillConfig
     from edgedistill.distill.trainer import run_distill
 
-    if init not in ("teacher", "random"):
-        raise UserError(f"--init must be 'teacher' or 'random' (got {init!r})")
-    config = DistillConfig(
+    from_flags = DistillConfig(
         data=_spec(data, text_column, label_column, test_data, seed), teacher=teacher, out=out, layers=layers,
         layer_map=_parse_layer_map(layer_map), init=init, temperature=temperature, alpha=alpha, epochs=epochs,
         batch_size=batch_size, learning_rate=learning_rate, max_length=max_length, transfer=transfer,
         transfer_limit=transfer_limit, losses=_parse_losses(loss), seed=seed, resume=resume,
     )
-    _print_json(run_distill(config))
+    settings = _stage_config(ctx, DistillConfig, config, from_flags, ("data", "teacher", "out"))
+    if settings.init not in ("teacher", "random"):
+        raise UserError(f"--init must be 'teacher' or 'random' (got {settings.init!r})")
+    _print_json(run_distill(settings))
 
 
 @app.command("targets")

@@ -74,6 +74,10 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
         if not isinstance(value, dict):
             raise UserError(f"{where}: expected a table, got {type(value).__name__}")
         return value
+    if hint is Path:
+        if not isinstance(value, str):
+            raise UserError(f"{where}: expected a path, got {value!r}")
+        return Path(value)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if hint in (int, float, str, bool) and (not isinstance(value, hint) or (hint is int and isinstance(value, bool))):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from edgedistill.data.dataset import DataSpec
 
@@ -50,3 +51,31 @@ class DistillConfig:
     seed: int = 13
     resume: bool = False
     overwrite: bool = True
+
+
+StageConfig = TypeVar("StageConfig", TeachConfig, DistillConfig)
+
+# Command-line flags that set a field other than the one of their own name.
+FLAG_FIELDS = {
+    "data": ("data.source",), "text_column": ("data.text_column",), "label_column": ("data.label_column",),
+    "test_data": ("data.test_source",), "seed": ("seed", "data.seed"), "loss": ("losses",),
+}
+
+
+def with_flag_overrides(base: StageConfig, from_flags: StageConfig, flags: set[str]) -> StageConfig:
+    """`base` (read from a config file) with the fields of the flags given on the command line taken from `from_flags`."""
+    for flag in sorted(flags):
+        for dotted in FLAG_FIELDS.get(flag, (flag,)):
+            base = _replace(base, dotted.split("."), _lookup(from_flags, dotted.split(".")))
+    return base
+
+
+def _lookup(config: Any, path: list[str]) -> Any:
+    for name in path:
+        config = getattr(config, name)
+    return config
+
+
+def _replace(config: Any, path: list[str], value: Any) -> Any:
+    head, *rest = path
+    return dataclasses.replace(config, **{head: _replace(getattr(config, head), rest, value) if rest else value})
