@@ -13,7 +13,6 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from edgedistill.errors import UserError
 from edgedistill.modeldir import require_model_dir
 
 MASK_FILL = -1e4
@@ -35,23 +34,12 @@ class ExportableClassifier(nn.Module):
         ).logits
 
 
-def load_classifier(model_dir: Path, role: str = "student") -> nn.Module:
-    """Load a saved classifier in eval mode with eager attention (exportable everywhere)."""
-    from transformers import AutoConfig, AutoModelForSequenceClassification
-
-    require_model_dir(model_dir, role)
-    config = AutoConfig.from_pretrained(model_dir)
-    config._attn_implementation = "eager"
-    try:
-        model = AutoModelForSequenceClassification.from_pretrained(model_dir, config=config)
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{model_dir} is not a loadable {role} classifier: {str(exc).splitlines()[0]}") from None
-    return model.eval()
-
-
 def load_exportable(model_dir: Path) -> ExportableClassifier:
-    """The student wrapped for export, in eval mode."""
-    return ExportableClassifier(load_classifier(model_dir)).eval()
+    """The student wrapped for export, in eval mode, with eager attention (exportable everywhere)."""
+    from edgedistill.distill.classifiers import load_trained_classifier
+
+    require_model_dir(model_dir, "student")
+    return ExportableClassifier(load_trained_classifier(model_dir, eager_attention=True)).eval()
 
 
 def example_inputs(vocab_size: int, length: int, batch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:

@@ -195,11 +195,11 @@ def outlier_student_dir(tiny_student_dir, tmp_path_factory):
 
     import torch
 
-    from edgedistill.export.wrapper import load_classifier
+    from edgedistill.distill.classifiers import load_trained_classifier
 
     path = tmp_path_factory.mktemp("outlier") / "outlier-student"
     shutil.copytree(tiny_student_dir, path)
-    model = load_classifier(path)
+    model = load_trained_classifier(path, eager_attention=True)
     with torch.no_grad():
         norm = model.bert.encoder.layer[-1].output.LayerNorm
         norm.weight[0] *= OUTLIER_SCALE

@@ -121,6 +121,7 @@ class ExecuTorchTarget(Target):
     def _validate(self, artifact: Path, model, shape, threads: int, recipe: Recipe) -> dict[int, float]:
         """Reload the artifact in the runtime and compare with PyTorch fp32 at the shortest, middle
         and longest token lengths; fp32 must stay within tolerance, int8 drift is only reported."""
+        from edgedistill.check.accuracy import max_abs_logit_diff
         from edgedistill.export.reference import reference_logits
 
         session = self.load(artifact, threads)
@@ -132,7 +133,7 @@ class ExecuTorchTarget(Target):
             mask = np.zeros_like(ids)
             mask[:, :length] = 1
             expected = reference_logits(model, ids, mask)
-            differences[length] = float(np.abs(session.run(ids, mask) - expected).max())
+            differences[length] = max_abs_logit_diff(session.run(ids, mask), expected)
         tolerance = self.tolerance(recipe.precision)
         if tolerance is not None and max(differences.values()) > tolerance:
             raise RuntimeError(f"{artifact.name}: ExecuTorch logits differ from PyTorch by {differences} (> {tolerance})")

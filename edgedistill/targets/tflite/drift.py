@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgedistill.check.accuracy import max_abs_logit_diff
 from edgedistill.targets.tflite.runtime import TFLiteSession
 
 PROBES = 6
@@ -23,5 +24,4 @@ def probe_inputs(vocab_size: int, length: int, count: int = PROBES, seed: int = 
 
 def max_abs_diff(artifact: Path, ids: np.ndarray, mask: np.ndarray, reference: np.ndarray) -> float:
     """Largest absolute logit difference between the artifact in LiteRT and `reference`."""
-    logits = TFLiteSession(artifact, threads=1).run(ids, mask)
-    return float(np.abs(logits - reference).max())
+    return max_abs_logit_diff(TFLiteSession(artifact, threads=1).run(ids, mask), reference)
