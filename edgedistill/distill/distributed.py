@@ -84,6 +84,23 @@ def training_device() -> torch.device:
     return device
 
 
+def device_name(device: torch.device) -> str:
+    """What trained the model, for the metrics: the GPU's name, or the CPU's model and thread count."""
+    if device.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(device)}"
+    import platform
+
+    return f"cpu: {_cpu_model() or platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+
+
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            return next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), None)
+    except OSError:
+        return None
+
+
 def _set_threads(world_size: int) -> None:
     """Use this process's share of the idle cores, unless the user set OMP_NUM_THREADS.
 

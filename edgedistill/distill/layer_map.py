@@ -11,6 +11,12 @@ def uniform_layer_map(teacher_layers: int, student_layers: int) -> list[int]:
     return [index * teacher_layers // student_layers for index in range(student_layers)]
 
 
+def top_aligned_layer_map(teacher_layers: int, student_layers: int) -> list[int]:
+    """Evenly spaced teacher layers ending at the last, for imitation: 12 -> 3 gives [3, 7, 11]."""
+    _check_layer_count(teacher_layers, student_layers)
+    return [(index + 1) * teacher_layers // student_layers - 1 for index in range(student_layers)]
+
+
 def resolve_layer_map(teacher_layers: int, layers: int | None, layer_map: list[int] | None) -> list[int]:
     """The map to use: an explicit map wins, else `layers` evenly spaced (default half the teacher's, at least 1).
 

@@ -83,6 +83,8 @@ class IntermediateLoss(nn.Module):
     """One unweighted intermediate loss between mapped student and teacher layers."""
 
     needs_attentions: ClassVar[bool] = False
+    # Compares teacher and student position by position, so both must tokenise alike.
+    needs_aligned_tokens: ClassVar[bool] = True
 
     def __init__(self, teacher_config, student_config, layer_map: list[int]):
         super().__init__()
@@ -205,7 +207,10 @@ class PatientLoss(IntermediateLoss):
     As in the paper, the student's last layer is left out: its [CLS] feeds the classifier, which
     the KD loss already supervises. So the student needs at least two layers. [CLS] is position 0,
     always a real token, so no mask is needed. Widths that differ go through a learned projection.
+    Only the first token is compared, so it also works between models with different tokenizers.
     """
+
+    needs_aligned_tokens: ClassVar[bool] = False
 
     def __init__(self, teacher_config, student_config, layer_map: list[int]):
         super().__init__(teacher_config, student_config, layer_map)
@@ -249,14 +254,20 @@ class IntermediateLosses(nn.Module):
 
 
 def build_intermediate_losses(
-    weights: dict[str, float], teacher_config, student_config, layer_map: list[int]
+    weights: dict[str, float], teacher_config, student_config, layer_map: list[int], aligned_tokens: bool = True
 ) -> IntermediateLosses:
-    """Instantiate the named losses; a weight of 0 switches a loss off."""
+    """Instantiate the named losses; a weight of 0 switches a loss off.
+
+    `aligned_tokens=False` (the student has its own tokenizer) refuses the losses that compare positions.
+    """
     losses = {}
     for name, weight in weights.items():
         cls = get_intermediate_loss(name)
         if not (math.isfinite(weight) and weight >= 0):
             raise UserError(f"the weight of loss {name!r} must be a number >= 0 (got {weight})")
+        if weight > 0 and cls.needs_aligned_tokens and not aligned_tokens:
+            raise UserError(f"the {name!r} loss compares teacher and student token by token, but the student's tokenizer "
+                            f"differs from the teacher's, so positions do not line up: use 'pkd' or drop {name!r}")
         if weight > 0:
             losses[name] = cls(teacher_config, student_config, layer_map)
     return IntermediateLosses(losses, {name: float(weights[name]) for name in losses})

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from edgedistill.distill.batches import Batch
+from edgedistill.distill.batches import Batch, EncodedTexts, collate
 from edgedistill.distill.losses import IntermediateLosses, kd_loss
 
 
@@ -31,19 +31,21 @@ class ClassifierObjective(nn.Module):
 
 
 class FrozenTeacher:
-    """The teacher for per-batch intermediate targets.
+    """The teacher for per-batch intermediate targets, fed the batch's texts in its own tokenization.
 
     A plain object, not an nn.Module attribute, so the optimizer, DDP and checkpoints skip its weights.
     """
 
-    def __init__(self, model: nn.Module, attentions: bool):
+    def __init__(self, model: nn.Module, encoded: EncodedTexts, attentions: bool):
         self.model = model.eval().requires_grad_(False)
+        self.encoded = encoded
         self.attentions = attentions
 
     def __call__(self, batch: Batch):
+        own = collate(self.encoded, batch.rows.cpu().numpy()).to(batch.input_ids.device)
         self.model.to(batch.input_ids.device)
         with torch.no_grad():
-            return self.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
+            return self.model(input_ids=own.input_ids, attention_mask=own.attention_mask,
                               output_hidden_states=True, output_attentions=self.attentions)
 
 

@@ -73,7 +73,7 @@ def count_parameters(model) -> tuple[int, int]:
     return total, total - sum(tables.values())
 
 
-def describe_layer_map(layer_map: list[int]) -> str:
+def describe_layer_map(layer_map: list[int], source: str = "teacher") -> str:
     """E.g. "student layer 0 <- teacher layer 0, 1 <- 2, 2 <- 4"."""
-    rest = [f"{index} <- {teacher_index}" for index, teacher_index in enumerate(layer_map) if index > 0]
-    return ", ".join([f"student layer 0 <- teacher layer {layer_map[0]}", *rest])
+    rest = [f"{index} <- {source_index}" for index, source_index in enumerate(layer_map) if index > 0]
+    return ", ".join([f"student layer 0 <- {source} layer {layer_map[0]}", *rest])

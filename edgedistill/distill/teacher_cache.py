@@ -1,9 +1,12 @@
-"""Teacher logits computed once per (teacher, texts, max_length) and cached on disk as safetensors.
+"""Teacher logits computed once per text and cached on disk as safetensors.
 
 Distillation reads the teacher's soft labels every epoch, and the QAT exporter needs them too;
-a forward pass of the teacher over thousands of texts is the slowest part of a short run, so it
-is done once. The key hashes everything the logits depend on: the teacher's weights, config and
-tokenizer, the texts in order, and the truncation length.
+a forward pass of a base-size teacher over tens of thousands of texts is the slowest part of a
+run, so each text is done once. One cache file per teacher holds a sha256 of every text seen so
+far beside its logits; a run computes only the texts it lacks, with the teacher's own tokenizer,
+so students of any tokenizer, seed or transfer set share it. The file's key hashes everything
+the logits depend on besides the text: the teacher's weights, config and tokenizer, and the
+truncation length.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ import numpy as np
 
 from edgedistill.data.builtin import cache_dir as data_cache_dir
 from edgedistill.distill.console import log
-from edgedistill.fsutil import atomic_write_bytes, sha256_file
+from edgedistill.fsutil import atomic_write_bytes, exclusive_lock, sha256_file
 
 LOGITS_KEY = "logits"
+TEXTS_KEY = "text_sha256"
 KEYED_FILES = ("config.json", "tokenizer.json", "vocab.txt", "tokenizer_config.json")
 
 
@@ -27,35 +31,62 @@ def cache_dir() -> Path:
     return data_cache_dir().parent / "teacher-logits"
 
 
-def cache_key(teacher_dir: Path, texts: list[str], max_length: int) -> str:
-    """sha256 over the teacher's weights, config and tokenizer, the texts and `max_length`."""
+def teacher_key(teacher_dir: Path, max_length: int) -> str:
+    """sha256 over the teacher's weights, config and tokenizer files, and `max_length`."""
     teacher_dir = Path(teacher_dir)
     digest = hashlib.sha256()
     weights = sorted(teacher_dir.glob("*.safetensors"))
     for path in weights + [teacher_dir / name for name in KEYED_FILES if (teacher_dir / name).is_file()]:
         digest.update(f"{path.name}:{sha256_file(path)}\n".encode())
-    digest.update(f"max_length:{max_length}\ntexts:{len(texts)}\n".encode())
-    for text in texts:
-        encoded = text.encode("utf-8")
-        digest.update(len(encoded).to_bytes(8, "little") + encoded)
+    digest.update(f"max_length:{max_length}\n".encode())
     return digest.hexdigest()
+
+
+def text_digests(texts: list[str]) -> np.ndarray:
+    """sha256 of each text's UTF-8 bytes, as a [N, 32] uint8 array."""
+    return np.frombuffer(b"".join(hashlib.sha256(text.encode("utf-8")).digest() for text in texts),
+                         dtype=np.uint8).reshape(len(texts), 32)
 
 
 def teacher_logits(teacher_dir: Path, texts: list[str], max_length: int, batch_size: int = 64,
                    show_progress: bool = True) -> np.ndarray:
-    """float32 logits [N, classes] of the classifier in `teacher_dir` on `texts`, from the cache when possible."""
-    from safetensors.numpy import load_file, save
+    """float32 logits [N, classes] of the classifier in `teacher_dir` on `texts`, from the cache where possible."""
+    path = cache_dir() / f"{teacher_key(teacher_dir, max_length)}.safetensors"
+    digests = text_digests(texts)
+    known = _read(path)
+    missing = [index for index, digest in enumerate(map(bytes, digests)) if digest not in known]
+    if missing:
+        log(f"teacher logits: computing {len(missing)} of {len(texts)} texts ({len(texts) - len(missing)} cached)",
+            show_progress)
+        started = time.perf_counter()
+        fresh = _compute(Path(teacher_dir), [texts[index] for index in missing], max_length, batch_size, show_progress)
+        known.update(zip(map(bytes, digests[missing]), fresh))
+        _merge_into(path, {bytes(digests[index]): row for index, row in zip(missing, fresh)})
+        log(f"teacher logits: {time.perf_counter() - started:.1f} s, cached in {path}", show_progress)
+    else:
+        log(f"teacher logits: all {len(texts)} texts cached ({path})", show_progress)
+    return np.stack([known[bytes(digest)] for digest in digests]).astype(np.float32) if texts else np.zeros((0, 0), np.float32)
 
-    path = cache_dir() / f"{cache_key(teacher_dir, texts, max_length)}.safetensors"
-    if path.is_file():
-        log(f"teacher logits: cache hit ({path})", show_progress)
-        return load_file(str(path))[LOGITS_KEY]
-    log(f"teacher logits: computing for {len(texts)} texts", show_progress)
-    started = time.perf_counter()
-    logits = _compute(Path(teacher_dir), texts, max_length, batch_size, show_progress)
-    atomic_write_bytes(path, save({LOGITS_KEY: logits}))
-    log(f"teacher logits: {time.perf_counter() - started:.1f} s, cached in {path}", show_progress)
-    return logits
+
+def _read(path: Path) -> dict[bytes, np.ndarray]:
+    from safetensors.numpy import load_file
+
+    if not path.is_file():
+        return {}
+    stored = load_file(str(path))
+    return dict(zip(map(bytes, stored[TEXTS_KEY]), stored[LOGITS_KEY]))
+
+
+def _merge_into(path: Path, rows: dict[bytes, np.ndarray]) -> None:
+    """Add `rows` to the cache file under a lock, keeping what concurrent runs added meanwhile."""
+    from safetensors.numpy import save
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(path.with_name(path.name + ".lock")):
+        merged = {**_read(path), **rows}
+        digests = np.frombuffer(b"".join(merged), dtype=np.uint8).reshape(len(merged), 32)
+        logits = np.ascontiguousarray(np.stack(list(merged.values())), dtype=np.float32)
+        atomic_write_bytes(path, save({TEXTS_KEY: np.ascontiguousarray(digests), LOGITS_KEY: logits}))
 
 
 def _compute(teacher_dir: Path, texts: list[str], max_length: int, batch_size: int, show_progress: bool) -> np.ndarray:

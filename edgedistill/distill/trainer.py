@@ -1,8 +1,12 @@
 """`edgedistill distill`: train a shallower student on the teacher's soft labels.
 
 Straight line: check the inputs, pick the layer map, build the student, get the teacher's logits
-(once, from the cache), train with KD (+ intermediate losses), measure teacher and student on the
-held-out test split, write the student directory.
+(once per text, from the cache), train with KD (+ intermediate losses), measure teacher and student
+on the held-out test split, write the student directory.
+
+The student is a shallower copy of the teacher (DistilBERT style), or, with `student_base`, layers
+of another pretrained encoder with its own width and tokenizer. The teacher always reads texts in
+its own tokenization; the student in its own.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,15 +23,16 @@ import torch
 from edgedistill.data import DataSpec, load_splits, load_unlabelled
 from edgedistill.distill.batches import encode_texts, load_tokenizer
 from edgedistill.distill.checkpoint import CheckpointStore, fingerprint
+from edgedistill.distill.backbones import resolve_backbone
 from edgedistill.distill.classifiers import (
-    check_max_length, load_trained_classifier, read_model_config, require_classifier_dir,
+    check_max_length, load_base_classifier, load_trained_classifier, read_model_config, require_classifier_dir,
 )
 from edgedistill.distill.config import DistillConfig
 from edgedistill.distill.console import log
-from edgedistill.distill.distributed import DistContext, distributed_context
+from edgedistill.distill.distributed import DistContext, device_name, distributed_context
 from edgedistill.check.accuracy import agreement
 from edgedistill.distill.evaluate import classification_metrics
-from edgedistill.distill.layer_map import resolve_layer_map
+from edgedistill.distill.layer_map import resolve_layer_map, top_aligned_layer_map
 from edgedistill.distill.losses import UNLABELLED, IntermediateLosses, build_intermediate_losses, validate_kd_settings
 from edgedistill.distill.objectives import DistillationObjective, FrozenTeacher, KDSettings
 from edgedistill.distill.outputs import finish_stage, write_model_dir
@@ -64,9 +69,11 @@ def run_distill(config: DistillConfig) -> dict:
     config = dataclasses.replace(config, data=split_like_teacher(config.data, config.teacher))
     splits = load_splits(config.data, label_names)
     teacher_config = read_model_config(config.teacher)
+    source = StudentSource.of(config)
     check_max_length(config.max_length, teacher_config)
-    layer_map = resolve_layer_map(teacher_config.num_hidden_layers, config.layers, config.layer_map)
-    intermediate = _intermediate_losses(config, teacher_config, layer_map)
+    check_max_length(config.max_length, source.config)
+    layer_map = resolve_layer_map(source.config.num_hidden_layers, config.layers, config.layer_map)
+    intermediate = _intermediate_losses(config, teacher_config, source, layer_map)
     transfer = _transfer_texts(config, held_out=splits.validation.texts + splits.test.texts)
     train_texts = splits.train.texts + transfer
     train_labels = splits.train.labels + [UNLABELLED] * len(transfer)
@@ -75,24 +82,31 @@ def run_distill(config: DistillConfig) -> dict:
     if config.resume:
         store.resumable()  # fails fast on a checkpoint of other settings, before any heavy work
     with distributed_context() as ctx:
-        log(f"layer map: {describe_layer_map(layer_map)}", ctx.is_main)
-        teacher, student = _teacher_and_student(config, layer_map, intermediate)
+        log(f"layer map: {describe_layer_map(layer_map, source.name)}", ctx.is_main)
+        teacher, student = _teacher_and_student(config, source, label_names, layer_map, intermediate)
         logits_started = time.perf_counter()
-        soft_labels = _shared_teacher_logits(ctx, config.teacher, train_texts, config.max_length)
-        teacher_test_logits = _shared_teacher_logits(ctx, config.teacher, splits.test.texts, config.max_length)
+        every_text = train_texts + splits.validation.texts + splits.test.texts
+        soft_labels, teacher_validation_logits, teacher_test_logits = np.split(
+            _shared_teacher_logits(ctx, config.teacher, every_text, config.max_length),
+            np.cumsum([len(train_texts), len(splits.validation)]))
         logits_seconds = time.perf_counter() - logits_started
 
-        tokenizer = load_tokenizer(config.teacher)
+        tokenizer = load_tokenizer(source.path)
+        frozen_teacher = None
+        if intermediate is not None:
+            teacher_encoded = encode_texts(load_tokenizer(config.teacher), train_texts, config.max_length)
+            frozen_teacher = FrozenTeacher(teacher, teacher_encoded, attentions=intermediate.needs_attentions)
         objective = DistillationObjective(
-            student, train_labels, torch.from_numpy(soft_labels),
-            KDSettings(config.temperature, config.alpha, config.kl_reduction), intermediate,
-            FrozenTeacher(teacher, attentions=intermediate.needs_attentions) if intermediate is not None else None,
+            student, train_labels, torch.from_numpy(np.ascontiguousarray(soft_labels)),
+            KDSettings(config.temperature, config.alpha, config.kl_reduction), intermediate, frozen_teacher,
         )
         training_started = time.perf_counter()
         result = train(objective, encode_texts(tokenizer, train_texts, config.max_length),
                        encode_texts(tokenizer, splits.validation.texts, config.max_length),
                        splits.validation.labels, settings, store, config.resume, ctx)
         train_seconds = time.perf_counter() - training_started
+        teacher_validation = classification_metrics(teacher_validation_logits, splits.validation.labels)["accuracy"]
+        _warn_on_weak_teacher(result.best_validation.get("validation_accuracy", 0.0), teacher_validation, ctx.is_main)
 
         def write() -> dict:
             student_logits = predict_logits(student, encode_texts(tokenizer, splits.test.texts, config.max_length))
@@ -104,12 +118,15 @@ def run_distill(config: DistillConfig) -> dict:
                             "params": total, "non_embedding_params": non_embedding},
                 "agreement": agreement(student_logits, teacher_test_logits),
                 "layer_map": layer_map,
+                "student_base": source.name,
+                "teacher_validation_accuracy": teacher_validation,
                 "train_texts": {"labelled": len(splits.train), "transfer": len(transfer)},
                 "best_epoch": result.best_epoch,
                 "validation": result.best_validation,
                 "history": result.history,
                 "timings": {"teacher_logits_seconds": logits_seconds, "train_seconds": train_seconds,
-                            "threads": torch.get_num_threads(), "processes": ctx.world_size},
+                            "threads": torch.get_num_threads(), "processes": ctx.world_size,
+                            "device": device_name(ctx.device)},
                 "wall_seconds": time.perf_counter() - started,
             }
             write_model_dir(config.out, student, tokenizer, label_names, config.data, metrics,
@@ -119,24 +136,68 @@ def run_distill(config: DistillConfig) -> dict:
         return finish_stage(ctx, store, config.out, write)
 
 
-def _teacher_and_student(config: DistillConfig, layer_map: list[int], intermediate: IntermediateLosses | None):
-    """The teacher, and the student initialised from it; both with eager attention when a loss reads attention maps."""
+@dataclass(frozen=True)
+class StudentSource:
+    """The model whose layers the student copies: the teacher itself, or another pretrained encoder."""
+
+    path: Path
+    config: object  # its Hugging Face config
+    name: str  # "teacher" or the --student-base value
+    shares_tokenizer: bool
+
+    @classmethod
+    def of(cls, config: DistillConfig) -> StudentSource:
+        if config.student_base is None:
+            return cls(Path(config.teacher), read_model_config(config.teacher), "teacher", True)
+        path = resolve_backbone(config.student_base)
+        return cls(path, read_model_config(path), str(config.student_base), same_tokenizer(config.teacher, path))
+
+    @property
+    def is_teacher(self) -> bool:
+        return self.name == "teacher"
+
+
+def same_tokenizer(first: Path, second: Path) -> bool:
+    """Whether two model directories tokenise identically (same tokenizer class and vocabulary)."""
+    first_tokenizer, second_tokenizer = load_tokenizer(first), load_tokenizer(second)
+    return (type(first_tokenizer) is type(second_tokenizer)
+            and first_tokenizer.get_vocab() == second_tokenizer.get_vocab())
+
+
+def _teacher_and_student(config: DistillConfig, source: StudentSource, label_names: list[str], layer_map: list[int],
+                         intermediate: IntermediateLosses | None):
+    """The teacher, and the student initialised from the source's layers; eager attention when a loss reads attention maps."""
     teacher = load_trained_classifier(config.teacher)
-    student = build_student(teacher, layer_map, config.init, config.seed)
+    source_model = teacher if source.is_teacher else load_base_classifier(source.path, label_names, config.seed)
+    student = build_student(source_model, layer_map, config.init, config.seed)
     if intermediate is not None and intermediate.needs_attentions:
         teacher.set_attn_implementation("eager")
         student.set_attn_implementation("eager")
     return teacher, student
 
 
-def _intermediate_losses(config: DistillConfig, teacher_config, layer_map: list[int]) -> IntermediateLosses | None:
-    """The configured intermediate losses, built (and so checked) before any weights load; None when there are none."""
-    student_config = copy.deepcopy(teacher_config)
+def _intermediate_losses(config: DistillConfig, teacher_config, source: StudentSource,
+                         layer_map: list[int]) -> IntermediateLosses | None:
+    """The configured intermediate losses, built (and so checked) before any weights load; None when there are none.
+
+    A student copied from the teacher imitates the layers it was copied from; a student from another
+    model imitates teacher layers spread evenly up to the teacher's last.
+    """
+    student_config = copy.deepcopy(source.config)
     student_config.num_hidden_layers = len(layer_map)
+    imitated = layer_map if source.is_teacher else top_aligned_layer_map(teacher_config.num_hidden_layers, len(layer_map))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)  # the projections' initial weights
-        intermediate = build_intermediate_losses(config.losses, teacher_config, student_config, layer_map)
+        intermediate = build_intermediate_losses(config.losses, teacher_config, student_config, imitated,
+                                                 aligned_tokens=source.shares_tokenizer)
     return intermediate if intermediate.losses else None
+
+
+def _warn_on_weak_teacher(student_validation: float, teacher_validation: float, enabled: bool) -> None:
+    """A student that beats its teacher on validation says the teacher is under-trained, not that KD worked."""
+    if student_validation > teacher_validation:
+        log(f"warning: the student beats its teacher on validation ({student_validation:.4f} > {teacher_validation:.4f}); "
+            "the teacher is likely under-trained: teach it longer (--epochs, --min-steps) or from a larger --base", enabled)
 
 
 def _transfer_texts(config: DistillConfig, held_out: list[str]) -> list[str]:

@@ -2,10 +2,16 @@
 
 Per epoch: reseed, train on length-bucketed batches (this rank's shard), then on rank 0 evaluate
 on the validation split, keep the best epoch's weights and checkpoint. The test split never enters.
+
+The schedule is set in steps as well as epochs: a small dataset gets at least `min_steps` updates
+(more epochs), and training stops early once validation has not improved for `patience` epochs.
+On a GPU the forward pass runs under bfloat16 autocast; weights and optimizer stay float32.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import time
 from dataclasses import dataclass
 
@@ -33,14 +39,21 @@ class TrainSettings:
     seed: int
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1
+    min_steps: int = 0
+    patience: int | None = None  # epochs without a better validation score before stopping; None: never
 
     @classmethod
     def from_config(cls, config) -> TrainSettings:
         """The loop settings of a TeachConfig or DistillConfig, checked."""
         settings = cls(epochs=config.epochs, batch_size=config.batch_size, learning_rate=config.learning_rate,
-                       seed=config.seed, weight_decay=config.weight_decay, warmup_fraction=config.warmup_fraction)
+                       seed=config.seed, weight_decay=config.weight_decay, warmup_fraction=config.warmup_fraction,
+                       min_steps=config.min_steps, patience=config.patience)
         settings.validate()
         return settings
+
+    def planned_epochs(self, steps_per_epoch: int) -> int:
+        """`epochs`, or more when that many would give fewer than `min_steps` updates."""
+        return max(self.epochs, math.ceil(self.min_steps / max(1, steps_per_epoch)))
 
     def validate(self) -> None:
         """Reject settings that cannot train, with a one-line message."""
@@ -54,6 +67,10 @@ class TrainSettings:
             raise UserError(f"warmup_fraction must lie in [0, 1) (got {self.warmup_fraction})")
         if self.weight_decay < 0:
             raise UserError(f"weight_decay must be >= 0 (got {self.weight_decay})")
+        if self.min_steps < 0:
+            raise UserError(f"--min-steps must be >= 0 (got {self.min_steps})")
+        if self.patience is not None and self.patience < 1:
+            raise UserError(f"--patience must be at least 1 epoch (got {self.patience})")
 
 
 @dataclass
@@ -61,6 +78,13 @@ class TrainResult:
     best_epoch: int
     best_validation: dict
     history: list[dict]
+    planned_epochs: int
+
+    @property
+    def still_rising(self) -> bool:
+        """Whether validation improved at the last epoch that was planned: more training would likely help."""
+        scores = [entry["validation_accuracy"] for entry in self.history]
+        return len(scores) == self.planned_epochs and len(scores) >= 2 and self.best_epoch == len(scores) and scores[-1] > scores[-2]
 
 
 def train(objective: nn.Module, train_set: EncodedTexts, validation_set: EncodedTexts, validation_labels: list[int],
@@ -70,20 +94,25 @@ def train(objective: nn.Module, train_set: EncodedTexts, validation_set: Encoded
     objective.to(ctx.device)
     lengths = train_set.lengths
     steps_per_epoch = len(ctx.shard(training_batches(lengths, settings.batch_size, settings.seed, 0)))
-    total_steps = steps_per_epoch * settings.epochs
+    epochs = settings.planned_epochs(steps_per_epoch)
+    total_steps = steps_per_epoch * epochs
     optimizer = build_optimizer(objective, settings.learning_rate, settings.weight_decay)
     scheduler = linear_schedule(optimizer, int(settings.warmup_fraction * total_steps), total_steps)
     state, best_state = _restore(store, resume, objective, optimizer, scheduler, ctx)
     trainable = ctx.wrap(objective)
 
-    for epoch in range(state.epochs_done + 1, settings.epochs + 1):
+    for epoch in range(state.epochs_done + 1, epochs + 1):
+        if settings.patience is not None and state.epochs_done - state.best_epoch >= settings.patience:
+            log(f"stopping early: validation accuracy has not improved for {settings.patience} epochs", ctx.is_main)
+            break
         started = time.perf_counter()
         torch.manual_seed(_epoch_seed(settings.seed, epoch, ctx.rank))
         objective.train()
         batches = ctx.shard(training_batches(lengths, settings.batch_size, settings.seed, epoch))
         loss_sum = torch.zeros((), device=ctx.device)
-        for rows in progress(batches, f"epoch {epoch}/{settings.epochs}", enabled=ctx.is_main):
-            loss = trainable(collate(train_set, rows).to(ctx.device))
+        for rows in progress(batches, f"epoch {epoch}/{epochs}", enabled=ctx.is_main):
+            with _autocast(ctx.device):
+                loss = trainable(collate(train_set, rows).to(ctx.device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(objective.parameters(), MAX_GRAD_NORM)
@@ -91,7 +120,7 @@ def train(objective: nn.Module, train_set: EncodedTexts, validation_set: Encoded
             scheduler.step()
             loss_sum += loss.detach()
         if ctx.is_main:
-            best_state = _end_epoch(epoch, settings, state, best_state, float(loss_sum) / len(batches),
+            best_state = _end_epoch(epoch, epochs, state, best_state, float(loss_sum) / len(batches),
                                     time.perf_counter() - started, classifier, validation_set, validation_labels)
             store.save(objective, optimizer, scheduler, state, best_state)
         ctx.barrier()
@@ -100,7 +129,14 @@ def train(objective: nn.Module, train_set: EncodedTexts, validation_set: Encoded
         classifier.load_state_dict(best_state)
     classifier.eval()
     best = state.history[state.best_epoch - 1] if state.history else {}
-    return TrainResult(best_epoch=state.best_epoch, best_validation=best, history=state.history)
+    return TrainResult(best_epoch=state.best_epoch, best_validation=best, history=state.history, planned_epochs=epochs)
+
+
+def _autocast(device: torch.device):
+    """bfloat16 autocast on a GPU (2-3x faster steps, no loss scaling needed); nothing on the CPU."""
+    if device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def _restore(store, resume, objective, optimizer, scheduler, ctx) -> tuple[TrainProgress, dict | None]:
@@ -116,7 +152,7 @@ def _restore(store, resume, objective, optimizer, scheduler, ctx) -> tuple[Train
     return TrainProgress(), None
 
 
-def _end_epoch(epoch, settings, state, best_state, train_loss, seconds, classifier, validation_set, validation_labels):
+def _end_epoch(epoch, epochs, state, best_state, train_loss, seconds, classifier, validation_set, validation_labels):
     """Evaluate on validation, record the epoch, and return the (possibly new) best weights."""
     scores = classification_metrics(predict_logits(classifier, validation_set), validation_labels)
     state.history.append({"epoch": epoch, "train_loss": train_loss, "seconds": seconds,
@@ -126,7 +162,7 @@ def _end_epoch(epoch, settings, state, best_state, train_loss, seconds, classifi
     if improved:
         state.best_score, state.best_epoch = scores["accuracy"], epoch
         best_state = {name: tensor.detach().clone() for name, tensor in classifier.state_dict().items()}
-    log(f"epoch {epoch}/{settings.epochs}: train loss {train_loss:.4f}, validation accuracy {scores['accuracy']:.4f}"
+    log(f"epoch {epoch}/{epochs}: train loss {train_loss:.4f}, validation accuracy {scores['accuracy']:.4f}"
         f"{' (best)' if improved else ''}, {seconds:.1f} s")
     return best_state
 

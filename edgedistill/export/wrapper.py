@@ -8,6 +8,7 @@ mask quantizable: a huge fill wrecks int8 ranges.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import torch
@@ -26,12 +27,13 @@ class ExportableClassifier(nn.Module):
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
+        # BERT-style models take segment ids (all zero for one text); MPNet and DistilBERT have none.
+        self.takes_token_types = "token_type_ids" in inspect.signature(model.forward).parameters
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         additive = (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * MASK_FILL
-        return self.model(
-            input_ids=input_ids, attention_mask=additive, token_type_ids=torch.zeros_like(input_ids)
-        ).logits
+        segments = {"token_type_ids": torch.zeros_like(input_ids)} if self.takes_token_types else {}
+        return self.model(input_ids=input_ids, attention_mask=additive, **segments).logits
 
 
 def load_exportable(model_dir: Path) -> ExportableClassifier:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ class TextEncoder:
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length)
         self.max_length = max_length
-        self.pad_id = self.tokenizer.padding["pad_id"] if self.tokenizer.padding else (self.tokenizer.token_to_id("[PAD]") or 0)
+        self.pad_id = _pad_id(self.tokenizer, Path(tokenizer_json))
 
     def encode(self, texts: list[str], pad_to: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Encode a batch, padded to the longest text or to `pad_to`."""
@@ -33,3 +34,17 @@ class TextEncoder:
             ids[row, :length] = encoding.ids[:length]
             mask[row, :length] = 1
         return ids, mask
+
+
+def _pad_id(tokenizer: Tokenizer, tokenizer_json: Path) -> int:
+    """The padding id: from the tokenizer's padding, else tokenizer_config.json's pad_token (MPNet's is
+    `<pad>` = 1, and MPNet derives position ids from it), else `[PAD]`, else 0."""
+    if tokenizer.padding:
+        return tokenizer.padding["pad_id"]
+    config_path = tokenizer_json.with_name("tokenizer_config.json")
+    if config_path.is_file():
+        token = json.loads(config_path.read_text(encoding="utf-8")).get("pad_token")
+        token = token.get("content") if isinstance(token, dict) else token
+        if isinstance(token, str) and tokenizer.token_to_id(token) is not None:
+            return tokenizer.token_to_id(token)
+    return tokenizer.token_to_id("[PAD]") or 0

@@ -9,8 +9,8 @@ import pytest
 from edgedistill.cli import main
 
 # Tiny models need a high learning rate to separate the classes in a few epochs.
-TEACH_ARGS = ["--epochs", "8", "--learning-rate", "3e-3"]
-DISTILL_ARGS = ["--layers", "1", "--epochs", "4", "--learning-rate", "3e-3"]
+TEACH_ARGS = ["--epochs", "8", "--min-steps", "0", "--learning-rate", "3e-3"]
+DISTILL_ARGS = ["--layers", "1", "--epochs", "4", "--min-steps", "0", "--learning-rate", "3e-3"]
 
 
 @pytest.fixture(scope="package", autouse=True)

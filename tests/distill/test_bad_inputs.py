@@ -19,7 +19,7 @@ def _expect_user_error(argv: list[str], out, capsys, fragment: str) -> None:
 
 
 def _teach(data, out, base, *extra) -> list[str]:
-    return ["teach", "--data", str(data), "--base", str(base), "--out", str(out), "--epochs", "1", *extra]
+    return ["teach", "--data", str(data), "--base", str(base), "--out", str(out), "--epochs", "1", "--min-steps", "0", *extra]
 
 
 def test_missing_data_file(tmp_path, tiny_base, capsys):

@@ -17,6 +17,7 @@ teacher = "{tiny_teacher}"
 out = "{out}"
 layer_map = [1]
 epochs = 3
+min_steps = 0
 temperature = 2.0
 learning_rate = 3e-3
 [data]

@@ -50,7 +50,7 @@ def test_rerun_hits_the_teacher_logit_cache_and_prints_the_layer_map(tmp_path, t
     assert main(distill_argv(tiny_teacher, tmp_path / "student", "--layer-map", "1")) == 0
     err = capsys.readouterr().err
     assert "layer map: student layer 0 <- teacher layer 1" in err
-    assert err.count("teacher logits: cache hit") == 2
+    assert err.count("teacher logits: all 400 texts cached") == 1
     assert "teacher logits: computing" not in err
     assert sorted(cache_dir().glob("*.safetensors")) == cached
     assert read_metrics(tmp_path / "student")["layer_map"] == [1]

@@ -1,4 +1,4 @@
-"""`teacher_logits`: computed once per (teacher, texts, max_length), then read back from safetensors."""
+"""`teacher_logits`: computed once per text for each (teacher, max_length), then read back from safetensors."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from edgedistill.distill.teacher_cache import cache_dir, teacher_logits
 TEXTS = ["a great and moving film", "dull", "the plot was tedious and the acting bland but the ending was superb"]
 
 
-def test_logits_match_unpadded_teacher_runs_and_are_cached_per_key(tiny_teacher, capsys):
+def test_logits_match_unpadded_teacher_runs_and_are_cached_per_text(tiny_teacher, capsys):
     before = set(cache_dir().glob("*.safetensors"))
     logits = teacher_logits(tiny_teacher, TEXTS, max_length=16)
     assert logits.dtype == np.float32 and logits.shape == (3, 2)
@@ -24,8 +24,10 @@ def test_logits_match_unpadded_teacher_runs_and_are_cached_per_key(tiny_teacher,
             np.testing.assert_allclose(row, model(input_ids=torch.tensor([token_ids])).logits[0].numpy(), atol=1e-5)
 
     capsys.readouterr()
-    np.testing.assert_array_equal(teacher_logits(tiny_teacher, TEXTS, max_length=16), logits)
-    assert "teacher logits: cache hit" in capsys.readouterr().err
+    np.testing.assert_array_equal(teacher_logits(tiny_teacher, TEXTS[::-1], max_length=16), logits[::-1])
+    assert "all 3 texts cached" in capsys.readouterr().err
+    more = teacher_logits(tiny_teacher, ["the acting was charming", *TEXTS], max_length=16)
+    assert "computing 1 of 4 texts (3 cached)" in capsys.readouterr().err
+    np.testing.assert_array_equal(more[1:], logits)
     teacher_logits(tiny_teacher, TEXTS, max_length=8)
-    teacher_logits(tiny_teacher, TEXTS[::-1], max_length=16)
-    assert len(set(cache_dir().glob("*.safetensors")) - before) == 3
+    assert len(set(cache_dir().glob("*.safetensors")) - before) == 2

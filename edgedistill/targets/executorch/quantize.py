@@ -51,7 +51,14 @@ def xnnpack_quantizer(quantize_embedding: bool, qat: bool = False, dynamic: bool
     from torchao.quantization.pt2e.quantizer import ComposableQuantizer
     from torchao.quantization.pt2e.quantizer.embedding_quantizer import EmbeddingQuantizer
 
-    linear = XNNPACKQuantizer().set_module_type(
+    class LinearOnlyQuantizer(XNNPACKQuantizer):
+        """XNNPACKQuantizer without its scalar-to-tensor rewrite, which only serves quantized scalar ops (none
+        here) and turns integer scalars into float tensors, breaking MPNet's relative-position index arithmetic."""
+
+        def transform_for_annotation(self, model: torch.fx.GraphModule) -> torch.fx.GraphModule:
+            return model
+
+    linear = LinearOnlyQuantizer().set_module_type(
         torch.nn.Linear, get_symmetric_quantization_config(is_per_channel=True, is_qat=qat, is_dynamic=dynamic))
     return ComposableQuantizer([EmbeddingQuantizer(), linear]) if quantize_embedding else linear
 

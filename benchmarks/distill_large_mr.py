@@ -1,0 +1,193 @@
+"""A large teacher distilled into small students on MR: does distillation beat fine-tuning the small model?
+
+Rows (mean ± sd over seeds; the 400-sentence test split moves about 2 points between seeds):
+  teacher            all-mpnet-base-v2 (MPNet, 12 x 768, 109.5M) fine-tuned once and reused
+  minilm-finetuned   all-MiniLM-L6-v2 fine-tuned directly on the labels: what a team ships without distillation
+  mpnet-l6-kd        6-layer mpnet student from teacher layers 0,2,4,7,9,11 (DistilBERT style), KD
+  mpnet-l3-kd        3-layer mpnet student from teacher layers 0,4,8, KD
+  minilm-l3-kd       3-layer student from layers 0,2,4 of all-MiniLM-L6-v2 (another width, head count and
+                     tokenizer), KD from the mpnet teacher plus the MR-review transfer set
+  minilm-l3-hard     the same student on hard labels only
+  best-intermediate  the best of the three KD rows, plus the intermediate losses that apply to it
+
+Every finished run is written to benchmarks/results/distill_large_mr.json at once, so an interrupted
+benchmark keeps what it measured and a rerun skips what is done. Each run records the device it ran on.
+The seed-13 student of each row is kept under runs/large/ for `benchmarks/targets_large_mr.py`.
+
+    .venv/bin/python benchmarks/distill_large_mr.py                          # everything
+    .venv/bin/python benchmarks/distill_large_mr.py --rows teacher           # the teacher alone
+    .venv/bin/python benchmarks/distill_large_mr.py --rows minilm-l3-kd --seeds 13
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shutil
+import statistics
+import sys
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from environment import describe_environment  # noqa: E402
+
+from edgedistill.data import DataSpec  # noqa: E402
+from edgedistill.distill.config import DistillConfig, TeachConfig  # noqa: E402
+from edgedistill.jsonio import read_json, write_json  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "distill_large_mr.json"
+WORK = ROOT / "runs" / "large"
+DATA = DataSpec(source="builtin:mr-polarity")
+KEPT_SEED = 13
+# MR sentences fit in 64 tokens (99th percentile: 45 words); the plain-script baseline used 64 too.
+MAX_LENGTH = 64
+TEACHER = dict(base="builtin:all-mpnet-base-v2", learning_rate=3e-5, epochs=3, max_length=MAX_LENGTH)
+MINILM = "builtin:all-minilm-l6-v2"
+KD = dict(temperature=4.0, alpha=0.5, max_length=MAX_LENGTH)
+TRAINED_ROWS = {
+    "minilm-finetuned": ("all-MiniLM-L6-v2 fine-tuned on the labels alone (no teacher)",
+                         dict(base=MINILM, learning_rate=5e-5, epochs=3, max_length=MAX_LENGTH)),
+}
+DISTILLED_ROWS = {
+    "mpnet-l6-kd": ("6-layer mpnet student from teacher layers 0,2,4,7,9,11 (DistilBERT style), KD",
+                    dict(KD, layer_map=[0, 2, 4, 7, 9, 11], learning_rate=5e-5, epochs=4)),
+    "mpnet-l3-kd": ("3-layer mpnet student from teacher layers 0,4,8, KD",
+                    dict(KD, layer_map=[0, 4, 8], learning_rate=5e-5, epochs=4)),
+    "minilm-l3-kd": ("3-layer student from all-MiniLM-L6-v2 layers 0,2,4, KD from the mpnet teacher + MR-review transfer set",
+                     dict(KD, student_base=MINILM, layer_map=[0, 2, 4], learning_rate=1e-4, epochs=3,
+                          transfer="builtin:mr-reviews")),
+    "minilm-l3-hard": ("the same MiniLM 3-layer student on hard labels only (alpha=1, no transfer set)",
+                       dict(KD, student_base=MINILM, layer_map=[0, 2, 4], learning_rate=1e-4, epochs=4, alpha=1.0)),
+}
+KD_ROWS = ("mpnet-l6-kd", "mpnet-l3-kd", "minilm-l3-kd")
+# The intermediate losses that apply: token-level ones only where the student shares the teacher's tokenizer.
+INTERMEDIATE = {"mpnet-l6-kd": {"hidden": 1.0, "attention": 1.0}, "mpnet-l3-kd": {"hidden": 1.0, "attention": 1.0},
+                "minilm-l3-kd": {"pkd": 100.0}}
+ROW_ORDER = ("teacher", "minilm-finetuned", "minilm-l3-hard", "mpnet-l3-kd", "minilm-l3-kd", "mpnet-l6-kd",
+             "best-intermediate")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", default=",".join(ROW_ORDER), help="comma-separated row names")
+    parser.add_argument("--seeds", default="13,14,15", help="comma-separated training seeds")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    results = read_json(args.results) if args.results.is_file() else {"rows": {}}
+    teacher = ensure_teacher(results, args.results)
+    for name in args.rows.split(","):
+        if name == "teacher":
+            continue
+        description, settings = row_settings(name, results)
+        row = results["rows"].setdefault(name, {"description": description, "runs": {}})
+        row.update(description=description, config=settings)
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            if str(seed) in row["runs"]:
+                continue
+            out = WORK / f"{name}-seed{seed}"
+            run = teach_once(out, seed, settings) if name in TRAINED_ROWS else distill_once(teacher, out, seed, settings)
+            if seed != KEPT_SEED:
+                shutil.rmtree(out, ignore_errors=True)
+            row["runs"][str(seed)] = run
+            row["summary"] = summarise(row["runs"].values(), results["teacher"]["accuracy"])
+            save(results, args.results)
+            print(f"{name} seed {seed}: {run}", flush=True)
+    print_table(results)
+
+
+def row_settings(name: str, results: dict) -> tuple[str, dict]:
+    if name in TRAINED_ROWS:
+        return TRAINED_ROWS[name]
+    if name in DISTILLED_ROWS:
+        return DISTILLED_ROWS[name]
+    if name == "best-intermediate":
+        done = {row: results["rows"][row]["summary"]["accuracy"]["mean"] for row in KD_ROWS
+                if results["rows"].get(row, {}).get("summary")}
+        if len(done) < len(KD_ROWS):
+            raise SystemExit(f"best-intermediate needs every KD row first; done: {', '.join(done) or 'none'}")
+        best = max(done, key=done.get)
+        description, settings = DISTILLED_ROWS[best]
+        return f"{best} + {', '.join(INTERMEDIATE[best])} losses", dict(settings, losses=INTERMEDIATE[best])
+    raise SystemExit(f"unknown row {name!r}; rows: {', '.join(ROW_ORDER)}")
+
+
+def ensure_teacher(results: dict, path: Path) -> Path:
+    """Fine-tune the mpnet teacher once; later runs reuse it."""
+    out = WORK / "teacher"
+    if not (out / "metrics.json").is_file():
+        from edgedistill.distill.teach import run_teach
+
+        run_teach(TeachConfig(data=DATA, out=out, seed=KEPT_SEED, **TEACHER))
+    metrics = read_json(out / "metrics.json")
+    results["teacher"] = {"config": TEACHER, "accuracy": metrics["teacher"]["accuracy"],
+                          "macro_f1": metrics["teacher"]["macro_f1"], "params": metrics["teacher"]["params"],
+                          "best_epoch": metrics["best_epoch"], "history": metrics["history"],
+                          "wall_seconds": round(metrics["wall_seconds"], 1),
+                          "device": metrics.get("timings", {}).get("device")}
+    save(results, path)
+    return out
+
+
+def teach_once(out: Path, seed: int, settings: dict) -> dict:
+    from edgedistill.distill.teach import run_teach
+
+    metrics = run_teach(TeachConfig(data=DATA, out=out, seed=seed, **settings))
+    return {"accuracy": metrics["teacher"]["accuracy"], "macro_f1": metrics["teacher"]["macro_f1"],
+            "params": metrics["teacher"]["params"], "best_epoch": metrics["best_epoch"],
+            "wall_seconds": round(metrics["wall_seconds"], 1), "device": metrics["timings"].get("device")}
+
+
+def distill_once(teacher: Path, out: Path, seed: int, settings: dict) -> dict:
+    from edgedistill.distill.trainer import run_distill
+
+    config = dataclasses.replace(DistillConfig(data=DATA, teacher=teacher, out=out, seed=seed), **settings)
+    metrics = run_distill(config)
+    return {"accuracy": metrics["student"]["accuracy"], "macro_f1": metrics["student"]["macro_f1"],
+            "agreement": metrics["agreement"], "params": metrics["student"]["params"],
+            "non_embedding_params": metrics["student"]["non_embedding_params"], "best_epoch": metrics["best_epoch"],
+            "transfer_texts": metrics["train_texts"]["transfer"],
+            "wall_seconds": round(metrics["wall_seconds"], 1), "device": metrics["timings"].get("device")}
+
+
+def summarise(runs, teacher_accuracy: float) -> dict:
+    runs = list(runs)
+
+    def mean_sd(key):
+        values = [run[key] for run in runs if key in run]
+        if not values:
+            return None
+        return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
+
+    accuracy = mean_sd("accuracy")
+    return {"seeds": len(runs), "accuracy": accuracy, "agreement": mean_sd("agreement"),
+            "wall_seconds": mean_sd("wall_seconds"), "params": runs[0]["params"],
+            "fraction_of_teacher": accuracy["mean"] / teacher_accuracy}
+
+
+def save(results: dict, path: Path) -> None:
+    results["environment"] = describe_environment()
+    write_json(path, results)
+
+
+def print_table(results: dict) -> None:
+    teacher = results["teacher"]
+    print(f"teacher: accuracy {teacher['accuracy']:.4f}, params {teacher['params']:,}")
+    print(f"{'row':20} {'seeds':>5} {'accuracy':>16} {'of teacher':>10} {'agreement':>16} {'params':>12} {'wall s':>8}")
+    for name, row in results["rows"].items():
+        summary = row.get("summary")
+        if not summary:
+            continue
+        agreement = summary["agreement"]
+        agreement_text = f"{agreement['mean']:.4f} ± {agreement['sd']:.4f}" if agreement else "–"
+        print(f"{name:20} {summary['seeds']:>5} {summary['accuracy']['mean']:.4f} ± {summary['accuracy']['sd']:.4f} "
+              f"{summary['fraction_of_teacher']:>10.3f} {agreement_text:>16} {summary['params']:>12,} "
+              f"{summary['wall_seconds']['mean']:>8.0f}")
+
+
+if __name__ == "__main__":
+    main()
