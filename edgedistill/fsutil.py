@@ -7,7 +7,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from edgedistill.errors import UserError
@@ -22,32 +22,58 @@ def sha256_file(path: Path, chunk_bytes: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-@contextlib.contextmanager
-def atomic_output_dir(final: Path, overwrite: bool = True) -> Iterator[Path]:
-    """Yield a scratch directory that replaces `final` only if the block succeeds.
+def holds_only(names: Iterable[str]) -> Callable[[Path], bool]:
+    """An ownership test for `atomic_output_dir`: the directory holds nothing but plain files named in `names`."""
+    allowed = frozenset(names)
+    return lambda directory: all(entry.name in allowed and entry.is_file() and not entry.is_symlink()
+                                 for entry in directory.iterdir())
 
-    A failure removes the scratch directory, so no half-written output is left behind.
+
+def require_replaceable(final: Path, owned: Callable[[Path], bool], overwrite: bool = True) -> None:
+    """Refuse an output path that is a symlink or a file, or a non-empty directory this tool did not write.
+
+    Called before heavy work (so a long run does not fail at its end) and again when the output is placed.
     """
     final = Path(final)
+    if final.is_symlink():
+        raise UserError(f"output path {final} is a symbolic link; choose a real directory")
     if final.exists() and not final.is_dir():
         raise UserError(f"output path {final} exists and is not a directory")
-    if final.exists() and not overwrite:
-        raise UserError(f"output directory {final} already exists; pass --overwrite or choose another --out")
+    if not final.exists() or not any(final.iterdir()):
+        return
+    if not overwrite:
+        raise UserError(f"output directory {final} already exists; choose another --out")
+    if not owned(final):
+        foreign = sorted(entry.name for entry in final.iterdir())[:3]
+        raise UserError(f"output directory {final} holds files edgedistill did not write ({', '.join(foreign)}); "
+                        "choose another --out, or move them away yourself")
+
+
+@contextlib.contextmanager
+def atomic_output_dir(final: Path, owned: Callable[[Path], bool], overwrite: bool = True) -> Iterator[Path]:
+    """Yield a scratch directory that replaces `final` only if the block succeeds.
+
+    A failure removes the scratch directory, so no half-written output is left behind. An existing
+    non-empty `final` is replaced only when `owned(final)` says it is this tool's own output:
+    nothing a user put there is ever deleted.
+    """
+    final = Path(os.path.abspath(final))  # "." has no name to place a sibling scratch directory by
+    require_replaceable(final, owned, overwrite)
     final.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
     os.chmod(scratch, 0o777 & ~_umask())  # mkdtemp makes 0700; published models must be readable
     try:
         yield scratch
-    except BaseException:
+        require_replaceable(final, owned, overwrite)  # the block may have run for hours
+        if final.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+            os.replace(final, retired)
+            os.replace(scratch, final)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(scratch, final)
+    finally:
         shutil.rmtree(scratch, ignore_errors=True)
-        raise
-    if final.exists():
-        retired = final.with_name(f".{final.name}.old-{os.getpid()}")
-        os.replace(final, retired)
-        os.replace(scratch, final)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(scratch, final)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

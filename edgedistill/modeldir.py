@@ -9,6 +9,7 @@ tokenizer files) plus:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from edgedistill.data.dataset import DataSpec
@@ -20,6 +21,24 @@ LABELS_FILE = "labels.json"
 DATA_FILE = "data.json"
 METRICS_FILE = "metrics.json"
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json")
+# Everything `save_pretrained` may write for an encoder classifier and its tokenizer, plus our own files.
+_WRITTEN_FILES = frozenset(TOKENIZER_FILES + (
+    "config.json", "generation_config.json", "model.safetensors", "model.safetensors.index.json", "merges.txt",
+    "vocab.json", "added_tokens.json", "spm.model", "sentencepiece.bpe.model", "tokenizer.model", "chat_template.jinja",
+    LABELS_FILE, DATA_FILE, METRICS_FILE, "distill.json"))
+_WEIGHT_SHARD = re.compile(r"^model-\d{5}-of-\d{5}\.safetensors$")
+
+
+def is_written_model_dir(path: Path) -> bool:
+    """Whether `path` is a teacher or student directory that teach/distill wrote (and so may replace).
+
+    A Hugging Face model directory of the user's own has no labels.json/metrics.json and is never taken for one.
+    """
+    path = Path(path)
+    entries = list(path.iterdir())
+    return (all(entry.is_file() and not entry.is_symlink()
+                and (entry.name in _WRITTEN_FILES or _WEIGHT_SHARD.match(entry.name)) for entry in entries)
+            and {LABELS_FILE, METRICS_FILE} <= {entry.name for entry in entries})
 
 
 def require_model_dir(path: Path, role: str) -> Path:

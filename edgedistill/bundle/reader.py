@@ -55,3 +55,17 @@ def verify_files(path: Path, files: dict[str, str]) -> None:
         if sha256_file(file) != expected:
             raise UserError(f"bundle {path}: {name} does not match its sha256 in {MANIFEST_FILE} "
                             "(corrupt or modified); copy or export the bundle again")
+
+
+def is_written_bundle(path: Path) -> bool:
+    """Whether `path` holds a bundle and nothing else: its manifest and exactly the files it lists (and so may be replaced).
+
+    A folder of the user's own that happens to hold a manifest.json (a web app, say) is never taken for one.
+    """
+    try:
+        manifest = parse_manifest(read_json(Path(path) / MANIFEST_FILE, "bundle manifest"), str(path))
+    except UserError:
+        return False
+    entries = list(Path(path).iterdir())
+    return (all(entry.is_file() and not entry.is_symlink() for entry in entries)
+            and {entry.name for entry in entries} == set(manifest.files) | {MANIFEST_FILE})

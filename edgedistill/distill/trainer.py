@@ -35,7 +35,7 @@ from edgedistill.distill.evaluate import classification_metrics
 from edgedistill.distill.layer_map import resolve_layer_map, top_aligned_layer_map
 from edgedistill.distill.losses import UNLABELLED, IntermediateLosses, build_intermediate_losses, validate_kd_settings
 from edgedistill.distill.objectives import DistillationObjective, FrozenTeacher, KDSettings
-from edgedistill.distill.outputs import finish_stage, write_model_dir
+from edgedistill.distill.outputs import finish_stage, require_output_dir, write_model_dir
 from edgedistill.distill.predict import predict_logits
 from edgedistill.distill.student import build_student, count_parameters, describe_layer_map
 from edgedistill.distill.teacher_cache import teacher_logits
@@ -66,6 +66,7 @@ def run_distill(config: DistillConfig) -> dict:
     settings = TrainSettings.from_config(config)
     validate_kd_settings(config.temperature, config.alpha)
     label_names = require_classifier_dir(config.teacher)
+    require_output_dir(config.out, config.overwrite)
     config = dataclasses.replace(config, data=split_like_teacher(config.data, config.teacher))
     splits = load_splits(config.data, label_names)
     teacher_config = read_model_config(config.teacher)

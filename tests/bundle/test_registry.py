@@ -164,18 +164,23 @@ def test_a_registry_file_corrupted_after_publish_leaves_nothing_at_out(bundle, r
     assert not out.exists() and list((tmp_path / "apps").iterdir()) == []
 
 
-def test_pull_replaces_an_old_bundle_but_not_other_files(bundle, registry, tmp_path):
+def test_pull_replaces_an_old_pull_but_never_deletes_other_files(bundle, registry, tmp_path):
     publish(bundle, str(registry))
     out = pull(bundle.name, str(registry), tmp_path / "model")
-    (out / "stale.txt").write_text("from an older pull")
-    assert file_bytes(pull(bundle.name, str(registry), out)) == file_bytes(bundle)
+    assert file_bytes(pull(bundle.name, str(registry), out)) == file_bytes(bundle)  # our own output: replaced
 
-    unrelated = tmp_path / "src"
-    unrelated.mkdir()
-    (unrelated / "main.py").write_text("print('app')")
-    with pytest.raises(UserError, match="non-empty directory that is not a bundle"):
-        pull(bundle.name, str(registry), unrelated)
-    assert file_bytes(unrelated) == {"main.py": b"print('app')"}
+    (out / "notes.txt").write_text("the user's own file")
+    with pytest.raises(UserError, match="holds files edgedistill did not write"):
+        pull(bundle.name, str(registry), out)
+    assert (out / "notes.txt").read_text() == "the user's own file"
+
+    web_app = tmp_path / "web"
+    web_app.mkdir()
+    (web_app / "manifest.json").write_text('{"name": "my app"}')
+    (web_app / ".env").write_text("SECRET=1")
+    with pytest.raises(UserError, match=r"holds files edgedistill did not write \(.env, manifest.json\)"):
+        pull(bundle.name, str(registry), web_app)
+    assert file_bytes(web_app) == {"manifest.json": b'{"name": "my app"}', ".env": b"SECRET=1"}
 
 
 def test_unknown_names_and_versions_list_what_exists(bundle, registry):

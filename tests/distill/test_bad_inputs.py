@@ -87,3 +87,29 @@ def test_plain_encoder_is_not_a_classifier(tmp_path, tiny_base, distill_argv, ca
 def test_bad_distill_settings(tmp_path, tiny_teacher, distill_argv, capsys, extra, fragment):
     out = tmp_path / "student"
     _expect_user_error(distill_argv(tiny_teacher, out, *extra), out, capsys, fragment)
+
+
+def test_out_holding_foreign_files_is_refused_before_training(tmp_path, tiny_csv, tiny_base, capsys):
+    out = tmp_path / "work"
+    (out / "src").mkdir(parents=True)
+    (out / "thesis.tex").write_text("years of work")
+    capsys.readouterr()
+    assert main(_teach(tiny_csv, out, tiny_base)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: output directory {out} holds files edgedistill did not write (src, thesis.tex); "
+                   "choose another --out, or move them away yourself")
+    assert sorted(path.name for path in out.iterdir()) == ["src", "thesis.tex"]
+
+
+def test_a_users_own_model_directory_is_never_taken_for_an_output(tmp_path, tiny_csv, tiny_base, capsys):
+    assert main(_teach(tiny_csv, tiny_base, tiny_base)) == 2  # --out is the base model itself
+    assert "holds files edgedistill did not write" in capsys.readouterr().err
+    assert (tiny_base / "model.safetensors").is_file()
+
+
+def test_a_previous_teach_output_is_replaced(tmp_path, tiny_csv, tiny_base):
+    out = tmp_path / "teacher"
+    assert main(_teach(tiny_csv, out, tiny_base)) == 0
+    first = (out / "metrics.json").read_text()
+    assert main(_teach(tiny_csv, out, tiny_base, "--seed", "7")) == 0
+    assert (out / "metrics.json").read_text() != first
