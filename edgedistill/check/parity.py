@@ -25,7 +25,8 @@ def golden_parity(session: Session, cases: list[GoldenCase], tolerance: float | 
     lengths = []
     for max_tokens, group in sorted(by_length.items()):
         width = group[0].input_ids.shape[1]
-        if session.fixed_length and session.fixed_length != width:
+        if session.fixed_length and width > session.fixed_length:
+            # Narrower cases are fine: a static-shape session pads them to its length with mask 0.
             raise UserError(f"golden vectors at width {width} do not fit this artifact's static length "
                             f"{session.fixed_length}; export the bundle again")
         logits = np.concatenate([np.asarray(session.run(c.input_ids, c.attention_mask), dtype=np.float32).reshape(1, -1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import tempfile
 import time
 from collections import defaultdict
@@ -146,8 +147,26 @@ def _export_runtime(target: Target, profile: DeviceProfile, prepared: Prepared, 
                 entry["reason"] = f"slower than {kept.recipe.name} (p50 {kept.p50_ms:.2f} ms)"
         entries[index]["status"] = "kept"
         bundle = _write_bundle(target, profile, prepared, trials[index], out_dir)
-    _say(f"{target.name}: kept {kept.recipe.name} → {bundle}", "green")
-    return {"kept": kept.recipe.name, "bundle": str(bundle), "error": None, "candidates": entries}
+    verdict = _check_written(bundle)
+    if not verdict["passed"]:
+        failed = ", ".join(gate for gate, passed in verdict["gates"].items() if passed is False)
+        error = f"the written {kept.recipe.name} bundle failed its own check ({failed}) and was removed"
+        _say(f"{target.name}: {error}", "red")
+        return {"kept": None, "bundle": None, "error": error, "candidates": entries, "check": verdict}
+    _say(f"{target.name}: kept {kept.recipe.name} → {bundle} (checked)", "green")
+    return {"kept": kept.recipe.name, "bundle": str(bundle), "error": None, "candidates": entries, "check": verdict}
+
+
+def _check_written(bundle: Path) -> dict[str, Any]:
+    """Reload the bundle from disk and run the same `check` a user would (ExecuTorch's aot_compiler does the same);
+    a bundle that fails it is removed, so nothing is left behind looking as if it were good."""
+    from edgedistill.check.checker import check_bundle
+
+    report = check_bundle(bundle)
+    if not report["passed"]:
+        shutil.rmtree(bundle)
+    return {"passed": report["passed"], "gates": report["gates"], "accuracy": report["accuracy"],
+            "parity_widths": [entry["width"] for entry in report["parity"]["lengths"]]}
 
 
 def _try_recipe(target: Target, profile: DeviceProfile, prepared: Prepared, inputs: ExportInputs, recipe: Recipe) -> Trial:
