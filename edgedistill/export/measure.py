@@ -1,4 +1,8 @@
-"""Measure one exported artifact in its real runtime on the held-out test split (no torch here)."""
+"""Measure one exported artifact in its real runtime on the validation and test splits (no torch here).
+
+The validation figures decide whether a recipe is within budget; the test figures are only reported
+(and recorded in the bundle, where `check` re-measures them), so selection never reads the test split.
+"""
 
 from __future__ import annotations
 
@@ -30,21 +34,23 @@ class Measurement:
 
 
 def measure_artifact(target: Target, artifact: Path, profile: DeviceProfile, tokenizer_json: Path,
-                     test: LabelledTexts, num_classes: int, reference_for: ReferenceFor) -> Measurement:
-    """Load, run every test text at batch 1 with the profile's threads and cores, and compare with the fp32 student."""
+                     validation: LabelledTexts, test: LabelledTexts, num_classes: int,
+                     reference_for: ReferenceFor) -> Measurement:
+    """Load, run every validation and test text at batch 1 with the profile's threads and cores, and compare
+    with the fp32 student."""
     with pinned_to(profile.cpu_affinity), PeakMemory() as memory:
         session, load_ms = load_session(target, artifact, profile.threads)
-        examples = encode_examples(tokenizer_json, test.texts, profile.sequence, session.fixed_length)
+        examples = encode_examples(tokenizer_json, validation.texts + test.texts, profile.sequence, session.fixed_length)
         run = run_timed(session, examples)
     reference = reference_for(examples)
+    held_out = len(validation)
+    on_validation = _scores(run.logits[:held_out], reference[:held_out], validation.labels, num_classes)
+    on_test = _scores(run.logits[held_out:], reference[held_out:], test.labels, num_classes)
     latency = summarize(run.samples_ms)
     rss = memory.as_dict()
     metrics = {
-        "accuracy": accuracy(run.logits, test.labels),
-        "macro_f1": macro_f1(run.logits, test.labels, num_classes),
-        "reference_accuracy": accuracy(reference, test.labels),
-        "agreement": agreement(run.logits, reference),
-        "max_abs_logit_diff": max_abs_logit_diff(run.logits, reference),
+        **on_test,
+        "validation": on_validation,
         "size_bytes": Path(artifact).stat().st_size,
         "latency_ms": {"load": load_ms, "first": run.first_ms, "p50": latency["p50"], "p90": latency["p90"],
                        "p99": latency["p99"], "mean": latency["mean"]},
@@ -53,3 +59,9 @@ def measure_artifact(target: Target, artifact: Path, profile: DeviceProfile, tok
         "test_examples": len(test),
     }
     return Measurement(metrics, list(session.input_names), session.fixed_length)
+
+
+def _scores(logits: np.ndarray, reference: np.ndarray, labels: list[int], num_classes: int) -> dict[str, float]:
+    return {"accuracy": accuracy(logits, labels), "macro_f1": macro_f1(logits, labels, num_classes),
+            "reference_accuracy": accuracy(reference, labels), "agreement": agreement(logits, reference),
+            "max_abs_logit_diff": max_abs_logit_diff(logits, reference), "examples": len(labels)}

@@ -9,6 +9,7 @@ export_report.json listing every candidate and why the others lost.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import shutil
 import tempfile
@@ -76,11 +77,11 @@ class Prepared:
     golden: dict[str, Any]
     calibration: list[str]
     reference_accuracy: float
-    reference_cache: dict[tuple, np.ndarray]
+    reference_cache: dict[str, np.ndarray]
 
     def reference_for(self, examples: list[Example]) -> np.ndarray:
         """fp32 student logits for these exact inputs, computed once per distinct input set."""
-        key = _widths(examples)
+        key = _inputs_key(examples)
         if key not in self.reference_cache:
             self.reference_cache[key] = _reference_logits(self.model, examples)
         return self.reference_cache[key]
@@ -179,7 +180,8 @@ def _try_recipe(target: Target, profile: DeviceProfile, prepared: Prepared, inpu
         result = target.export(dataclasses.replace(inputs, work_dir=work_dir), recipe)
         export_s = time.perf_counter() - started
         measurement = measure_artifact(target, result.artifact, profile, prepared.student_dir / "tokenizer.json",
-                                       prepared.splits.test, len(prepared.splits.label_names), prepared.reference_for)
+                                       prepared.splits.validation, prepared.splits.test, len(prepared.splits.label_names),
+                                       prepared.reference_for)
     except Exception as exc:  # a converter crash rejects this recipe; the others may still pass
         message = (str(exc).strip().splitlines() or [""])[0][:300]
         _say(f"  failed: {type(exc).__name__}: {message}", "red")
@@ -187,7 +189,9 @@ def _try_recipe(target: Target, profile: DeviceProfile, prepared: Prepared, inpu
     candidate = Candidate(recipe, measurement.metrics)
     reason = rejection_reason(candidate, profile.budgets)
     m = measurement.metrics
-    _say(f"  accuracy {m['accuracy']:.2%} (fp32 {m['reference_accuracy']:.2%}), agreement {m['agreement']:.2%}, "
+    on_validation = m["validation"]
+    _say(f"  validation accuracy {on_validation['accuracy']:.2%} (fp32 {on_validation['reference_accuracy']:.2%}), "
+         f"test {m['accuracy']:.2%} (fp32 {m['reference_accuracy']:.2%}), agreement {m['agreement']:.2%}, "
          f"p50 {m['latency_ms']['p50']:.2f} ms, {m['size_bytes'] / 1e6:.2f} MB, export {export_s:.1f} s → "
          + (f"rejected: {reason}" if reason else "accepted"), "red" if reason else None)
     return Trial(candidate, export_s, result, measurement)
@@ -250,14 +254,18 @@ def prepare(student_dir: Path, profile: DeviceProfile, calibration: str | None) 
     examples = encode_examples(student_dir / "tokenizer.json", splits.test.texts, profile.sequence)
     reference = _reference_logits(model, examples)
     prepared = Prepared(student_dir, model, splits, golden, texts, accuracy(reference, splits.test.labels),
-                        {_widths(examples): reference})
+                        {_inputs_key(examples): reference})
     _say(f"fp32 student: accuracy {prepared.reference_accuracy:.2%} on {len(splits.test)} test texts; "
          f"{len(texts)} calibration texts")
     return prepared
 
 
-def _widths(examples: list[Example]) -> tuple[int, ...]:
-    return tuple(ids.shape[1] for ids, _ in examples)
+def _inputs_key(examples: list[Example]) -> str:
+    """A digest of the exact token ids and masks (not just their widths, which many input sets share)."""
+    digest = hashlib.sha256()
+    for ids, mask in examples:
+        digest.update(np.ascontiguousarray(ids).tobytes() + b"|" + np.ascontiguousarray(mask).tobytes() + b";")
+    return digest.hexdigest()
 
 
 def _reference_logits(model, examples: list[Example]) -> np.ndarray:

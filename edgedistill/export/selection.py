@@ -1,4 +1,7 @@
-"""Which recipe to keep: the fastest one (by p50) that stays within the profile's budgets (pure logic)."""
+"""Which recipe to keep: the fastest one (by p50) that stays within the profile's budgets (pure logic).
+
+The accuracy budget is judged on the validation split; the test split is only reported.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +29,9 @@ class Candidate:
 
     @property
     def accuracy_drop_points(self) -> float:
-        return (self.metrics["reference_accuracy"] - self.metrics["accuracy"]) * 100.0
+        """The drop below the fp32 student on the validation split, which decides."""
+        on_validation = self.metrics["validation"]
+        return (on_validation["reference_accuracy"] - on_validation["accuracy"]) * 100.0
 
     @property
     def p50_ms(self) -> float:
@@ -42,7 +47,7 @@ def rejection_reason(candidate: Candidate, budgets: Budgets) -> str | None:
     if candidate.error is not None:
         return f"failed: {candidate.error}"
     if candidate.accuracy_drop_points > budgets.max_accuracy_drop + _EPSILON:
-        return (f"accuracy drop {candidate.accuracy_drop_points:.2f} points exceeds the budget of "
+        return (f"validation accuracy drop {candidate.accuracy_drop_points:.2f} points exceeds the budget of "
                 f"{budgets.max_accuracy_drop:g}")
     if budgets.p90_latency_ms is not None and candidate.p90_ms > budgets.p90_latency_ms:
         return f"p90 {candidate.p90_ms:.2f} ms exceeds the budget of {budgets.p90_latency_ms:g} ms"
@@ -66,5 +71,7 @@ def select_recipe(candidates: list[Candidate], budgets: Budgets) -> Candidate:
 def describe(candidate: Candidate) -> str:
     """The candidate's headline figures in one phrase."""
     m = candidate.metrics
-    return (f"{candidate.recipe.name} (accuracy {m['accuracy']:.2%} vs fp32 {m['reference_accuracy']:.2%}, "
+    on_validation = m["validation"]
+    return (f"{candidate.recipe.name} (validation accuracy {on_validation['accuracy']:.2%} vs fp32 "
+            f"{on_validation['reference_accuracy']:.2%}, "
             f"p50 {candidate.p50_ms:.2f} ms, p90 {candidate.p90_ms:.2f} ms)")

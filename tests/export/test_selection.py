@@ -5,8 +5,10 @@ from edgedistill.targets.base import Recipe
 from edgedistill.targets.profiles import Budgets
 
 
-def candidate(name, accuracy, p50, p90=None, reference=0.90, error=None):
-    metrics = {} if error else {"accuracy": accuracy, "reference_accuracy": reference,
+def candidate(name, accuracy, p50, p90=None, reference=0.90, error=None, test_accuracy=None):
+    """Validation `accuracy` (which decides); the test accuracy is only reported."""
+    metrics = {} if error else {"accuracy": accuracy if test_accuracy is None else test_accuracy, "reference_accuracy": reference,
+                                "validation": {"accuracy": accuracy, "reference_accuracy": reference},
                                 "latency_ms": {"p50": p50, "p90": p90 if p90 is not None else p50 * 1.2}}
     return Candidate(Recipe(name, "int8" if "int8" in name else "fp32", name), metrics, error)
 
@@ -46,3 +48,10 @@ def test_all_rejected_names_the_best_candidates_figures():
 def test_all_failed_lists_every_error():
     with pytest.raises(NoRecipePassed, match="every recipe failed.*a: boom; b: bang"):
         select_recipe([candidate("a", 0, 0, error="boom"), candidate("b", 0, 0, error="bang")], Budgets())
+
+
+def test_the_validation_split_decides_and_the_test_split_does_not():
+    within_on_validation = candidate("int8", 0.895, 1.0, test_accuracy=0.70)
+    assert rejection_reason(within_on_validation, Budgets(max_accuracy_drop=1.0)) is None
+    beyond_on_validation = candidate("int8", 0.85, 1.0, test_accuracy=0.90)
+    assert rejection_reason(beyond_on_validation, Budgets(max_accuracy_drop=1.0)).startswith("validation accuracy drop 5.00")
