@@ -304,7 +304,8 @@ class Benchmark:
         try:
             measurement = measure_artifact(
                 runtime_target(row.runtime), artifact, self.profile, self.model_dir(row) / "tokenizer.json",
-                self.prepared.splits.test, len(self.prepared.splits.label_names), self.prepared.reference_for)
+                self.prepared.splits.validation, self.prepared.splits.test, len(self.prepared.splits.label_names),
+                self.prepared.reference_for)
         finally:
             torch.set_num_threads(threads)
         metrics = measurement.metrics
