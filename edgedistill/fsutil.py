@@ -113,9 +113,15 @@ def exclusive_lock(lock_path: Path) -> Iterator[None]:
     """Hold an exclusive advisory lock on `lock_path` (created if missing) for the block's duration."""
     import fcntl  # POSIX only: imported here so modules that merely import fsutil still load on Windows
 
-    with open(lock_path, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    try:  # O_NOFOLLOW: a symlinked lock file must not create or touch a file elsewhere
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    except OSError as exc:
+        raise UserError(f"cannot open the lock file {lock_path} ({exc.strerror}); it must be a plain file") from None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)

@@ -50,6 +50,8 @@ def verify_files(path: Path, files: dict[str, str]) -> None:
     """Every file the manifest lists must exist with the recorded sha256."""
     for name, expected in sorted(files.items()):
         file = path / name
+        if file.is_symlink():
+            raise UserError(f"bundle {path}: {name} is a symbolic link; a bundle holds plain files only")
         if not file.is_file():
             raise UserError(f"bundle {path} is missing {name}; copy the whole bundle directory again")
         if sha256_file(file) != expected:

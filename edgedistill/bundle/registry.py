@@ -27,8 +27,9 @@ INDEX_FILE = "index.json"
 INDEX_SCHEMA_VERSION = 1
 LOCK_FILE = ".index.lock"
 LATEST = "latest"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_VERSION = re.compile(r"^(\d+(?:\.\d+)*)(?:-([0-9A-Za-z.]+))?$")
+# Matched with fullmatch: a trailing "$" would also accept "name\n" as a folder name.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_VERSION = re.compile(r"(\d+(?:\.\d+)*)(?:-([0-9A-Za-z.]+))?")
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def publish(bundle: Path, registry: str, version: str | None = None) -> Publishe
         manifest = open_bundle(Path(bundle)).manifest
     except UserError as exc:
         raise UserError(f"refusing to publish: {exc}") from None
-    if not _NAME.match(manifest.name) or manifest.name == INDEX_FILE:
+    if not _valid_name(manifest.name):
         raise UserError(f"bundle name {manifest.name!r} in {bundle}/{MANIFEST_FILE} cannot be a registry folder name")
     if version is not None:
         _check_version(version)
@@ -61,7 +62,7 @@ def publish(bundle: Path, registry: str, version: str | None = None) -> Publishe
         if same:
             raise UserError(f"{manifest.name}@{same[0]} is already published in {registry}; "
                             "pass another --version (published versions are never overwritten)")
-        final = root / manifest.name / version
+        final = _inside(root, manifest.name, version)
         # Not in the index, so never visible to pull: a leftover from an interrupted publish, safe to replace.
         with atomic_output_dir(final, is_written_bundle) as scratch:
             _copy_bundle(Path(bundle), manifest, scratch)
@@ -83,7 +84,7 @@ def pull(reference: str, registry: str, out: Path) -> Path:
     root = registry_dir(registry)
     bundles = _read_index(root)["bundles"]
     name, version = _resolve(reference, bundles, registry)
-    source, label = root / name / version, f"{name}@{version} in {registry}"
+    source, label = _inside(root, name, version), f"{name}@{version} in {registry}"
     out = Path(out)
     with atomic_output_dir(out, is_written_bundle) as scratch:
         _copy_listed(source, scratch, bundles[name][version]["manifest_sha256"], label)
@@ -139,7 +140,7 @@ def _resolve(reference: str, bundles: dict[str, Any], registry: str) -> tuple[st
 
 def _copy_listed(source: Path, target: Path, manifest_sha256: str, label: str) -> None:
     """Copy the manifest, check it against the index, then copy the files it lists."""
-    if not (source / MANIFEST_FILE).is_file():
+    if (source / MANIFEST_FILE).is_symlink() or not (source / MANIFEST_FILE).is_file():
         raise UserError(f"{label}: {source} has no {MANIFEST_FILE}; publish the bundle again under a new version")
     shutil.copyfile(source / MANIFEST_FILE, target / MANIFEST_FILE)
     if sha256_file(target / MANIFEST_FILE) != manifest_sha256:
@@ -147,6 +148,8 @@ def _copy_listed(source: Path, target: Path, manifest_sha256: str, label: str) -
                         "(modified after publish); publish the bundle again under a new version")
     where = str(source / MANIFEST_FILE)
     for name in sorted(parse_manifest(read_json(target / MANIFEST_FILE, "bundle manifest"), where).files):
+        if (source / name).is_symlink():
+            raise UserError(f"{label}: {name} is a symbolic link; a registry holds plain files only")
         if not (source / name).is_file():
             raise UserError(f"{label} is missing {name}; publish the bundle again under a new version")
         shutil.copyfile(source / name, target / name)
@@ -176,10 +179,26 @@ def _read_index(root: Path) -> dict[str, Any]:
     bundles = index.get("bundles") if isinstance(index, dict) else None
     if not isinstance(bundles, dict) or not all(_valid_versions(versions) for versions in bundles.values()):
         raise UserError(f"{path} is not an edgedistill registry index (expected {{\"bundles\": {{name: {{version: ...}}}}}})")
+    bad = next((f"{name}@{version}" for name, versions in bundles.items() for version in versions
+                if not _valid_name(name) or not _VERSION.fullmatch(version) or version == LATEST), None)
+    if bad is not None:
+        raise UserError(f"{path} lists {bad!r}, which is not a valid NAME@VERSION; the index was edited by hand or damaged")
     schema_version = index.get("schema_version", INDEX_SCHEMA_VERSION)
     if not isinstance(schema_version, int) or schema_version > INDEX_SCHEMA_VERSION:
         raise UserError(f"{path} was written by a newer edgedistill; upgrade edgedistill")
     return index
+
+
+def _valid_name(name: str) -> bool:
+    return isinstance(name, str) and _NAME.fullmatch(name) is not None and name != INDEX_FILE
+
+
+def _inside(root: Path, name: str, version: str) -> Path:
+    """`root/name/version`, refusing symbolic links on the way, which could lead out of the registry."""
+    for path in (root / name, root / name / version):
+        if path.is_symlink():
+            raise UserError(f"{path} is a symbolic link; a registry holds plain folders only, refusing to follow it")
+    return root / name / version
 
 
 def _valid_versions(versions: Any) -> bool:
@@ -193,19 +212,19 @@ def _index_lock(root: Path):
 
 
 def _check_version(version: str) -> None:
-    if version == LATEST or not _VERSION.match(version):
+    if version == LATEST or not _VERSION.fullmatch(version):
         raise UserError(f"--version {version!r} must look like 3, 1.2.0 or 1.2.0-rc1 ({LATEST!r} is reserved)")
 
 
 def _next_version(published: dict[str, Any]) -> str:
     """One more than the highest major version published so far: 1, 2, 3, ..."""
-    majors = [int(_VERSION.match(v).group(1).split(".")[0]) for v in published if _VERSION.match(v)]
+    majors = [int(_VERSION.fullmatch(v).group(1).split(".")[0]) for v in published if _VERSION.fullmatch(v)]
     return str(max(majors, default=0) + 1)
 
 
 def _version_key(version: str) -> tuple:
     """Numeric release order; a pre-release (1.2.0-rc1) sorts before its release (1.2.0)."""
-    match = _VERSION.match(version)
+    match = _VERSION.fullmatch(version)
     if match is None:
         return ((), 0, version)
     release = [int(part) for part in match.group(1).split(".")]
