@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ BUILTIN_PREFIX = "builtin:"
 LABELLED_BUILTINS = {"mr-polarity": read_mr_polarity}
 UNLABELLED_BUILTINS = {"mr-reviews": read_mr_review_sentences}
 FILE_SUFFIXES = (".csv", ".tsv", ".jsonl")
+CSV_FIELD_LIMIT = 64 * 1024 * 1024
 
 
 def read_labelled(source: str, text_column: str, label_column: str) -> tuple[list[str], list[str]]:
@@ -52,7 +54,7 @@ def read_unlabelled(source: str, text_column: str) -> list[str]:
                         + ", ".join(BUILTIN_PREFIX + n for n in sorted({**LABELLED_BUILTINS, **UNLABELLED_BUILTINS})))
     path = Path(source)
     if path.suffix == ".txt":
-        return [line.strip() for line in _read_text(path).splitlines() if line.strip()]
+        return [line.strip() for line in _read_text(path).split("\n") if line.strip()]
     texts = []
     for number, row in _read_rows(path):
         if text_column not in row:
@@ -80,7 +82,8 @@ def _read_rows(path: Path) -> list[tuple[int, dict]]:
     text = _read_text(path)
     if path.suffix == ".jsonl":
         rows = []
-        for number, line in enumerate(text.splitlines(), start=1):
+        # JSONL lines end at "\n" only: str.splitlines would also split inside texts at U+2028, U+2029 or \x85.
+        for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             try:
@@ -91,5 +94,11 @@ def _read_rows(path: Path) -> list[tuple[int, dict]]:
                 raise UserError(f"{path}: line {number} is not a JSON object")
             rows.append((number, row))
         return rows
-    reader = csv.DictReader(text.splitlines(), delimiter="\t" if path.suffix == ".tsv" else ",")
-    return [(number, row) for number, row in enumerate(reader, start=2)]
+    # csv reads its own line endings (newline=""), so a quoted field may hold line breaks; the field limit
+    # is raised for long documents, and a malformed file is one line of error, not a traceback.
+    csv.field_size_limit(CSV_FIELD_LIMIT)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if path.suffix == ".tsv" else ",", strict=True)
+    try:
+        return [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:
+        raise UserError(f"{path}: not valid {path.suffix[1:].upper()} near line {reader.line_num} ({exc})") from None
