@@ -27,7 +27,6 @@ import argparse
 import dataclasses
 import os
 import shutil
-import statistics
 import sys
 from pathlib import Path
 
@@ -35,6 +34,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from distill_mr import print_table, summarise  # noqa: E402
 from environment import describe_environment  # noqa: E402
 
 from edgedistill.data import DataSpec  # noqa: E402
@@ -217,39 +217,9 @@ def distill_once(teacher: Path, out: Path, seed: int, settings: dict) -> dict:
             "wall_seconds": round(metrics["wall_seconds"], 1), "device": metrics["timings"].get("device")}
 
 
-def summarise(runs, teacher_accuracy: float) -> dict:
-    runs = list(runs)
-
-    def mean_sd(key):
-        values = [run[key] for run in runs if key in run]
-        if not values:
-            return None
-        return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
-
-    accuracy = mean_sd("accuracy")
-    return {"seeds": len(runs), "accuracy": accuracy, "agreement": mean_sd("agreement"),
-            "wall_seconds": mean_sd("wall_seconds"), "params": runs[0]["params"],
-            "fraction_of_teacher": accuracy["mean"] / teacher_accuracy}
-
-
 def save(results: dict, path: Path) -> None:
     results["environment"] = describe_environment()
     write_json(path, results)
-
-
-def print_table(results: dict) -> None:
-    teacher = results["teacher"]
-    print(f"teacher: accuracy {teacher['accuracy']:.4f}, params {teacher['params']:,}")
-    print(f"{'row':20} {'seeds':>5} {'accuracy':>16} {'of teacher':>10} {'agreement':>16} {'params':>12} {'wall s':>8}")
-    for name, row in results["rows"].items():
-        summary = row.get("summary")
-        if not summary:
-            continue
-        agreement = summary["agreement"]
-        agreement_text = f"{agreement['mean']:.4f} ± {agreement['sd']:.4f}" if agreement else "–"
-        print(f"{name:20} {summary['seeds']:>5} {summary['accuracy']['mean']:.4f} ± {summary['accuracy']['sd']:.4f} "
-              f"{summary['fraction_of_teacher']:>10.3f} {agreement_text:>16} {summary['params']:>12,} "
-              f"{summary['wall_seconds']['mean']:>8.0f}")
 
 
 if __name__ == "__main__":

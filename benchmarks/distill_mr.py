@@ -124,16 +124,19 @@ def distill_once(teacher: Path, out: Path, seed: int, overrides: dict) -> dict:
 
 
 def summarise(runs, teacher_accuracy: float) -> dict:
+    """Mean and sd over seeds of each figure the runs have (teach-only rows have no agreement)."""
     runs = list(runs)
 
     def mean_sd(key):
-        values = [r[key] for r in runs]
+        values = [run[key] for run in runs if key in run]
+        if not values:
+            return None
         return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
 
     accuracy = mean_sd("accuracy")
     return {"seeds": len(runs), "accuracy": accuracy, "agreement": mean_sd("agreement"),
             "wall_seconds": mean_sd("wall_seconds"), "params": runs[0]["params"],
-            "non_embedding_params": runs[0]["non_embedding_params"],
+            "non_embedding_params": runs[0].get("non_embedding_params"),
             "fraction_of_teacher": accuracy["mean"] / teacher_accuracy}
 
 
@@ -144,9 +147,9 @@ def print_table(results: dict) -> None:
     for name, row in results["rows"].items():
         s = row.get("summary")
         if s:
+            agreement = f"{s['agreement']['mean']:.4f} ± {s['agreement']['sd']:.4f}" if s["agreement"] else "–"
             print(f"{name:24} {s['seeds']:>5} {s['accuracy']['mean']:.4f} ± {s['accuracy']['sd']:.4f} "
-                  f"{s['fraction_of_teacher']:>10.3f} {s['agreement']['mean']:.4f} ± {s['agreement']['sd']:.4f} "
-                  f"{s['params']:>12,} {s['wall_seconds']['mean']:>8.0f}")
+                  f"{s['fraction_of_teacher']:>10.3f} {agreement:>16} {s['params']:>12,} {s['wall_seconds']['mean']:>8.0f}")
 
 
 if __name__ == "__main__":
