@@ -24,3 +24,5 @@ def read_json(path: Path, what: str = "file") -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UserError(f"{what} {path} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise UserError(f"{what} {path} nests too deeply to be a file edgedistill wrote") from None

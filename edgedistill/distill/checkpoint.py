@@ -85,8 +85,12 @@ class CheckpointStore:
 
     def load(self, trainable: nn.Module, optimizer: torch.optim.Optimizer, scheduler) -> tuple[TrainProgress, dict[str, torch.Tensor]]:
         """Restore the saved state into the given objects (check `resumable` first)."""
-        state = torch.load(self.path / STATE_FILE, weights_only=True)
-        load_model(trainable, str(self.path / TRAINABLE_FILE))
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        return TrainProgress(**state["progress"]), load_file(str(self.path / BEST_FILE))
+        try:
+            state = torch.load(self.path / STATE_FILE, weights_only=True)
+            load_model(trainable, str(self.path / TRAINABLE_FILE))
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            return TrainProgress(**state["progress"]), load_file(str(self.path / BEST_FILE))
+        except Exception as exc:  # truncated or edited files fail in torch, safetensors or here, in many ways
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+            raise UserError(f"the checkpoint in {self.path} is damaged ({reason}); rerun without --resume to start over") from None

@@ -68,3 +68,18 @@ def test_resume_with_other_settings_is_refused(tmp_path, tiny_teacher, distill_a
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "without --resume" in err and "\n" not in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("damaged", "payload"), [("state.pt", b""), ("state.pt", b"PK\x03\x04 truncated"),
+                                                  ("trainable.safetensors", b"\x08\x00\x00")])
+def test_a_damaged_checkpoint_is_one_line_that_says_to_start_over(tmp_path, tiny_teacher, distill_argv,
+                                                                  interrupt_after_first_checkpoint, capsys, damaged, payload):
+    out = tmp_path / "student"
+    _interrupted_run(distill_argv(tiny_teacher, out))
+    (checkpoint_dir(out) / damaged).write_bytes(payload)
+    capsys.readouterr()
+    assert main(distill_argv(tiny_teacher, out, "--resume")) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress lines, one error line
+    assert error.startswith(f"error: the checkpoint in {checkpoint_dir(out)} is damaged")
+    assert error.endswith("rerun without --resume to start over")
+    assert not out.exists()
