@@ -40,7 +40,7 @@ from environment import describe_environment  # noqa: E402
 
 from edgedistill.check.latency import elapsed_ms, summarize, time_steady_state  # noqa: E402
 from edgedistill.check.memory import PeakMemory  # noqa: E402
-from edgedistill.check.runner import load_session, truncation_length  # noqa: E402
+from edgedistill.check.runner import load_session  # noqa: E402
 from edgedistill.jsonio import read_json, write_json  # noqa: E402
 from edgedistill.targets.registry import get_target  # noqa: E402
 from edgedistill.text.encode import TextEncoder  # noqa: E402
@@ -239,7 +239,7 @@ class Benchmark:
 
     @property
     def length(self) -> int:
-        return truncation_length(self.profile.sequence, None)
+        return self.profile.sequence.longest
 
     def model_dir(self, row: Row) -> Path:
         return self.args.teacher if row.model == "teacher" else self.args.student

@@ -37,16 +37,11 @@ class GoldenCase:
 
 def golden_lengths(sequence: SequencePolicy) -> list[int]:
     """Token budgets to test: 8, 16, 32 and the longest input the policy allows (plus every bucket)."""
-    longest = max(sequence.buckets) if sequence.policy == "fixed" else sequence.max_length
+    longest = sequence.longest
     lengths = {n for n in BASE_LENGTHS if n < longest} | {longest}
     if sequence.policy == "fixed":
         lengths |= set(sequence.buckets)
     return sorted(lengths)
-
-
-def padded_width(max_tokens: int, sequence: SequencePolicy) -> int:
-    """The input width a `max_tokens` budget runs at: the budget itself, or its bucket under `fixed`."""
-    return sequence.bucket_for(max_tokens) if sequence.policy == "fixed" else max_tokens
 
 
 def pick_golden_texts(texts: list[str], count: int = GOLDEN_TEXT_COUNT) -> list[str]:
@@ -63,7 +58,7 @@ def build_golden(texts: list[str], tokenizer_json: Path, sequence: SequencePolic
     cases = []
     for max_tokens in golden_lengths(sequence):
         encoder = TextEncoder(tokenizer_json, max_tokens)
-        ids, mask = encoder.encode(texts, pad_to=padded_width(max_tokens, sequence))
+        ids, mask = encoder.encode(texts, pad_to=sequence.width_for(max_tokens))
         logits = reference(ids, mask)
         for row, text in enumerate(texts):
             cases.append({"text": text, "max_tokens": max_tokens, "input_ids": ids[row].tolist(),

@@ -40,15 +40,6 @@ class BenchSettings:
             raise UserError("--threads must be at least 1")
 
 
-def bench_length(requested: int, sequence: SequencePolicy, fixed_length: int | None) -> int:
-    """The width actually timed: a static artifact's length, the bucket under `fixed`, else capped at max_length."""
-    if fixed_length:
-        return fixed_length
-    if sequence.policy == "fixed":
-        return sequence.bucket_for(min(requested, max(sequence.buckets)))
-    return min(requested, sequence.max_length)
-
-
 def bench_bundle(bundle: Path, settings: BenchSettings) -> dict[str, Any]:
     """Latency and memory of one bundle; `passed` is False when p90 exceeds the profile's budget."""
     settings.validate()
@@ -62,7 +53,7 @@ def bench_bundle(bundle: Path, settings: BenchSettings) -> dict[str, Any]:
 
     with pinned_to(manifest.cpu_affinity) as applied, PeakMemory() as memory:
         session, load_ms = load_session(target, opened.model_path, threads)
-        length = bench_length(settings.length, sequence, session.fixed_length)
+        length = sequence.width_for(min(settings.length, sequence.longest), session.fixed_length)
         ids, mask = TextEncoder(opened.tokenizer_json, length).encode([text], pad_to=length)
         first_ms = elapsed_ms(lambda: session.run(ids, mask))[1]
         for _ in range(settings.warmup):

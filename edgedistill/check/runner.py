@@ -35,27 +35,14 @@ def load_session(target: Target, artifact: Path, threads: int) -> tuple[Session,
         raise UserError(f"{target.name} cannot load {artifact.name} (corrupt or truncated?): {first_line[:200]}") from None
 
 
-def input_width(tokens: int, sequence: SequencePolicy, fixed_length: int | None) -> int:
-    """Width an input of `tokens` tokens runs at: the artifact's static length, its bucket, or itself."""
-    if fixed_length:
-        return fixed_length
-    return sequence.bucket_for(tokens) if sequence.policy == "fixed" else tokens
-
-
-def truncation_length(sequence: SequencePolicy, fixed_length: int | None) -> int:
-    if fixed_length:
-        return fixed_length
-    return max(sequence.buckets) if sequence.policy == "fixed" else sequence.max_length
-
-
 def encode_examples(tokenizer_json: Path, texts: list[str], sequence: SequencePolicy,
                     fixed_length: int | None = None) -> list[Example]:
     """One batch-1 example per text, truncated and padded as the sequence policy says."""
-    encoder = TextEncoder(tokenizer_json, truncation_length(sequence, fixed_length))
+    encoder = TextEncoder(tokenizer_json, fixed_length or sequence.longest)
     examples = []
     for text in texts:
         ids, mask = encoder.encode([text])
-        pad = input_width(ids.shape[1], sequence, fixed_length) - ids.shape[1]
+        pad = sequence.width_for(ids.shape[1], fixed_length) - ids.shape[1]
         examples.append((np.pad(ids, ((0, 0), (0, pad)), constant_values=encoder.pad_id),
                          np.pad(mask, ((0, 0), (0, pad)), constant_values=0)))
     return examples

@@ -26,7 +26,7 @@ from edgedistill.bundle.golden import build_golden, pick_golden_texts
 from edgedistill.bundle.manifest import SCHEMA_VERSION, tensor_specs, toolchain_versions
 from edgedistill.bundle.writer import bundle_name, model_file_name, write_bundle
 from edgedistill.check.accuracy import accuracy
-from edgedistill.check.runner import Example, encode_examples, truncation_length
+from edgedistill.check.runner import Example, encode_examples
 from edgedistill.data.dataset import Splits
 from edgedistill.data.splits import load_splits
 from edgedistill.errors import UserError
@@ -122,7 +122,7 @@ def _export_runtime(target: Target, profile: DeviceProfile, prepared: Prepared, 
     with tempfile.TemporaryDirectory(prefix=f"edgedistill-{target.name}-") as scratch:
         inputs = ExportInputs(
             student_dir=prepared.student_dir, profile=profile, work_dir=Path(scratch),
-            max_length=truncation_length(profile.sequence, None), calibration_texts=prepared.calibration,
+            max_length=profile.sequence.longest, calibration_texts=prepared.calibration,
             train=prepared.splits.train,
         )
         trials, skipped = [], []

@@ -15,17 +15,28 @@ PRECISIONS = ("fp32", "fp16", "int8")
 
 @dataclass(frozen=True)
 class SequencePolicy:
-    """`dynamic`: any length up to `max_length`; `fixed`: inputs padded to the smallest bucket that fits."""
+    """`dynamic`: any length up to `max_length`; `fixed`: inputs padded to the smallest bucket that fits.
+
+    The one owner of input widths: golden vectors, check, bench, export and the runtimes all ask it.
+    """
 
     policy: Literal["dynamic", "fixed"] = "dynamic"
     max_length: int = 128
     buckets: list[int] = field(default_factory=list)
 
-    def bucket_for(self, length: int) -> int:
-        """The padded length an input of `length` tokens runs at."""
+    @property
+    def longest(self) -> int:
+        """The most tokens an input may keep: the largest bucket under `fixed`, else `max_length`."""
+        return max(self.buckets) if self.policy == "fixed" else self.max_length
+
+    def width_for(self, tokens: int, static_length: int | None = None) -> int:
+        """The width an input of `tokens` tokens runs at: an artifact's static length when it has one,
+        else its bucket under `fixed`, else itself (at most `max_length`)."""
+        if static_length:
+            return static_length
         if self.policy == "dynamic":
-            return min(length, self.max_length)
-        return next((b for b in sorted(self.buckets) if b >= length), max(self.buckets))
+            return min(tokens, self.max_length)
+        return next((bucket for bucket in sorted(self.buckets) if bucket >= tokens), max(self.buckets))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from edgedistill.bundle.golden import build_golden, golden_lengths, padded_width, parse_golden, pick_golden_texts
+from edgedistill.bundle.golden import build_golden, golden_lengths, parse_golden, pick_golden_texts
 from edgedistill.errors import UserError
 from edgedistill.targets.profiles import SequencePolicy
 
@@ -14,7 +14,7 @@ def test_lengths_cover_short_medium_long_and_every_bucket():
     assert golden_lengths(SequencePolicy("fixed", 64, [64])) == [8, 16, 32, 64]
     assert golden_lengths(FIXED) == [8, 16, 24, 32, 64]
     assert golden_lengths(SequencePolicy("dynamic", 12)) == [8, 12]
-    assert [padded_width(n, FIXED) for n in (8, 24, 32)] == [24, 24, 64]
+    assert [FIXED.width_for(n) for n in (8, 24, 32)] == [24, 24, 64]
 
 
 def test_picked_texts_span_short_to_long():
@@ -31,7 +31,7 @@ def test_build_truncates_pads_and_round_trips(tiny_base):
     cases = parse_golden(payload, "golden.json")
     assert len(cases) == len(texts) * len(golden_lengths(FIXED))
     for case in cases:
-        assert case.input_ids.shape == (1, padded_width(case.max_tokens, FIXED))
+        assert case.input_ids.shape == (1, FIXED.width_for(case.max_tokens))
         assert case.attention_mask.sum() <= case.max_tokens
         assert case.logits[0, 1] == case.attention_mask.sum()
     long_cases = [c for c in cases if c.text == texts[1]]

@@ -1,7 +1,6 @@
 import numpy as np
 
-from edgedistill.check.bench import bench_length
-from edgedistill.check.runner import encode_examples, input_width
+from edgedistill.check.runner import encode_examples
 from edgedistill.targets.profiles import SequencePolicy
 
 DYNAMIC = SequencePolicy("dynamic", 16)
@@ -10,10 +9,9 @@ LONG = " ".join(["the film was great"] * 10)
 
 
 def test_widths_follow_the_policy_or_the_artifacts_static_length():
-    assert input_width(5, DYNAMIC, None) == 5
-    assert input_width(5, FIXED, None) == 8 and input_width(9, FIXED, None) == 32
-    assert input_width(5, FIXED, 32) == 32
-    assert bench_length(64, DYNAMIC, None) == 16 and bench_length(20, FIXED, None) == 32 and bench_length(8, FIXED, 32) == 32
+    assert DYNAMIC.width_for(5) == 5 and DYNAMIC.width_for(64) == 16 and DYNAMIC.longest == 16
+    assert FIXED.width_for(5) == 8 and FIXED.width_for(9) == 32 and FIXED.longest == 32
+    assert FIXED.width_for(5, static_length=32) == 32 and DYNAMIC.width_for(5, static_length=16) == 16
 
 
 def test_examples_are_batch_one_truncated_and_padded(tiny_base):

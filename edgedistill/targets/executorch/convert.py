@@ -34,7 +34,7 @@ class SequenceShape:
     def from_policy(cls, policy: SequencePolicy) -> SequenceShape:
         # One static method at the largest bucket: `run` pads every input to it.
         if policy.policy == "fixed":
-            return cls(max(policy.buckets), dynamic=False)
+            return cls(policy.longest, dynamic=False)
         return cls(policy.max_length, dynamic=True)
 
     def constant_methods(self) -> dict[str, int]:

@@ -14,7 +14,7 @@ from typing import Literal
 
 from edgedistill.errors import UserError
 from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Session, Target
-from edgedistill.targets.profiles import DeviceProfile, SequencePolicy
+from edgedistill.targets.profiles import DeviceProfile
 
 CONVERTERS = ("litert-torch", "onnx2tf")
 _DESCRIPTIONS = {
@@ -33,11 +33,6 @@ class TFLiteOptions:
     converter: Literal["litert-torch", "onnx2tf"] = "litert-torch"
 
 
-def static_length(sequence: SequencePolicy) -> int:
-    """TFLite wants one static length: the largest bucket, or `max_length` under a dynamic policy."""
-    return max(sequence.buckets) if sequence.policy == "fixed" else sequence.max_length
-
-
 class TFLiteTarget(Target):
     name = "tflite"
     artifact_suffix = ".tflite"
@@ -54,7 +49,7 @@ class TFLiteTarget(Target):
     def build_recipe(self, name: str, profile: DeviceProfile) -> Recipe:
         """Recipe `name` with the profile's converter and static length baked into its options."""
         converter = self.options(profile).converter
-        length = static_length(profile.sequence)
+        length = profile.sequence.longest  # TFLite takes one static length; its session pads to it
         options = {"converter": converter, "static_length": length}
         if converter == "onnx2tf":
             from edgedistill.targets.tflite.convert_onnx2tf import flags
