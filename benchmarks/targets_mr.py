@@ -365,7 +365,6 @@ class Benchmark:
 
 def time_artifact(args: argparse.Namespace) -> dict[str, Any]:
     """Worker: load one artifact, call it once, warm up, then time a steady state at batch 1."""
-    import_runtime(args.worker)
     target = runtime_target(args.worker)
     ids, mask = TextEncoder(args.tokenizer, args.length).encode([args.text], pad_to=args.length)
     with PeakMemory() as memory:
@@ -378,16 +377,6 @@ def time_artifact(args: argparse.Namespace) -> dict[str, Any]:
             "peak_rss_mb": memory.as_dict()["peak_rss_mb"]}
 
 
-def import_runtime(runtime: str) -> None:
-    """Import the runtime before timing its load, so load_ms is the model's load, not the package's import."""
-    if runtime == "onnxruntime":
-        import onnxruntime  # noqa: F401
-    elif runtime == "tflite":
-        from edgedistill.targets.tflite.runtime import interpreter_class
-
-        interpreter_class()
-    elif runtime == "executorch":
-        import executorch.runtime  # noqa: F401
 
         from edgedistill.targets.executorch.runtime import runtime_module
 

@@ -58,11 +58,7 @@ class DeviceProfile:
     cpu_affinity: list[int] = field(default_factory=list)
     sequence: SequencePolicy = field(default_factory=SequencePolicy)
     budgets: Budgets = field(default_factory=Budgets)
-    runtime_options: dict[str, Any] = field(default_factory=dict)
-
-    def options_for(self, runtime: str) -> Any:
-        """The typed options table of `runtime` (its defaults when the profile has none)."""
-        return self.runtime_options[runtime]
+    runtime_options: dict[str, Any] = field(default_factory=dict)  # typed options per runtime, defaults filled in
 
 
 def profiles_dir() -> Path:

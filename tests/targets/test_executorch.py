@@ -251,7 +251,7 @@ def test_recipes_follow_the_profile_and_options_are_typed():
     assert TARGET.recipe("int8-ptq", fp32_only).options == {"quantize_embedding": True}
     base = {"name": "p", "description": "d", "isa": "arm64", "runtimes": ["executorch"]}
     parsed = parse_profile({**base, "executorch": {"qat_epochs": 3}}, "p.toml")
-    assert parsed.options_for("executorch").qat_epochs == 3
+    assert parsed.runtime_options["executorch"].qat_epochs == 3
     with pytest.raises(UserError, match="qat_epoch"):
         parse_profile({**base, "executorch": {"qat_epoch": 3}}, "p.toml")
 

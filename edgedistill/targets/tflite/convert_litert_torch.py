@@ -19,7 +19,6 @@ _FP16_WEIGHTS = [{
                   "compute_precision": "FLOAT", "explicit_dequantize": True},
 }]
 _QUANTIZER_RECIPES = {"fp16": "float_casting fp16 weights", "int8-dynamic": "dynamic_wi8_afp32"}
-RECIPES = ("fp32", "fp16", "int8-dynamic")
 
 
 def convert(student_dir: Path, artifact: Path, length: int, recipe: str) -> dict:

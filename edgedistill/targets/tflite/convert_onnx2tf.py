@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from edgedistill.errors import UserError
+from edgedistill.jsonio import read_json
 from edgedistill.targets.tflite import drift
 from edgedistill.targets.tflite.toolenv import REQUIREMENTS, require_toolenv, tool_environ
 
@@ -30,7 +31,6 @@ _OUTPUT_FILES = {
     "fp16": f"{_STEM}_float16.tflite",
     "int8-dynamic": f"{_STEM}_dynamic_range_quant.tflite",
 }
-RECIPES = tuple(_OUTPUT_FILES)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -47,7 +47,6 @@ def convert(student_dir: Path, artifact: Path, length: int, recipe: str) -> dict
     onnx2tf's console output goes to `<artifact stem>.onnx2tf.log` beside the artifact; a failure
     raises a one-line UserError with its last error line and the log's path.
     """
-    from edgedistill.export.wrapper import load_exportable
     from edgedistill.targets.onnxruntime.convert import export_onnx
 
     toolenv = require_toolenv()
@@ -64,7 +63,7 @@ def convert(student_dir: Path, artifact: Path, length: int, recipe: str) -> dict
         if exit_code != 0 or not produced.is_file():
             raise UserError(f"onnx2tf failed (exit {exit_code}): {_last_error(log)}; full log: {log}")
         os.replace(produced, artifact)
-        vocab_size = load_exportable(student_dir).model.config.vocab_size
+        vocab_size = read_json(Path(student_dir) / "config.json", "model config")["vocab_size"]
         ids, mask = drift.probe_inputs(vocab_size, length)
         reference = _onnx_logits(onnx_model, ids, mask)
     return {
