@@ -106,7 +106,9 @@ class EagerPyTorch:
     name = "pytorch"
 
     def import_runtime(self) -> None:
-        import transformers  # noqa: F401  importing torch and transformers is not part of loading the model
+        # Importing torch and transformers is not part of loading the model; transformers imports a model
+        # class lazily on first use, and both MR models are BERT-family (MiniLM).
+        import transformers.models.bert.modeling_bert  # noqa: F401
 
     def load(self, artifact: Path, threads: int) -> EagerSession:
         import torch
@@ -376,14 +378,6 @@ def time_artifact(args: argparse.Namespace) -> dict[str, Any]:
     return {"threads": args.threads, "load_ms": load_ms, "first_ms": first_ms, **summarize(samples),
             "peak_rss_mb": memory.as_dict()["peak_rss_mb"]}
 
-
-
-        from edgedistill.targets.executorch.runtime import runtime_module
-
-        runtime_module()
-    else:
-        # Both MR models are BERT-family (MiniLM); transformers imports a model class lazily on first use.
-        import transformers.models.bert.modeling_bert  # noqa: F401
 
 
 def fastest(kept: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
