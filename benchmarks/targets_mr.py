@@ -379,7 +379,6 @@ def time_artifact(args: argparse.Namespace) -> dict[str, Any]:
             "peak_rss_mb": memory.as_dict()["peak_rss_mb"]}
 
 
-
 def fastest(kept: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
     """The round with the lower p50, carrying every round's p50 (errors count as no figure)."""
     rounds = (kept or {}).get("rounds_p50", []) + [new.get("p50")]
