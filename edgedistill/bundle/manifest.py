@@ -24,13 +24,8 @@ METRIC_KEYS = ("accuracy", "reference_accuracy", "teacher_accuracy", "agreement"
 LATENCY_KEYS = ("load", "first", "p50", "p90", "p99")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
-# Packages whose versions decide what an artifact contains or how it runs, per runtime.
+# Packages whose versions decide what any artifact contains; each runtime adds its own (Target.packages).
 _CORE_PACKAGES = ("edgedistill", "torch", "transformers", "tokenizers", "numpy")
-RUNTIME_PACKAGES = {
-    "onnxruntime": ("onnxruntime", "onnx", "onnxscript"),
-    "executorch": ("executorch", "torchao"),
-    "tflite": ("ai-edge-litert", "litert-torch", "onnx2tf"),
-}
 
 
 @dataclass(frozen=True)
@@ -60,10 +55,10 @@ class Manifest:
                 **{k: v for k, v in dataclasses.asdict(self).items() if k != "schema_version"}}
 
 
-def toolchain_versions(runtime: str) -> dict[str, Any]:
+def toolchain_versions(runtime_packages: tuple[str, ...]) -> dict[str, Any]:
     """Installed versions of the packages that built this artifact (absent ones left out)."""
     versions: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
-    for package in _CORE_PACKAGES + RUNTIME_PACKAGES.get(runtime, ()):
+    for package in _CORE_PACKAGES + tuple(runtime_packages):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

@@ -29,10 +29,6 @@ def bundle_name(student: str, runtime: str, recipe: str) -> str:
     return f"{student}-{runtime}-{recipe}"
 
 
-def model_file_name(student: str, runtime: str, recipe: str, suffix: str) -> str:
-    return f"{student}_{runtime}_{recipe}{suffix}"
-
-
 def write_bundle(final_dir: Path, artifact: Path, model_name: str, student_dir: Path, golden: dict[str, Any],
                  manifest: dict[str, Any]) -> Path:
     """Assemble the bundle in a scratch dir and move it into place only once it is complete.

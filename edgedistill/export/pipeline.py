@@ -24,7 +24,7 @@ from rich.console import Console
 
 from edgedistill.bundle.golden import build_golden, pick_golden_texts
 from edgedistill.bundle.manifest import SCHEMA_VERSION, tensor_specs, toolchain_versions
-from edgedistill.bundle.writer import bundle_name, model_file_name, write_bundle
+from edgedistill.bundle.writer import bundle_name, write_bundle
 from edgedistill.check.accuracy import accuracy
 from edgedistill.check.runner import Example, encode_examples
 from edgedistill.data.dataset import Splits
@@ -226,7 +226,7 @@ def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, tr
         "name": bundle_name(student, target.name, recipe.name), "target": profile.name, "runtime": target.name,
         "precision": recipe.precision,
         "quantization": {"recipe": recipe.name, "description": recipe.description, "options": recipe.options},
-        "toolchain": {**toolchain_versions(target.name), **result.report.get("toolchain", {})},
+        "toolchain": {**toolchain_versions(target.packages), **result.report.get("toolchain", {})},
         "inputs": inputs, "outputs": outputs,
         "sequence": dataclasses.asdict(profile.sequence), "threads": profile.threads,
         "cpu_affinity": list(profile.cpu_affinity),
@@ -236,7 +236,7 @@ def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, tr
         "metrics": metrics,
     }
     final = out_dir / bundle_name(student, target.name, recipe.name)
-    model_name = model_file_name(student, target.name, recipe.name, target.artifact_suffix)
+    model_name = target.artifact_name(student, recipe)
     return write_bundle(final, result.artifact, model_name, prepared.student_dir, prepared.golden, jsonable(manifest))
 
 

@@ -64,12 +64,18 @@ class Target(ABC):
 
     name: ClassVar[str]
     artifact_suffix: ClassVar[str]
+    # Packages whose versions decide what an artifact holds or how it runs, recorded in each manifest.
+    packages: ClassVar[tuple[str, ...]]
     options_type: ClassVar[type | None] = None
     # Every recipe the backend can build (name -> description), and those `export` tries, in order.
     recipe_descriptions: ClassVar[dict[str, str]]
     default_recipes: ClassVar[tuple[str, ...]]
     fp32_tolerance: ClassVar[float] = 1e-4
     fp16_tolerance: ClassVar[float] = 5e-2
+
+    def artifact_name(self, student: str, recipe: Recipe) -> str:
+        """`<model>_<runtime>_<recipe>.<ext>`: the file says what it is, as ExecuTorch's aot_compiler names them."""
+        return f"{student}_{self.name}_{recipe.name}{self.artifact_suffix}"
 
     def tolerance(self, precision: str) -> float | None:
         """Max abs logit difference against the fp32 student; None where accuracy gates instead."""

@@ -43,5 +43,5 @@ def test_tensor_specs_name_dynamic_axes_or_pin_static_ones():
 
 
 def test_toolchain_records_runtime_packages():
-    versions = toolchain_versions("onnxruntime")
+    versions = toolchain_versions(("onnxruntime", "onnx"))
     assert {"python", "platform", "numpy", "onnxruntime", "onnx"} <= set(versions)

@@ -48,6 +48,7 @@ class ExecuTorchOptions:
 class ExecuTorchTarget(Target):
     name = "executorch"
     artifact_suffix = ".pte"
+    packages = ("executorch", "torchao")
     options_type = ExecuTorchOptions
     recipe_descriptions = _DESCRIPTIONS
     default_recipes = tuple(_DESCRIPTIONS)
@@ -81,7 +82,7 @@ class ExecuTorchTarget(Target):
         embeddings_quantized = recipe.precision == "int8" and recipe.options["quantize_embedding"]
         buffer, report["delegation"] = convert.lower(program, shape, fuse_quantized_embeddings=embeddings_quantized)
         inputs.work_dir.mkdir(parents=True, exist_ok=True)
-        artifact = inputs.work_dir / f"{inputs.student_dir.name}_executorch_xnnpack_{recipe.name}{self.artifact_suffix}"
+        artifact = inputs.work_dir / self.artifact_name(inputs.student_dir.name, recipe)
         atomic_write_bytes(artifact, buffer)
         report["size_bytes"] = len(buffer)
         report["max_abs_diff_by_length"] = self._validate(artifact, model, shape, inputs.profile.threads, recipe)

@@ -48,6 +48,7 @@ class OnnxRuntimeOptions:
 class OnnxRuntimeTarget(Target):
     name = "onnxruntime"
     artifact_suffix = ".onnx"
+    packages = ("onnxruntime", "onnx", "onnxscript")
     options_type = OnnxRuntimeOptions
     recipe_descriptions = _DESCRIPTIONS  # includes the naive `int8-qdq-all-ops`, left out of the defaults
     default_recipes = DEFAULT_RECIPES
@@ -68,7 +69,7 @@ class OnnxRuntimeTarget(Target):
     def export(self, inputs: ExportInputs, recipe: Recipe) -> ExportResult:
         started = time.perf_counter()
         inputs.work_dir.mkdir(parents=True, exist_ok=True)
-        artifact = inputs.work_dir / f"{inputs.student_dir.name}_onnxruntime_{recipe.name}{self.artifact_suffix}"
+        artifact = inputs.work_dir / self.artifact_name(inputs.student_dir.name, recipe)
         report: dict = {"exporter": convert.EXPORTER, "opset": convert.OPSET}
         with tempfile.TemporaryDirectory(prefix=".onnxruntime-", dir=inputs.work_dir) as scratch_dir:
             scratch = Path(scratch_dir)

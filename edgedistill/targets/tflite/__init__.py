@@ -36,6 +36,7 @@ class TFLiteOptions:
 class TFLiteTarget(Target):
     name = "tflite"
     artifact_suffix = ".tflite"
+    packages = ("ai-edge-litert", "litert-torch", "onnx2tf")
     options_type = TFLiteOptions
     # Measured max |Δlogit| vs PyTorch (1 layer × 32 hidden and 4 × 128, length 64): fp32 ≤ 1.5e-6
     # for both converters, onnx2tf's rewritten LayerNorm/Softmax/MatMul included, so 1e-4 leaves
@@ -63,7 +64,7 @@ class TFLiteTarget(Target):
         if problem:
             raise UserError(problem)
         inputs.work_dir.mkdir(parents=True, exist_ok=True)
-        artifact = inputs.work_dir / f"{inputs.student_dir.name}_tflite_{recipe.name}{self.artifact_suffix}"
+        artifact = inputs.work_dir / self.artifact_name(inputs.student_dir.name, recipe)
         started = time.perf_counter()
         if converter == "onnx2tf":
             from edgedistill.targets.tflite import convert_onnx2tf as backend
