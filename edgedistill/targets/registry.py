@@ -1,28 +1,43 @@
-"""Name → Target registry. Importing it imports no torch."""
+"""Name → Target registry. Importing it imports no torch.
+
+The built-in backends are listed here; another package adds one through the `edgedistill.targets`
+entry-point group (`name = "package.module:TARGET"`, a Target instance), with no edit to edgedistill.
+"""
 
 from __future__ import annotations
 
 import importlib
+from importlib import metadata
 
 from edgedistill.errors import UserError
 from edgedistill.targets.base import Target
 
+ENTRY_POINT_GROUP = "edgedistill.targets"
 # Backends register lazily by module path so a device imports only the runtime it uses.
-_BACKENDS = {
-    "onnxruntime": "edgedistill.targets.onnxruntime",
-    "executorch": "edgedistill.targets.executorch",
-    "tflite": "edgedistill.targets.tflite",
+_BUILTIN = {
+    "onnxruntime": "edgedistill.targets.onnxruntime:TARGET",
+    "executorch": "edgedistill.targets.executorch:TARGET",
+    "tflite": "edgedistill.targets.tflite:TARGET",
 }
-_CLASS_NAME = "TARGET"
+
+
+def _backends() -> dict[str, str]:
+    """Runtime name -> "module:attribute"; a built-in name cannot be taken over by a plug-in."""
+    plugins = {entry.name: entry.value for entry in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    return {**plugins, **_BUILTIN}
 
 
 def runtime_names() -> list[str]:
-    return sorted(_BACKENDS)
+    return sorted(_backends())
 
 
 def get_target(name: str) -> Target:
     """The backend registered as `name`; unknown names list the valid ones."""
-    if name not in _BACKENDS:
-        raise UserError(f"unknown runtime {name!r}; available: {', '.join(runtime_names())}")
-    module = importlib.import_module(_BACKENDS[name])
-    return getattr(module, _CLASS_NAME)
+    backends = _backends()
+    if name not in backends:
+        raise UserError(f"unknown runtime {name!r}; available: {', '.join(sorted(backends))}")
+    module_name, _, attribute = backends[name].partition(":")
+    target = getattr(importlib.import_module(module_name), attribute or "TARGET")
+    if not isinstance(target, Target) or target.name != name:
+        raise UserError(f"the {ENTRY_POINT_GROUP} entry {name!r} ({backends[name]}) is not a Target named {name!r}")
+    return target
