@@ -128,7 +128,7 @@ def _export_runtime(target: Target, profile: DeviceProfile, prepared: Prepared, 
         trials, skipped = [], []
         for recipe in recipes:
             passed = _passing_recipe(trials, recipe.precision, profile)
-            if _wants_teacher(recipe) and passed is not None:
+            if recipe.needs_teacher and passed is not None:
                 # QAT costs minutes of fine-tuning; it exists for when the cheaper recipes miss the budget.
                 _say(f"{target.name} {recipe.name}: skipped, {passed} already meets the budget at {recipe.precision}")
                 skipped.append(_skipped_entry(recipe, f"{passed} already within budget at {recipe.precision}"))
@@ -334,15 +334,10 @@ def _require_student(student_dir: Path) -> Path:
     return student_dir
 
 
-def _wants_teacher(recipe: Recipe) -> bool:
-    """QAT recipes fine-tune against the teacher's logits; name them `*qat*` or set options['qat']."""
-    return "qat" in recipe.name or bool(recipe.options.get("qat"))
-
-
 def qat_teacher_logits(prepared: Prepared, recipe: Recipe, profile: DeviceProfile) -> np.ndarray | None:
     """Cached teacher logits on the train split, for a QAT recipe of a distilled student."""
     path = prepared.student_dir / DISTILL_FILE
-    if not _wants_teacher(recipe) or not path.is_file():
+    if not recipe.needs_teacher or not path.is_file():
         return None
     config = read_json(path, "distill config")
     teacher = Path(str(config.get("teacher", "")))

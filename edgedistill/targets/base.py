@@ -26,6 +26,9 @@ class Recipe:
     precision: str
     description: str
     options: dict[str, Any] = field(default_factory=dict)
+    # Fine-tunes against the teacher's logits (QAT): export hands it the teacher's cached logits, and skips
+    # it once a cheaper recipe of its precision meets the budget.
+    needs_teacher: bool = False
 
 
 @dataclass

@@ -6,6 +6,7 @@ the session pads narrower inputs itself, so parity must hold at every golden wid
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,16 @@ def test_export_removes_a_bundle_that_fails_its_own_check(tiny_student_dir, prof
     with pytest.raises(UserError, match="failed its own check \\(parity\\) and was removed"):
         run_export(ExportRequest(student_dir=tiny_student_dir, profile=str(profile), out_dir=tmp_path / "out"))
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["export_report.json"]
+
+
+def test_export_converter_flag_picks_onnx2tf(tiny_student_dir, profiles_dir, tmp_path):
+    from edgedistill.cli import main
+
+    profile = write_profile(profiles_dir / "tflite-fp32.toml", SEQUENCES["dynamic"][0], ["fp32"], max_accuracy_drop=1.0)
+    profile.write_text(profile.read_text().replace('runtimes = ["onnxruntime"]', 'runtimes = ["tflite"]'))
+    out = tmp_path / "out"
+    assert main(["export", str(tiny_student_dir), "--target", str(profile), "--out", str(out), "--converter", "onnx2tf"]) == 0
+    (bundle,) = [path for path in out.iterdir() if path.is_dir()]
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["quantization"]["options"]["converter"] == "onnx2tf" and "onnx2tf" in manifest["toolchain"]
+    assert check_bundle(bundle)["passed"]

@@ -61,7 +61,7 @@ class ExecuTorchTarget(Target):
         if name == "int8-qat":
             settings.update({key: getattr(options, key) for key in (
                 "qat_epochs", "qat_learning_rate", "qat_batch_size", "qat_temperature", "qat_alpha", "qat_seed")})
-        return Recipe(name, "int8", _DESCRIPTIONS[name], settings)
+        return Recipe(name, "int8", _DESCRIPTIONS[name], settings, needs_teacher=name == "int8-qat")
 
     def export(self, inputs: ExportInputs, recipe: Recipe) -> ExportResult:
         from edgedistill.export.wrapper import load_exportable
@@ -97,7 +97,7 @@ class ExecuTorchTarget(Target):
         vocab_size = model.model.config.vocab_size
         captured = convert.capture(model, shape, vocab_size, batch_dynamic=True)
         options = recipe.options
-        qat = recipe.name == "int8-qat"
+        qat = recipe.needs_teacher
         dynamic = recipe.name == "int8-dynamic"
         quantizer = quantize.xnnpack_quantizer(options["quantize_embedding"], qat=qat, dynamic=dynamic)
         report = {"quantize_embedding": options["quantize_embedding"], "activations": "dynamic" if dynamic else "static"}
