@@ -8,7 +8,7 @@ RUNS := runs/demo
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup toolenv demo test
+.PHONY: setup toolenv demo test test-quick
 
 setup: $(VENV)/.installed
 
@@ -38,3 +38,7 @@ $(RUNS)/student/metrics.json: $(RUNS)/teacher/metrics.json
 
 test: setup toolenv
 	$(BIN)/python -m pytest
+
+# The edit loop: everything but the tests that convert with a real runtime (marked slow).
+test-quick: setup
+	$(BIN)/python -m pytest -m "not slow"

@@ -1,9 +1,13 @@
 """QAT is the fallback: the pipeline runs it only when no cheaper recipe of its precision meets the budget."""
 
+import pytest
+
 from edgedistill.export.pipeline import ExportRequest, run_export
 from edgedistill.targets.executorch import TARGET
 from edgedistill.targets.profiles import load_profile
 from tests.export.conftest import write_profile
+
+pytestmark = pytest.mark.slow  # real ExecuTorch exports
 
 
 def _executorch_profile(path, max_accuracy_drop):

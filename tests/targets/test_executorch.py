@@ -12,6 +12,8 @@ from edgedistill.errors import UserError
 from edgedistill.targets.base import ExportInputs
 from edgedistill.targets.profiles import DeviceProfile, SequencePolicy, parse_profile
 
+pytestmark = pytest.mark.slow  # real ExecuTorch exports
+
 pytest.importorskip("executorch")
 
 CALIBRATION_TEXTS = 128

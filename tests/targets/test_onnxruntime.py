@@ -21,6 +21,8 @@ from edgedistill.targets.onnxruntime.quantize import op_counts, quantized_op_typ
 from edgedistill.targets.profiles import DeviceProfile, parse_profile
 from edgedistill.text.encode import TextEncoder
 
+pytestmark = pytest.mark.slow  # real ONNX Runtime exports
+
 # 40 test sentences: 0.95 tolerates two flipped predictions. A quantization that breaks
 # the model (e.g. one class for everything) lands near 0.5; measured agreement is 1.0.
 MIN_INT8_AGREEMENT = 0.95
