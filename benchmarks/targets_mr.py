@@ -113,7 +113,7 @@ class EagerPyTorch:
     def load(self, artifact: Path, threads: int) -> EagerSession:
         import torch
 
-        from edgedistill.export.wrapper import load_exportable
+        from edgedistill.model.wrapper import load_exportable
 
         torch.set_num_threads(threads)
         return EagerSession(load_exportable(Path(artifact).parent))

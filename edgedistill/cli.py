@@ -196,8 +196,8 @@ def export(
     converter: Annotated[Optional[str], typer.Option(help="TFLite converter: onnx2tf or litert-torch.")] = None,
 ) -> None:
     """Export a student for a device: try the profile's recipes, keep the fastest within budget."""
-    from edgedistill.export.pipeline import ExportRequest, run_export
     from edgedistill.check.report import print_export
+    from edgedistill.export.pipeline import ExportRequest, run_export
 
     request = ExportRequest(student_dir=student, profile=target, out_dir=out, runtime=runtime,
                             calibration=calibration, converter=converter)

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from edgedistill.bundle.reader import Bundle, open_bundle
-from edgedistill.check.accuracy import accuracy, macro_f1
 from edgedistill.check.latency import summarize
 from edgedistill.check.parity import golden_parity, tokenizer_matches
 from edgedistill.check.runner import encode_examples, load_session, run_timed
@@ -14,6 +13,7 @@ from edgedistill.data.dataset import DataSpec, LabelledTexts
 from edgedistill.data.sources import BUILTIN_PREFIX, read_labelled
 from edgedistill.data.splits import load_splits
 from edgedistill.errors import UserError
+from edgedistill.metrics import accuracy, macro_f1
 from edgedistill.targets.profiles import Budgets, SequencePolicy
 from edgedistill.targets.registry import get_target
 from edgedistill.typed_config import from_mapping

@@ -7,8 +7,8 @@ from collections import defaultdict
 import numpy as np
 
 from edgedistill.bundle.golden import GoldenCase
-from edgedistill.check.accuracy import agreement, max_abs_logit_diff
 from edgedistill.errors import UserError
+from edgedistill.metrics import agreement, max_abs_logit_diff
 from edgedistill.targets.base import Session
 from edgedistill.text.encode import TextEncoder
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgedistill.check.accuracy import accuracy, macro_f1
+from edgedistill.metrics import accuracy, macro_f1
 
 
 def classification_metrics(logits: np.ndarray, labels: list[int]) -> dict[str, float]:

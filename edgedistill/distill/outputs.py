@@ -9,10 +9,10 @@ from torch import nn
 
 from edgedistill.data.dataset import DataSpec
 from edgedistill.distill.checkpoint import CheckpointStore
-from edgedistill.distill.classifiers import quiet_transformers
 from edgedistill.distill.distributed import DistContext
 from edgedistill.fsutil import atomic_output_dir, require_replaceable
 from edgedistill.jsonio import write_json
+from edgedistill.model.classifiers import quiet_transformers
 from edgedistill.modeldir import METRICS_FILE, is_written_model_dir, read_metrics, write_data_spec, write_labels
 
 

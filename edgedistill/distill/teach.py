@@ -11,10 +11,9 @@ from dataclasses import asdict
 import torch
 
 from edgedistill.data import load_splits
+from edgedistill.distill.backbones import resolve_backbone
 from edgedistill.distill.batches import encode_texts, load_tokenizer
 from edgedistill.distill.checkpoint import CheckpointStore, fingerprint
-from edgedistill.distill.backbones import resolve_backbone
-from edgedistill.distill.classifiers import check_max_length, load_base_classifier, read_model_config
 from edgedistill.distill.config import TeachConfig
 from edgedistill.distill.console import log
 from edgedistill.distill.distributed import device_name, distributed_context
@@ -24,6 +23,7 @@ from edgedistill.distill.outputs import finish_stage, require_output_dir, write_
 from edgedistill.distill.predict import predict_logits
 from edgedistill.distill.student import count_parameters
 from edgedistill.distill.training import TrainSettings, train
+from edgedistill.model.classifiers import check_max_length, load_base_classifier, read_model_config
 
 
 def run_teach(config: TeachConfig) -> dict:

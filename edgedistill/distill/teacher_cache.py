@@ -91,9 +91,9 @@ def _merge_into(path: Path, rows: dict[bytes, np.ndarray]) -> None:
 
 def _compute(teacher_dir: Path, texts: list[str], max_length: int, batch_size: int, show_progress: bool) -> np.ndarray:
     from edgedistill.distill.batches import encode_texts, load_tokenizer
-    from edgedistill.distill.classifiers import load_trained_classifier
     from edgedistill.distill.distributed import training_device
     from edgedistill.distill.predict import predict_logits
+    from edgedistill.model.classifiers import load_trained_classifier
 
     model = load_trained_classifier(teacher_dir).to(training_device())
     encoded = encode_texts(load_tokenizer(teacher_dir), texts, max_length)

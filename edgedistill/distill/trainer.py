@@ -21,16 +21,12 @@ import numpy as np
 import torch
 
 from edgedistill.data import DataSpec, load_splits, load_unlabelled
+from edgedistill.distill.backbones import resolve_backbone
 from edgedistill.distill.batches import encode_texts, load_tokenizer
 from edgedistill.distill.checkpoint import CheckpointStore, fingerprint
-from edgedistill.distill.backbones import resolve_backbone
-from edgedistill.distill.classifiers import (
-    check_max_length, load_base_classifier, load_trained_classifier, read_model_config, require_classifier_dir,
-)
 from edgedistill.distill.config import DistillConfig
 from edgedistill.distill.console import log
 from edgedistill.distill.distributed import DistContext, device_name, distributed_context
-from edgedistill.check.accuracy import agreement
 from edgedistill.distill.evaluate import classification_metrics
 from edgedistill.distill.layer_map import resolve_layer_map, top_aligned_layer_map
 from edgedistill.distill.losses import UNLABELLED, IntermediateLosses, build_intermediate_losses, validate_kd_settings
@@ -40,6 +36,14 @@ from edgedistill.distill.predict import predict_logits
 from edgedistill.distill.student import build_student, count_parameters, describe_layer_map
 from edgedistill.distill.teacher_cache import teacher_logits
 from edgedistill.distill.training import TrainSettings, train
+from edgedistill.metrics import agreement
+from edgedistill.model.classifiers import (
+    check_max_length,
+    load_base_classifier,
+    load_trained_classifier,
+    read_model_config,
+    require_classifier_dir,
+)
 from edgedistill.modeldir import DATA_FILE, read_data_spec
 
 DISTILL_FILE = "distill.json"

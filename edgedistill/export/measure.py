@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from edgedistill.check.accuracy import accuracy, agreement, macro_f1, max_abs_logit_diff
 from edgedistill.check.affinity import pinned_to
 from edgedistill.check.latency import summarize
 from edgedistill.check.memory import PeakMemory
 from edgedistill.check.runner import Example, encode_examples, load_session, run_timed
 from edgedistill.data.dataset import LabelledTexts
+from edgedistill.metrics import accuracy, agreement, macro_f1, max_abs_logit_diff
 from edgedistill.targets.base import Target
 from edgedistill.targets.profiles import DeviceProfile
 

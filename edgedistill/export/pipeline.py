@@ -25,7 +25,6 @@ from rich.console import Console
 from edgedistill.bundle.golden import build_golden, pick_golden_texts
 from edgedistill.bundle.manifest import SCHEMA_VERSION, tensor_specs, toolchain_versions
 from edgedistill.bundle.writer import bundle_name, write_bundle
-from edgedistill.check.accuracy import accuracy
 from edgedistill.check.runner import Example, encode_examples
 from edgedistill.data.dataset import Splits
 from edgedistill.data.splits import load_splits
@@ -34,6 +33,7 @@ from edgedistill.export.calibration import calibration_texts
 from edgedistill.export.measure import Measurement, measure_artifact
 from edgedistill.export.selection import Candidate, NoRecipePassed, rejection_reason, select_recipe
 from edgedistill.jsonio import read_json, write_json
+from edgedistill.metrics import accuracy
 from edgedistill.modeldir import read_data_spec, read_labels, read_metrics, require_model_dir
 from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Target
 from edgedistill.targets.profiles import DeviceProfile, load_profile
@@ -242,8 +242,8 @@ def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, tr
 
 def prepare(student_dir: Path, profile: DeviceProfile, calibration: str | None) -> Prepared:
     """Load the student, its test split, calibration texts, golden vectors and fp32 reference logits."""
-    from edgedistill.export.reference import reference_logits
-    from edgedistill.export.wrapper import load_exportable
+    from edgedistill.model.reference import reference_logits
+    from edgedistill.model.wrapper import load_exportable
 
     texts = calibration_texts(calibration, student_dir)
     _say(f"loading student {student_dir} and its test split")
@@ -270,7 +270,7 @@ def _inputs_key(examples: list[Example]) -> str:
 
 def _reference_logits(model, examples: list[Example]) -> np.ndarray:
     """Batch the examples by width so the fp32 reference sees exactly the artifact's inputs."""
-    from edgedistill.export.reference import reference_logits
+    from edgedistill.model.reference import reference_logits
 
     by_width: dict[int, list[int]] = defaultdict(list)
     for position, (ids, _) in enumerate(examples):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from edgedistill.distill.checkpoint import checkpoint_dir
-from edgedistill.distill.classifiers import load_trained_classifier
+from edgedistill.model.classifiers import load_trained_classifier
 from edgedistill.modeldir import read_metrics
 
 

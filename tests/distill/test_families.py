@@ -7,7 +7,7 @@ import json
 import pytest
 
 from edgedistill.cli import main
-from edgedistill.distill.classifiers import load_trained_classifier
+from edgedistill.model.classifiers import load_trained_classifier
 from edgedistill.modeldir import read_metrics
 from tests.distill.conftest import TEACH_ARGS
 from tests.tiny import FAMILIES, save_tiny_encoder

@@ -8,8 +8,8 @@ import torch
 
 from edgedistill.cli import main
 from edgedistill.distill.checkpoint import checkpoint_dir
-from edgedistill.distill.classifiers import load_trained_classifier
 from edgedistill.distill.teacher_cache import cache_dir
+from edgedistill.model.classifiers import load_trained_classifier
 from edgedistill.modeldir import read_labels, read_metrics
 
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "labels.json", "data.json", "metrics.json")

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from edgedistill.distill.batches import encode_texts, load_tokenizer
-from edgedistill.distill.classifiers import load_trained_classifier
 from edgedistill.distill.teacher_cache import cache_dir, teacher_logits
+from edgedistill.model.classifiers import load_trained_classifier
 
 TEXTS = ["a great and moving film", "dull", "the plot was tedious and the acting bland but the ending was superb"]
 

@@ -67,7 +67,7 @@ def encoder(tiny_student_dir):
 
 @pytest.fixture(scope="module")
 def fp32_model(tiny_student_dir):
-    from edgedistill.export.wrapper import load_exportable
+    from edgedistill.model.wrapper import load_exportable
 
     return load_exportable(tiny_student_dir)
 
@@ -95,7 +95,7 @@ def _texts_of_lengths(encoder, texts, lengths):
 
 
 def test_fp32_fixed_program_pads_to_its_bucket_and_matches_pytorch(et_export, encoder, fp32_model, tiny_splits):
-    from edgedistill.export.reference import reference_logits
+    from edgedistill.model.reference import reference_logits
     from edgedistill.targets.executorch import TARGET
 
     result = et_export("fp32")
@@ -111,7 +111,7 @@ def test_fp32_fixed_program_pads_to_its_bucket_and_matches_pytorch(et_export, en
 
 
 def test_fp32_dynamic_program_runs_three_lengths_unpadded(et_export, fp32_model):
-    from edgedistill.export.reference import reference_logits
+    from edgedistill.model.reference import reference_logits
     from edgedistill.targets.executorch import TARGET
 
     result = et_export("fp32", DYNAMIC)
@@ -197,7 +197,7 @@ def outlier_student_dir(tiny_student_dir, tmp_path_factory):
 
     import torch
 
-    from edgedistill.distill.classifiers import load_trained_classifier
+    from edgedistill.model.classifiers import load_trained_classifier
 
     path = tmp_path_factory.mktemp("outlier") / "outlier-student"
     shutil.copytree(tiny_student_dir, path)
@@ -213,7 +213,7 @@ def outlier_student_dir(tiny_student_dir, tmp_path_factory):
 
 def test_qat_recovers_what_ptq_loses_on_an_outlier_channel(outlier_student_dir, tiny_splits, encoder, fp32_model,
                                                            et_export, tmp_path_factory):
-    from edgedistill.export.reference import reference_logits
+    from edgedistill.model.reference import reference_logits
 
     train_ids, train_mask = encoder.encode(tiny_splits.train.texts, pad_to=64)
     teacher_logits = reference_logits(fp32_model, train_ids, train_mask)

@@ -12,8 +12,8 @@ import onnx
 import pytest
 
 from edgedistill.errors import UserError
-from edgedistill.export.reference import reference_logits
-from edgedistill.export.wrapper import load_exportable
+from edgedistill.model.reference import reference_logits
+from edgedistill.model.wrapper import load_exportable
 from edgedistill.targets.onnxruntime import DEFAULT_RECIPES, NAIVE_RECIPE, TARGET
 from edgedistill.targets.onnxruntime.convert import export_onnx
 from edgedistill.targets.onnxruntime.fuse import fuse_transformer

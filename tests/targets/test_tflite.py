@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from edgedistill.errors import UserError
-from edgedistill.export.reference import reference_logits
-from edgedistill.export.wrapper import load_exportable
+from edgedistill.model.reference import reference_logits
+from edgedistill.model.wrapper import load_exportable
 from edgedistill.targets.base import ExportInputs
 from edgedistill.targets.profiles import DeviceProfile, SequencePolicy
 from edgedistill.targets.tflite import TARGET, TFLiteOptions, toolenv

@@ -64,7 +64,7 @@ class ExecuTorchTarget(Target):
         return Recipe(name, "int8", _DESCRIPTIONS[name], settings, needs_teacher=name == "int8-qat")
 
     def export(self, inputs: ExportInputs, recipe: Recipe) -> ExportResult:
-        from edgedistill.export.wrapper import load_exportable
+        from edgedistill.model.wrapper import load_exportable
         from edgedistill.targets.executorch import convert
 
         started = time.perf_counter()
@@ -91,7 +91,7 @@ class ExecuTorchTarget(Target):
 
     def _quantize(self, inputs: ExportInputs, recipe: Recipe, model, shape) -> tuple[Any, dict]:
         """The student with int8 Linear layers (and embedding tables), as a PT2E-converted module."""
-        from edgedistill.export.wrapper import example_inputs
+        from edgedistill.model.wrapper import example_inputs
         from edgedistill.targets.executorch import convert, quantize
 
         vocab_size = model.model.config.vocab_size
@@ -122,8 +122,8 @@ class ExecuTorchTarget(Target):
     def _validate(self, artifact: Path, model, shape, threads: int, recipe: Recipe) -> dict[int, float]:
         """Reload the artifact in the runtime and compare with PyTorch fp32 at the shortest, middle
         and longest token lengths; fp32 must stay within tolerance, int8 drift is only reported."""
-        from edgedistill.check.accuracy import max_abs_logit_diff
-        from edgedistill.export.reference import reference_logits
+        from edgedistill.metrics import max_abs_logit_diff
+        from edgedistill.model.reference import reference_logits
 
         session = self.load(artifact, threads)
         rng = np.random.default_rng(0)

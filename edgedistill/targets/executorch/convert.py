@@ -13,7 +13,7 @@ from torch import nn
 from torch.export import Dim, ExportedProgram
 
 from edgedistill.errors import UserError
-from edgedistill.export.wrapper import INPUT_NAMES, example_inputs
+from edgedistill.model.wrapper import INPUT_NAMES, example_inputs
 from edgedistill.targets.executorch.delegation import delegation_report, kernel_ops
 from edgedistill.targets.executorch.runtime import FIXED_LENGTH_METHOD
 from edgedistill.targets.profiles import SequencePolicy

@@ -32,7 +32,7 @@ def export_onnx(student_dir: Path, path: Path, fixed_length: int | None = None) 
     import onnx
     import torch
 
-    from edgedistill.export.wrapper import INPUT_NAMES, OUTPUT_NAMES, example_inputs, load_exportable
+    from edgedistill.model.wrapper import INPUT_NAMES, OUTPUT_NAMES, example_inputs, load_exportable
 
     if fixed_length is not None and fixed_length < 2:
         raise UserError(f"fixed sequence length must be at least 2, got {fixed_length}")

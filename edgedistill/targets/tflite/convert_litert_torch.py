@@ -27,8 +27,8 @@ def convert(student_dir: Path, artifact: Path, length: int, recipe: str) -> dict
 
     import litert_torch
 
-    from edgedistill.export.reference import reference_logits
-    from edgedistill.export.wrapper import example_inputs, load_exportable
+    from edgedistill.model.reference import reference_logits
+    from edgedistill.model.wrapper import example_inputs, load_exportable
 
     model = load_exportable(student_dir)
     ids, mask = example_inputs(model.model.config.vocab_size, length, 1)
@@ -50,7 +50,8 @@ def convert(student_dir: Path, artifact: Path, length: int, recipe: str) -> dict
 
 
 def _quantize(content: bytes, recipe: str) -> bytes:
-    from ai_edge_quantizer import quantizer, recipe as recipes
+    from ai_edge_quantizer import quantizer
+    from ai_edge_quantizer import recipe as recipes
 
     quantization = recipes.dynamic_wi8_afp32() if recipe == "int8-dynamic" else _FP16_WEIGHTS
     result = quantizer.Quantizer(bytearray(content), quantization).quantize(enable_progress_report=False)

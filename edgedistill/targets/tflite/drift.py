@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgedistill.check.accuracy import max_abs_logit_diff
+from edgedistill.metrics import max_abs_logit_diff
 from edgedistill.targets.tflite.runtime import TFLiteSession
 
 PROBES = 6

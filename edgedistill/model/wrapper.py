@@ -38,7 +38,7 @@ class ExportableClassifier(nn.Module):
 
 def load_exportable(model_dir: Path) -> ExportableClassifier:
     """The student wrapped for export, in eval mode, with eager attention (exportable everywhere)."""
-    from edgedistill.distill.classifiers import load_trained_classifier
+    from edgedistill.model.classifiers import load_trained_classifier
 
     require_model_dir(model_dir, "student")
     return ExportableClassifier(load_trained_classifier(model_dir, eager_attention=True)).eval()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from edgedistill.export.wrapper import ExportableClassifier
+from edgedistill.model.wrapper import ExportableClassifier
 
 
 @torch.inference_mode()

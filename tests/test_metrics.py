@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from edgedistill.check.accuracy import accuracy, agreement, macro_f1, max_abs_logit_diff
+from edgedistill.metrics import accuracy, agreement, macro_f1, max_abs_logit_diff
 
 LOGITS = np.array([[2.0, 1.0], [0.0, 3.0], [1.0, 0.5], [0.2, 0.1]])  # argmax 0, 1, 0, 0
 
