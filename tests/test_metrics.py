@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from edgedistill.metrics import accuracy, agreement, macro_f1, max_abs_logit_diff
+from edgedistill.metrics import accuracy, accuracy_drop_interval, agreement, macro_f1, max_abs_logit_diff
 
 LOGITS = np.array([[2.0, 1.0], [0.0, 3.0], [1.0, 0.5], [0.2, 0.1]])  # argmax 0, 1, 0, 0
 
@@ -21,3 +21,14 @@ def test_max_abs_logit_diff():
     other = LOGITS.copy()
     other[2, 1] += 0.25
     assert max_abs_logit_diff(LOGITS, other) == pytest.approx(0.25)
+
+
+def test_paired_bootstrap_interval_of_the_accuracy_drop():
+    labels = np.array([0, 1] * 200)
+    right = np.eye(2)[labels]
+    assert accuracy_drop_interval(right, right, labels) == (0.0, 0.0)  # identical predictions: no uncertainty
+    flipped = right.copy()
+    flipped[:8] = flipped[:8, ::-1]  # 8 of 400 texts flip: a 2-point drop
+    low, high = accuracy_drop_interval(flipped, right, labels)
+    assert 0.0 < low < 2.0 < high < 4.0
+    assert accuracy_drop_interval(flipped, right, labels) == (low, high)  # seeded

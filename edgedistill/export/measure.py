@@ -18,7 +18,7 @@ from edgedistill.check.latency import summarize
 from edgedistill.check.memory import PeakMemory
 from edgedistill.check.runner import Example, encode_examples, load_session, run_timed
 from edgedistill.data.dataset import LabelledTexts
-from edgedistill.metrics import accuracy, agreement, macro_f1, max_abs_logit_diff
+from edgedistill.metrics import accuracy, accuracy_drop_interval, agreement, macro_f1, max_abs_logit_diff
 from edgedistill.targets.base import Target
 from edgedistill.targets.profiles import DeviceProfile
 
@@ -61,7 +61,8 @@ def measure_artifact(target: Target, artifact: Path, profile: DeviceProfile, tok
     return Measurement(metrics, list(session.input_names), session.fixed_length)
 
 
-def _scores(logits: np.ndarray, reference: np.ndarray, labels: list[int], num_classes: int) -> dict[str, float]:
+def _scores(logits: np.ndarray, reference: np.ndarray, labels: list[int], num_classes: int) -> dict[str, Any]:
     return {"accuracy": accuracy(logits, labels), "macro_f1": macro_f1(logits, labels, num_classes),
             "reference_accuracy": accuracy(reference, labels), "agreement": agreement(logits, reference),
-            "max_abs_logit_diff": max_abs_logit_diff(logits, reference), "examples": len(labels)}
+            "max_abs_logit_diff": max_abs_logit_diff(logits, reference), "examples": len(labels),
+            "accuracy_drop_ci95_points": list(accuracy_drop_interval(logits, reference, labels))}

@@ -190,7 +190,9 @@ def _try_recipe(target: Target, profile: DeviceProfile, prepared: Prepared, inpu
     reason = rejection_reason(candidate, profile.budgets)
     m = measurement.metrics
     on_validation = m["validation"]
-    _say(f"  validation accuracy {on_validation['accuracy']:.2%} (fp32 {on_validation['reference_accuracy']:.2%}), "
+    low, high = on_validation["accuracy_drop_ci95_points"]
+    _say(f"  validation accuracy {on_validation['accuracy']:.2%} (fp32 {on_validation['reference_accuracy']:.2%}, "
+         f"drop 95% CI [{low:.2f}, {high:.2f}] pt), "
          f"test {m['accuracy']:.2%} (fp32 {m['reference_accuracy']:.2%}), agreement {m['agreement']:.2%}, "
          f"p50 {m['latency_ms']['p50']:.2f} ms, {m['size_bytes'] / 1e6:.2f} MB, export {export_s:.1f} s → "
          + (f"rejected: {reason}" if reason else "accepted"), "red" if reason else None)
