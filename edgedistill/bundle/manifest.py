@@ -113,4 +113,10 @@ def _check_metrics(metrics: dict[str, Any], where: str) -> None:
     latency = metrics["latency_ms"]
     if not isinstance(latency, dict) or any(key not in latency for key in LATENCY_KEYS):
         raise UserError(f"{where}: metrics.latency_ms needs {', '.join(LATENCY_KEYS)}")
+    for key in ("accuracy", "reference_accuracy"):
+        value = metrics[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise UserError(f"{where}: metrics.{key} must be a number between 0 and 1 (got {value!r})")
+    if isinstance(metrics["size_bytes"], bool) or not isinstance(metrics["size_bytes"], int) or metrics["size_bytes"] < 0:
+        raise UserError(f"{where}: metrics.size_bytes must be a whole number of bytes (got {metrics['size_bytes']!r})")
 

@@ -46,7 +46,9 @@ def bench_bundle(bundle: Path, settings: BenchSettings) -> dict[str, Any]:
     opened = open_bundle(bundle)
     manifest = opened.manifest
     sequence = from_mapping(SequencePolicy, manifest.sequence, f"{bundle} manifest sequence")
+    sequence.validate(f"{bundle} manifest sequence")
     budgets = from_mapping(Budgets, manifest.budgets, f"{bundle} manifest budgets")
+    budgets.validate(f"{bundle} manifest budgets")
     threads = settings.threads or manifest.threads
     target = get_target(manifest.runtime)
     text = max((case.text for case in opened.golden), key=len)

@@ -25,7 +25,9 @@ def check_bundle(bundle: Path, data: str | None = None, text_column: str = "text
     manifest = opened.manifest
     where = f"{bundle} manifest"
     sequence = from_mapping(SequencePolicy, manifest.sequence, f"{where} sequence")
+    sequence.validate(f"{where} sequence")
     budgets = from_mapping(Budgets, manifest.budgets, f"{where} budgets")
+    budgets.validate(f"{where} budgets")
     test, source = _test_set(opened, data, text_column, label_column)
 
     target = get_target(manifest.runtime)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,17 @@ class SequencePolicy:
             return min(tokens, self.max_length)
         return next((bucket for bucket in sorted(self.buckets) if bucket >= tokens), max(self.buckets))
 
+    def validate(self, where: str) -> None:
+        """Reject a policy no artifact can be built or run for, with one line naming `where`."""
+        if isinstance(self.max_length, bool) or not isinstance(self.max_length, int) or self.max_length < 2:
+            raise UserError(f"{where}: sequence.max_length must be a whole number of at least 2")
+        if self.policy == "fixed" and not self.buckets:
+            raise UserError(f"{where}: sequence.policy = 'fixed' needs sequence.buckets, e.g. [64, 128]")
+        if self.policy == "dynamic" and self.buckets:
+            raise UserError(f"{where}: sequence.buckets only applies to policy = 'fixed'")
+        if any(isinstance(b, bool) or not isinstance(b, int) or b < 2 or b > self.max_length for b in self.buckets):
+            raise UserError(f"{where}: every sequence bucket must lie in 2..max_length ({self.max_length})")
+
 
 @dataclass(frozen=True)
 class Budgets:
@@ -45,6 +57,15 @@ class Budgets:
 
     max_accuracy_drop: float = 1.0
     p90_latency_ms: float | None = None
+
+    def validate(self, where: str) -> None:
+        """Budgets are finite, non-negative numbers (points, milliseconds)."""
+        values = {"max_accuracy_drop": self.max_accuracy_drop, "p90_latency_ms": self.p90_latency_ms}
+        for key, value in values.items():
+            if value is None and key == "p90_latency_ms":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise UserError(f"{where}: budgets.{key} must be a finite number >= 0 (got {value!r})")
 
 
 @dataclass(frozen=True)
@@ -110,14 +131,5 @@ def _check_consistent(profile: DeviceProfile, where: str) -> None:
         raise UserError(f"{where}: threads must be at least 1")
     if profile.cpu_affinity and len(profile.cpu_affinity) < profile.threads:
         raise UserError(f"{where}: threads = {profile.threads} but cpu_affinity pins only {len(profile.cpu_affinity)} cores")
-    sequence = profile.sequence
-    if sequence.max_length < 2:
-        raise UserError(f"{where}: sequence.max_length must be at least 2")
-    if sequence.policy == "fixed" and not sequence.buckets:
-        raise UserError(f"{where}: sequence.policy = 'fixed' needs sequence.buckets, e.g. [64, 128]")
-    if sequence.policy == "dynamic" and sequence.buckets:
-        raise UserError(f"{where}: sequence.buckets only applies to policy = 'fixed'")
-    if any(b < 2 or b > sequence.max_length for b in sequence.buckets):
-        raise UserError(f"{where}: every sequence bucket must lie in 2..max_length ({sequence.max_length})")
-    if profile.budgets.max_accuracy_drop < 0:
-        raise UserError(f"{where}: budgets.max_accuracy_drop must be >= 0 (accuracy points)")
+    profile.sequence.validate(where)
+    profile.budgets.validate(where)
