@@ -80,6 +80,8 @@ def main() -> None:
     parser.add_argument("--rows", default=",".join(ROW_ORDER), help="comma-separated row names")
     parser.add_argument("--seeds", default="13,14,15", help="comma-separated training seeds")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--transfer-limit", type=int, default=None,
+                        help="sample this many transfer texts (default: all 47k); recorded as a row of its own")
     args = parser.parse_args()
     results = read_json(args.results) if args.results.is_file() else {"rows": {}}
     teacher = ensure_teacher(results, args.results)
@@ -87,6 +89,9 @@ def main() -> None:
         if name == "teacher":
             continue
         description, settings = row_settings(name, results)
+        if args.transfer_limit is not None and settings.get("transfer"):
+            settings = dict(settings, transfer_limit=args.transfer_limit)
+            name, description = f"{name}@transfer{args.transfer_limit}", f"{description} ({args.transfer_limit} sampled)"
         row = results["rows"].setdefault(name, {"description": description, "runs": {}})
         row.update(description=description, config=settings)
         for seed in [int(s) for s in args.seeds.split(",")]:

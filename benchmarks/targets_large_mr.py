@@ -124,7 +124,7 @@ def goals(rows: dict) -> dict:
     """The issue's goals for the MiniLM 3-layer KD student's kept bundles (int8 unless it missed its budget)."""
     outcome = {}
     for name, row in rows.items():
-        if not name.startswith("minilm-l3-kd/"):
+        if not name.startswith("minilm-l3-kd"):
             continue
         outcome[name] = {
             "precision": row["precision"],
