@@ -6,6 +6,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from edgedistill.targets.profiles import DeviceProfile
@@ -23,12 +24,21 @@ def _table(title: str | None = None) -> Table:
     return Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
 
 
+def _number(value: Any, scale: float, spec: str) -> str:
+    """`value * scale` formatted; "–" when absent, "?" when a file holds something that is not a number."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "?"
+    return format(value * scale, spec)
+
+
 def _ms(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}"
+    return _number(value, 1.0, ".2f")
 
 
 def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2%}"
+    return _number(value, 1.0, ".2%")
 
 
 _STATUS = {"kept": "[green]kept[/green]", "accepted": "accepted", "rejected": "[red]rejected[/red]", "skipped": "skipped"}
@@ -129,9 +139,11 @@ def print_bundles(listing: dict[str, dict[str, dict[str, Any]]]) -> None:
         for column in ("version", "runtime", "target", "precision", "acc.", "MB", "p50"):
             table.add_column(column)
         for version, entry in versions.items():
-            metrics = entry.get("metrics", {})
+            metrics = entry.get("metrics") if isinstance(entry.get("metrics"), dict) else {}
             size = metrics.get("size_bytes")
-            table.add_row(version, entry.get("runtime", "?"), entry.get("target", "?"), entry.get("precision", "?"),
-                          _pct(metrics.get("accuracy")), "–" if size is None else f"{size / 1e6:.2f}",
-                          _ms(metrics.get("latency_ms", {}).get("p50")))
+            latency = metrics.get("latency_ms") if isinstance(metrics.get("latency_ms"), dict) else {}
+            # Index strings come from a file anyone with write access can edit: print them, never interpret markup.
+            table.add_row(*(escape(str(value)) for value in (version, entry.get("runtime", "?"), entry.get("target", "?"),
+                                                              entry.get("precision", "?"))),
+                          _pct(metrics.get("accuracy")), _number(size, 1e-6, ".2f"), _ms(latency.get("p50")))
         console.print(table)

@@ -74,3 +74,18 @@ def test_a_symlinked_lock_file_creates_nothing_at_its_target(bundle, tmp_path):
     with pytest.raises(UserError, match="lock file"):
         publish(bundle, str(registry))
     assert not (tmp_path / "planted").exists()
+
+
+def test_bundles_prints_index_strings_and_odd_metrics_as_they_are(bundle, tmp_path, capsys):
+    from edgedistill.cli import main
+
+    registry = tmp_path / "registry"
+    publish(bundle, str(registry))
+    index = _index(registry)
+    entry = index["bundles"][bundle.name]["1"]
+    entry.update(runtime="[bold red]onnx[/bold red]", metrics={"accuracy": "high", "size_bytes": [1], "latency_ms": 3})
+    (registry / INDEX_FILE).write_text(json.dumps(index))
+    capsys.readouterr()
+    assert main(["bundles", "--registry", str(registry)]) == 0
+    out = capsys.readouterr().out
+    assert "[bold red]onnx[/bold red]" in out and "?" in out
