@@ -83,3 +83,30 @@ def test_a_damaged_checkpoint_is_one_line_that_says_to_start_over(tmp_path, tiny
     assert error.startswith(f"error: the checkpoint in {checkpoint_dir(out)} is damaged")
     assert error.endswith("rerun without --resume to start over")
     assert not out.exists()
+
+
+def test_sigkill_mid_training_then_resume_matches_an_uninterrupted_run(tmp_path, tiny_teacher, tiny_distilled,
+                                                                       distill_argv):
+    """A real `kill -9` once the first epoch's checkpoint is on disk: the resumed run ends bit-identical."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "student"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "edgedistill", *distill_argv(tiny_teacher, out)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (checkpoint_dir(out) / "fingerprint.txt").is_file() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    assert not out.exists()
+
+    assert main(distill_argv(tiny_teacher, out, "--resume")) == 0
+    resumed, reference = read_metrics(out), read_metrics(tiny_distilled)
+    assert resumed["student"] == reference["student"] and resumed["best_epoch"] == reference["best_epoch"]
+    assert [e["train_loss"] for e in resumed["history"]] == [e["train_loss"] for e in reference["history"]]
