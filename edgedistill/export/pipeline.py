@@ -163,7 +163,11 @@ def _check_written(bundle: Path) -> dict[str, Any]:
     a bundle that fails it is removed, so nothing is left behind looking as if it were good."""
     from edgedistill.check.checker import check_bundle
 
-    report = check_bundle(bundle)
+    try:
+        report = check_bundle(bundle)
+    except Exception:  # a bundle that cannot even be checked is no better than one that fails
+        shutil.rmtree(bundle)
+        raise
     if not report["passed"]:
         shutil.rmtree(bundle)
     return {"passed": report["passed"], "gates": report["gates"], "accuracy": report["accuracy"],
@@ -253,9 +257,13 @@ def prepare(student_dir: Path, profile: DeviceProfile, calibration: str | None) 
     splits = load_splits(read_data_spec(student_dir), label_names=read_labels(student_dir))
     golden = build_golden(pick_golden_texts(splits.test.texts), student_dir / "tokenizer.json", profile.sequence,
                           lambda ids, mask: reference_logits(model, ids, mask))
-    examples = encode_examples(student_dir / "tokenizer.json", splits.test.texts, profile.sequence)
+    # The texts every candidate is measured on (validation, then test), so the first measurement at the
+    # policy's own widths reuses this fp32 pass instead of running the student again.
+    examples = encode_examples(student_dir / "tokenizer.json", splits.validation.texts + splits.test.texts,
+                               profile.sequence)
     reference = _reference_logits(model, examples)
-    prepared = Prepared(student_dir, model, splits, golden, texts, accuracy(reference, splits.test.labels),
+    test_reference = reference[len(splits.validation):]
+    prepared = Prepared(student_dir, model, splits, golden, texts, accuracy(test_reference, splits.test.labels),
                         {_inputs_key(examples): reference})
     _say(f"fp32 student: accuracy {prepared.reference_accuracy:.2%} on {len(splits.test)} test texts; "
          f"{len(texts)} calibration texts")
