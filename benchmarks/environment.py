@@ -7,6 +7,8 @@ import os
 import platform
 from datetime import datetime, timezone
 
+from edgedistill.distill.distributed import cpu_model
+
 PACKAGES = ("edgedistill", "torch", "transformers", "onnxruntime", "onnx", "executorch", "torchao",
             "ai-edge-litert", "litert-torch", "numpy", "tokenizers")
 
@@ -24,7 +26,7 @@ def describe_environment() -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "machine": platform.machine(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "gpu": _gpu_model(),
         "versions": versions,
@@ -37,14 +39,3 @@ def _gpu_model() -> str | None:
     except ImportError:
         return None
     return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"

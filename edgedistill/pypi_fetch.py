@@ -26,10 +26,6 @@ class PinnedDistribution:
     filename: str
     sha256: str
 
-    @property
-    def name(self) -> str:
-        return self.requirement.split("==")[0]
-
 
 def installed_file(distribution: PinnedDistribution, member: str) -> Path | None:
     """`member` of the installed distribution of the pinned version, or None when it is not installed."""

@@ -180,7 +180,7 @@ def _read_index(root: Path) -> dict[str, Any]:
     if not isinstance(bundles, dict) or not all(_valid_versions(versions) for versions in bundles.values()):
         raise UserError(f"{path} is not an edgedistill registry index (expected {{\"bundles\": {{name: {{version: ...}}}}}})")
     bad = next((f"{name}@{version}" for name, versions in bundles.items() for version in versions
-                if not _valid_name(name) or not _VERSION.fullmatch(version) or version == LATEST), None)
+                if not _valid_name(name) or not _VERSION.fullmatch(version)), None)
     if bad is not None:
         raise UserError(f"{path} lists {bad!r}, which is not a valid NAME@VERSION; the index was edited by hand or damaged")
     schema_version = index.get("schema_version", INDEX_SCHEMA_VERSION)

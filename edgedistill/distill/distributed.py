@@ -88,17 +88,21 @@ def device_name(device: torch.device) -> str:
     """What trained the model, for the metrics: the GPU's name, or the CPU's model and thread count."""
     if device.type == "cuda":
         return f"cuda: {torch.cuda.get_device_name(device)}"
+    return f"cpu: {cpu_model()}, {torch.get_num_threads()} threads"
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, else what `platform` knows."""
     import platform
 
-    return f"cpu: {_cpu_model() or platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
-
-
-def _cpu_model() -> str | None:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            return next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), None)
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
     except OSError:
-        return None
+        pass
+    return platform.processor() or platform.machine() or "unknown"
 
 
 def _set_threads(world_size: int) -> None:

@@ -82,9 +82,8 @@ class TrainResult:
 
     @property
     def still_rising(self) -> bool:
-        """Whether validation improved at the last epoch that was planned: more training would likely help."""
-        scores = [entry["validation_accuracy"] for entry in self.history]
-        return len(scores) == self.planned_epochs and len(scores) >= 2 and self.best_epoch == len(scores) and scores[-1] > scores[-2]
+        """Whether the last planned epoch was the best so far (a strict improvement): more training would likely help."""
+        return len(self.history) == self.planned_epochs >= 2 and self.best_epoch == self.planned_epochs
 
 
 def train(objective: nn.Module, train_set: EncodedTexts, validation_set: EncodedTexts, validation_labels: list[int],
