@@ -28,7 +28,7 @@ from edgedistill.check.latency import elapsed_ms, summarize  # noqa: E402
 from edgedistill.check.runner import load_session  # noqa: E402
 from edgedistill.export.pipeline import ExportRequest, run_export  # noqa: E402
 from edgedistill.jsonio import read_json, write_json  # noqa: E402
-from edgedistill.targets.profiles import load_profile  # noqa: E402
+from edgedistill.targets.registry import load_profile  # noqa: E402
 from edgedistill.targets.registry import get_target  # noqa: E402
 from edgedistill.text.encode import TextEncoder  # noqa: E402
 

@@ -191,7 +191,7 @@ class Benchmark:
 
     def run(self) -> None:
         from edgedistill.export.pipeline import prepare
-        from edgedistill.targets.profiles import load_profile
+        from edgedistill.targets.registry import load_profile
 
         load_start = os.getloadavg()
         self.profile = load_profile(PROFILE)

@@ -179,8 +179,9 @@ def distill(
 @app.command("targets")
 def list_targets() -> None:
     """List the device profiles in targets/."""
-    from edgedistill.check.report import print_profiles
-    from edgedistill.targets.profiles import load_profile, profile_names
+    from edgedistill.tables import print_profiles
+    from edgedistill.profiles import profile_names
+    from edgedistill.targets.registry import load_profile
 
     print_profiles([load_profile(name) for name in profile_names()])
 
@@ -195,7 +196,7 @@ def export(
     converter: Annotated[Optional[str], typer.Option(help="TFLite converter: onnx2tf or litert-torch.")] = None,
 ) -> None:
     """Export a student for a device: try the profile's recipes, keep the fastest within budget."""
-    from edgedistill.check.report import print_export
+    from edgedistill.tables import print_export
     from edgedistill.export.pipeline import ExportRequest, run_export
 
     request = ExportRequest(student_dir=student, profile=target, out_dir=out, runtime=runtime,
@@ -213,7 +214,7 @@ def check(
 ) -> None:
     """Re-measure a bundle in its runtime: accuracy, parity at several lengths, budgets."""
     from edgedistill.check.checker import check_bundle
-    from edgedistill.check.report import print_check
+    from edgedistill.tables import print_check
 
     report = check_bundle(bundle, data=data, text_column=text_column, label_column=label_column)
     _print_json(report) if as_json else print_check(report)
@@ -233,7 +234,7 @@ def bench(
 ) -> None:
     """Time a bundle on this device: load, first call, p50/p90/p99, peak RSS (no torch needed)."""
     from edgedistill.check.bench import BenchSettings, bench_bundle
-    from edgedistill.check.report import print_bench
+    from edgedistill.tables import print_bench
 
     settings = BenchSettings(runs=runs, seconds=seconds, warmup=warmup, length=length, threads=threads)
     report = bench_bundle(bundle, settings)
@@ -284,7 +285,7 @@ def pull_bundle(
 def list_published(registry: RegistryOption = None, as_json: JsonFlag = False) -> None:
     """List the bundles published in a registry."""
     from edgedistill.bundle.registry import list_bundles
-    from edgedistill.check.report import print_bundles
+    from edgedistill.tables import print_bundles
 
     listing = list_bundles(_registry(registry))
     _print_json(listing) if as_json else print_bundles(listing)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from edgedistill.errors import UserError
-from edgedistill.targets.profiles import SequencePolicy
+from edgedistill.profiles import SequencePolicy
 from edgedistill.text.encode import TextEncoder
 
 GOLDEN_FILE = "golden.json"

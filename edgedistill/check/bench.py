@@ -17,7 +17,7 @@ from edgedistill.check.latency import elapsed_ms, summarize, time_steady_state
 from edgedistill.check.memory import PeakMemory
 from edgedistill.check.runner import load_session
 from edgedistill.errors import UserError
-from edgedistill.targets.profiles import Budgets, SequencePolicy
+from edgedistill.profiles import Budgets, SequencePolicy
 from edgedistill.targets.registry import get_target
 from edgedistill.text.encode import TextEncoder
 from edgedistill.typed_config import from_mapping

@@ -14,7 +14,7 @@ from edgedistill.data.sources import BUILTIN_PREFIX, read_labelled
 from edgedistill.data.splits import load_splits
 from edgedistill.errors import UserError
 from edgedistill.metrics import accuracy, macro_f1
-from edgedistill.targets.profiles import Budgets, SequencePolicy
+from edgedistill.profiles import Budgets, SequencePolicy
 from edgedistill.targets.registry import get_target
 from edgedistill.typed_config import from_mapping
 

@@ -10,7 +10,7 @@ import numpy as np
 from edgedistill.check.latency import elapsed_ms
 from edgedistill.errors import UserError
 from edgedistill.targets.base import Session, Target
-from edgedistill.targets.profiles import SequencePolicy
+from edgedistill.profiles import SequencePolicy
 from edgedistill.text.encode import TextEncoder
 
 Example = tuple[np.ndarray, np.ndarray]  # (input_ids, attention_mask), each (1, width) int64

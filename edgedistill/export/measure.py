@@ -20,7 +20,7 @@ from edgedistill.check.runner import Example, encode_examples, load_session, run
 from edgedistill.data.dataset import LabelledTexts
 from edgedistill.metrics import accuracy, accuracy_drop_interval, agreement, macro_f1, max_abs_logit_diff
 from edgedistill.targets.base import Target
-from edgedistill.targets.profiles import DeviceProfile
+from edgedistill.profiles import DeviceProfile
 
 # fp32 student logits for the exact inputs an artifact ran on.
 ReferenceFor = Callable[[list[Example]], np.ndarray]

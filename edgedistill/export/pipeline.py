@@ -36,8 +36,8 @@ from edgedistill.jsonio import read_json, write_json
 from edgedistill.metrics import accuracy
 from edgedistill.modeldir import read_data_spec, read_labels, read_metrics, require_model_dir
 from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Target
-from edgedistill.targets.profiles import DeviceProfile, load_profile
-from edgedistill.targets.registry import get_target
+from edgedistill.profiles import DeviceProfile
+from edgedistill.targets.registry import get_target, load_profile
 from edgedistill.typed_config import from_mapping
 
 REPORT_FILE = "export_report.json"

@@ -10,7 +10,7 @@ from typing import Any
 
 from edgedistill.errors import UserError
 from edgedistill.targets.base import Recipe
-from edgedistill.targets.profiles import Budgets
+from edgedistill.profiles import Budgets
 
 _EPSILON = 1e-9
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from edgedistill.data.dataset import LabelledTexts
 from edgedistill.errors import UserError
-from edgedistill.targets.profiles import DeviceProfile
+from edgedistill.profiles import DeviceProfile
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,14 @@ entry-point group (`name = "package.module:TARGET"`, a Target instance), with no
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from importlib import metadata
 
 from edgedistill.errors import UserError
+from edgedistill.profiles import DeviceProfile, read_profile
 from edgedistill.targets.base import Target
+from edgedistill.typed_config import from_mapping
 
 ENTRY_POINT_GROUP = "edgedistill.targets"
 # Backends register lazily by module path so a device imports only the runtime it uses.
@@ -41,3 +44,25 @@ def get_target(name: str) -> Target:
     if not isinstance(target, Target) or target.name != name:
         raise UserError(f"the {ENTRY_POINT_GROUP} entry {name!r} ({backends[name]}) is not a Target named {name!r}")
     return target
+
+
+def resolve_profile(profile: DeviceProfile, where: str) -> DeviceProfile:
+    """Check every runtime the profile lists is registered and type its options table by that backend."""
+    options = {}
+    for runtime in profile.runtimes:
+        target = get_target(runtime)
+        table = profile.runtime_options.get(runtime, {})
+        if target.options_type is None:
+            options[runtime] = table
+        elif isinstance(table, target.options_type):
+            options[runtime] = table
+        else:
+            options[runtime] = from_mapping(target.options_type, table, f"{where} [{runtime}]")
+    return dataclasses.replace(profile, runtime_options=options)
+
+
+def load_profile(name_or_path: str) -> DeviceProfile:
+    """A device profile by name or path, its runtimes checked and their options typed."""
+    profile, where = read_profile(name_or_path)
+    return resolve_profile(profile, where)
+

@@ -3,7 +3,7 @@ import pytest
 
 from edgedistill.bundle.golden import build_golden, golden_lengths, parse_golden, pick_golden_texts
 from edgedistill.errors import UserError
-from edgedistill.targets.profiles import SequencePolicy
+from edgedistill.profiles import SequencePolicy
 
 DYNAMIC = SequencePolicy("dynamic", 128)
 FIXED = SequencePolicy("fixed", 64, [24, 64])

@@ -1,7 +1,7 @@
 import numpy as np
 
 from edgedistill.check.runner import encode_examples
-from edgedistill.targets.profiles import SequencePolicy
+from edgedistill.profiles import SequencePolicy
 
 DYNAMIC = SequencePolicy("dynamic", 16)
 FIXED = SequencePolicy("fixed", 64, [8, 32])

@@ -6,7 +6,7 @@ import numpy as np
 
 from edgedistill.distill.teacher_cache import teacher_logits
 from edgedistill.export.pipeline import prepare, qat_teacher_logits
-from edgedistill.targets.profiles import load_profile
+from edgedistill.targets.registry import load_profile
 from edgedistill.targets.registry import get_target
 
 

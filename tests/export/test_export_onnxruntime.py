@@ -17,7 +17,7 @@ from edgedistill.fsutil import sha256_file
 from edgedistill.modeldir import read_metrics
 from edgedistill.targets.base import Recipe
 from edgedistill.targets.onnxruntime import OnnxRuntimeTarget
-from edgedistill.targets.profiles import load_profile
+from edgedistill.targets.registry import load_profile
 from tests.export.conftest import write_profile
 
 pytestmark = pytest.mark.slow  # real ONNX Runtime exports

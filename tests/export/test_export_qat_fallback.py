@@ -4,7 +4,7 @@ import pytest
 
 from edgedistill.export.pipeline import ExportRequest, run_export
 from edgedistill.targets.executorch import TARGET
-from edgedistill.targets.profiles import load_profile
+from edgedistill.targets.registry import load_profile
 from tests.export.conftest import write_profile
 
 pytestmark = pytest.mark.slow  # real ExecuTorch exports

@@ -2,7 +2,7 @@ import pytest
 
 from edgedistill.export.selection import Candidate, NoRecipePassed, rejection_reason, select_recipe
 from edgedistill.targets.base import Recipe
-from edgedistill.targets.profiles import Budgets
+from edgedistill.profiles import Budgets
 
 
 def candidate(name, accuracy, p50, p90=None, reference=0.90, error=None, test_accuracy=None):

@@ -7,7 +7,7 @@ import pytest
 from edgedistill.data import load_splits
 from edgedistill.modeldir import read_data_spec
 from edgedistill.targets.base import ExportInputs
-from edgedistill.targets.profiles import DeviceProfile
+from edgedistill.profiles import DeviceProfile
 
 CALIBRATION_TEXTS = 128
 

@@ -10,7 +10,8 @@ import pytest
 
 from edgedistill.errors import UserError
 from edgedistill.targets.base import ExportInputs
-from edgedistill.targets.profiles import DeviceProfile, SequencePolicy, parse_profile
+from edgedistill.profiles import DeviceProfile, SequencePolicy, parse_profile
+from edgedistill.targets.registry import resolve_profile
 
 pytestmark = pytest.mark.slow  # real ExecuTorch exports
 
@@ -252,10 +253,10 @@ def test_recipes_follow_the_profile_and_options_are_typed():
     assert [r.name for r in TARGET.recipes(fp32_only)] == ["fp32"]
     assert TARGET.recipe("int8-ptq", fp32_only).options == {"quantize_embedding": True}
     base = {"name": "p", "description": "d", "isa": "arm64", "runtimes": ["executorch"]}
-    parsed = parse_profile({**base, "executorch": {"qat_epochs": 3}}, "p.toml")
+    parsed = resolve_profile(parse_profile({**base, "executorch": {"qat_epochs": 3}}, "p.toml"), "p.toml")
     assert parsed.runtime_options["executorch"].qat_epochs == 3
     with pytest.raises(UserError, match="qat_epoch"):
-        parse_profile({**base, "executorch": {"qat_epoch": 3}}, "p.toml")
+        resolve_profile(parse_profile({**base, "executorch": {"qat_epoch": 3}}, "p.toml"), "p.toml")
 
 
 def test_backend_module_imports_without_torch():

@@ -18,7 +18,8 @@ from edgedistill.targets.onnxruntime import DEFAULT_RECIPES, NAIVE_RECIPE, TARGE
 from edgedistill.targets.onnxruntime.convert import export_onnx
 from edgedistill.targets.onnxruntime.fuse import fuse_transformer
 from edgedistill.targets.onnxruntime.quantize import op_counts, quantized_op_types
-from edgedistill.targets.profiles import DeviceProfile, parse_profile
+from edgedistill.profiles import DeviceProfile, parse_profile
+from edgedistill.targets.registry import resolve_profile
 from edgedistill.text.encode import TextEncoder
 
 pytestmark = pytest.mark.slow  # real ONNX Runtime exports
@@ -180,11 +181,11 @@ def test_recipes_follow_profile(ort_profile):
 
 def test_profile_table_is_typed():
     base = {"name": "pi", "description": "", "isa": "arm64", "runtimes": ["onnxruntime"]}
-    profile = parse_profile({**base, "onnxruntime": {"weight_type": "int8"}}, "pi.toml")
+    profile = resolve_profile(parse_profile({**base, "onnxruntime": {"weight_type": "int8"}}, "pi.toml"), "pi.toml")
     # Arm defaults to signed activations (S8S8) when the table leaves them out.
     assert TARGET.recipe("int8-qdq", profile).options["activation_type"] == "int8"
     with pytest.raises(UserError, match="unknown key 'threads'"):
-        parse_profile({**base, "onnxruntime": {"threads": 2}}, "pi.toml")
+        resolve_profile(parse_profile({**base, "onnxruntime": {"threads": 2}}, "pi.toml"), "pi.toml")
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage"])

@@ -1,4 +1,5 @@
-"""A runtime from another package: one entry point in the `edgedistill.targets` group, no edit to edgedistill."""
+"""The target registry: a runtime from another package is one entry point in the `edgedistill.targets` group,
+and profiles meet runtimes here."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pytest
 
 from edgedistill.errors import UserError
 from edgedistill.targets.base import Recipe
-from edgedistill.targets.registry import get_target, runtime_names
+from edgedistill.profiles import parse_profile
+from edgedistill.targets.registry import get_target, load_profile, resolve_profile, runtime_names
 
 PLUGIN = '''
 from edgedistill.targets.base import Target
@@ -60,3 +62,19 @@ def test_a_plugin_cannot_take_a_builtin_name_or_misname_itself(plugin):
     assert type(get_target("onnxruntime")).__name__ == "OnnxRuntimeTarget"
     with pytest.raises(UserError, match="is not a Target named 'broken'"):
         get_target("broken")
+
+
+def test_profiles_meet_runtimes_at_the_registry(tmp_path, plugin):
+    """The profile loader reads runtime tables as data; the registry checks the names and types the tables."""
+    base = {"name": "p", "description": "", "isa": "arm64"}
+    plain = parse_profile({**base, "runtimes": ["echo", "onnxruntime"], "onnxruntime": {"weight_type": "int8"}}, "p.toml")
+    assert plain.runtime_options == {"onnxruntime": {"weight_type": "int8"}}
+    resolved = resolve_profile(plain, "p.toml")
+    assert resolved.runtime_options["onnxruntime"].weight_type == "int8" and resolved.runtime_options["echo"] == {}
+    with pytest.raises(UserError, match="unknown runtime 'coreml'"):
+        resolve_profile(parse_profile({**base, "runtimes": ["coreml"]}, "p.toml"), "p.toml")
+    with pytest.raises(UserError, match=r"has a \[tflite\] table but runtimes does not list"):
+        parse_profile({**base, "runtimes": ["onnxruntime"], "tflite": {}}, "p.toml")
+    profile = tmp_path / "custom.toml"
+    profile.write_text('name = "custom"\ndescription = ""\nisa = "arm64"\nruntimes = ["echo"]\n')
+    assert load_profile(str(profile)).runtimes == ["echo"]

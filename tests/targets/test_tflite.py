@@ -11,7 +11,7 @@ from edgedistill.errors import UserError
 from edgedistill.model.reference import reference_logits
 from edgedistill.model.wrapper import load_exportable
 from edgedistill.targets.base import ExportInputs
-from edgedistill.targets.profiles import DeviceProfile, SequencePolicy
+from edgedistill.profiles import DeviceProfile, SequencePolicy
 from edgedistill.targets.tflite import TARGET, TFLiteOptions, toolenv
 from edgedistill.text.encode import TextEncoder
 

@@ -17,7 +17,7 @@ import numpy as np
 from edgedistill.errors import UserError
 from edgedistill.fsutil import atomic_write_bytes
 from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Session, Target
-from edgedistill.targets.profiles import DeviceProfile
+from edgedistill.profiles import DeviceProfile
 
 _DESCRIPTIONS = {
     "fp32": "float32, XNNPACK-delegated",

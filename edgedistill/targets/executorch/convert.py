@@ -16,7 +16,7 @@ from edgedistill.errors import UserError
 from edgedistill.model.wrapper import INPUT_NAMES, example_inputs
 from edgedistill.targets.executorch.delegation import delegation_report, kernel_ops
 from edgedistill.targets.executorch.runtime import FIXED_LENGTH_METHOD
-from edgedistill.targets.profiles import SequencePolicy
+from edgedistill.profiles import SequencePolicy
 
 MIN_DYNAMIC_LENGTH = 2
 # Quantization captures take whole calibration/training batches; the device graph takes one row.

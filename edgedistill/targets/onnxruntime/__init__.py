@@ -14,7 +14,7 @@ from typing import Literal
 
 from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Session, Target
 from edgedistill.targets.onnxruntime import convert, fuse, quantize
-from edgedistill.targets.profiles import DeviceProfile
+from edgedistill.profiles import DeviceProfile
 
 DEFAULT_RECIPES = ("fp32", "int8-dynamic", "int8-qdq")
 # Quantizes every op ORT can (mask Add, Softmax, LayerNorm, embeddings): kept out of the

@@ -14,7 +14,7 @@ from typing import Literal
 
 from edgedistill.errors import UserError
 from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Session, Target
-from edgedistill.targets.profiles import DeviceProfile
+from edgedistill.profiles import DeviceProfile
 
 CONVERTERS = ("litert-torch", "onnx2tf")
 _DESCRIPTIONS = {

@@ -1,7 +1,7 @@
 import pytest
 
-from edgedistill.check.report import print_export, print_profiles
-from edgedistill.targets.profiles import load_profile
+from edgedistill.tables import print_export, print_profiles
+from edgedistill.targets.registry import load_profile
 
 pytestmark = pytest.mark.slow  # real ONNX Runtime exports
 

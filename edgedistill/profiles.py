@@ -1,7 +1,12 @@
-"""Device profiles: data files in the repository's `targets/` folder, loaded into typed configs."""
+"""Device profiles: data files in the repository's `targets/` folder, loaded into typed configs.
+
+Runtime tables (e.g. `[onnxruntime]`) stay plain mappings here; the target registry types them and
+checks runtime names (`targets.registry.resolve_profile`), so profiles import no target code.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
@@ -79,48 +84,44 @@ class DeviceProfile:
     cpu_affinity: list[int] = field(default_factory=list)
     sequence: SequencePolicy = field(default_factory=SequencePolicy)
     budgets: Budgets = field(default_factory=Budgets)
-    runtime_options: dict[str, Any] = field(default_factory=dict)  # typed options per runtime, defaults filled in
+    # Per-runtime options: raw tables as read, typed (defaults filled in) once resolved by the target registry.
+    runtime_options: dict[str, Any] = field(default_factory=dict)
 
 
 def profiles_dir() -> Path:
     """The profile folder: $EDGEDISTILL_TARGETS, else `targets/` beside the package."""
     override = os.environ.get("EDGEDISTILL_TARGETS")
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "targets"
+    return Path(override) if override else Path(__file__).resolve().parents[1] / "targets"
 
 
 def profile_names() -> list[str]:
     return sorted(p.stem for p in profiles_dir().glob("*.toml"))
 
 
-def load_profile(name_or_path: str) -> DeviceProfile:
-    """Load a profile by name (from `targets/`) or by path to a TOML/YAML file."""
+def read_profile(name_or_path: str) -> tuple[DeviceProfile, str]:
+    """Read a profile by name (from `targets/`) or by path to a TOML/YAML file; returns it and its path.
+
+    Its runtime tables are untyped: `targets.registry.load_profile` is what export and the CLI use."""
     path = Path(name_or_path)
     if path.suffix not in (".toml", ".yaml", ".yml"):
         path = profiles_dir() / f"{name_or_path}.toml"
         if not path.is_file():
             raise UserError(f"unknown device profile {name_or_path!r}; available: {', '.join(profile_names())}")
-    return parse_profile(load_mapping(path), str(path))
+    return parse_profile(load_mapping(path), str(path)), str(path)
 
 
 def parse_profile(mapping: dict[str, Any], where: str) -> DeviceProfile:
-    """Validate a profile mapping; runtime tables (e.g. `[onnxruntime]`) are typed by their backend."""
-    from edgedistill.targets.registry import get_target, runtime_names
-
-    mapping = dict(mapping)
-    runtime_tables = {name: mapping.pop(name) for name in runtime_names() if name in mapping}
-    profile = from_mapping(DeviceProfile, mapping, where)
+    """Validate a profile mapping; every table not a profile field is a runtime's options table."""
+    fields = {f.name for f in dataclasses.fields(DeviceProfile)} - {"runtime_options"}
+    tables = {key: value for key, value in mapping.items() if key not in fields and isinstance(value, dict)}
+    profile = from_mapping(DeviceProfile, {k: v for k, v in mapping.items() if k not in tables}, where)
     if not profile.runtimes:
-        raise UserError(f"{where}: runtimes must list at least one of {', '.join(runtime_names())}")
-    options = {}
-    for runtime in profile.runtimes:
-        target = get_target(runtime)
-        table = runtime_tables.get(runtime, {})
-        options[runtime] = from_mapping(target.options_type, table, f"{where} [{runtime}]") if target.options_type else table
-    stray = sorted(set(runtime_tables) - set(profile.runtimes))
+        raise UserError(f"{where}: runtimes must list at least one runtime")
+    stray = sorted(set(tables) - set(profile.runtimes))
     if stray:
         raise UserError(f"{where}: has a [{stray[0]}] table but runtimes does not list {stray[0]!r}")
     _check_consistent(profile, where)
-    return DeviceProfile(**{**profile.__dict__, "runtime_options": options})
+    return dataclasses.replace(profile, runtime_options=tables)
 
 
 def _check_consistent(profile: DeviceProfile, where: str) -> None:
