@@ -56,6 +56,8 @@ Seed = Annotated[int, typer.Option(help="Seed for the split, initialisation and 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")]
 MinSteps = Annotated[int, typer.Option(help="Train for at least this many steps (more epochs on small data).")]
 Patience = Annotated[Optional[int], typer.Option(help="Stop after this many epochs without a better validation accuracy.")]
+TrustOption = Annotated[list[Path], typer.Option(
+    "--trust", help="Accept only bundles signed by a key in this PEM public-key file (repeatable; a file may hold several).")]
 
 
 def _stage_config(ctx: typer.Context, config_type: type, config_file: Path | None, from_flags, required: tuple[str, ...]):
@@ -210,12 +212,17 @@ def check(
     data: Annotated[Optional[str], typer.Option(help="Labelled data to measure on; default: the bundle's own test split.")] = None,
     text_column: TextColumn = "text",
     label_column: LabelColumn = "label",
+    trust: TrustOption = [],
     as_json: JsonFlag = False,
 ) -> None:
     """Re-measure a bundle in its runtime: accuracy, parity at several lengths, budgets."""
     from edgedistill.check.checker import check_bundle
     from edgedistill.tables import print_check
 
+    if trust:
+        from edgedistill.bundle.signing import load_trusted_keys, verify_manifest
+
+        verify_manifest(bundle, load_trusted_keys(trust), f"bundle {bundle}")
     report = check_bundle(bundle, data=data, text_column=text_column, label_column=label_column)
     _print_json(report) if as_json else print_check(report)
     if not report["passed"]:
@@ -259,12 +266,15 @@ def publish_bundle(
     bundle: Annotated[Path, typer.Argument(help="Bundle directory written by `edgedistill export`.")],
     registry: RegistryOption = None,
     version: Annotated[Optional[str], typer.Option(help="Version to publish as, e.g. 1.2.0; default: the next integer.")] = None,
+    sign: Annotated[Optional[Path], typer.Option(
+        help="Sign the manifest with this Ed25519 private key (PEM; see `edgedistill keygen`).")] = None,
 ) -> None:
     """Verify a bundle and publish it to a registry as NAME@VERSION (never overwrites a version)."""
     from edgedistill.bundle.registry import publish
+    from edgedistill.bundle.signing import load_signing_key
 
-    ref = publish(bundle, _registry(registry), version)
-    print(f"published {ref.reference} to {ref.path}")
+    ref = publish(bundle, _registry(registry), version, load_signing_key(sign) if sign else None)
+    print(f"published {ref.reference} to {ref.path}" + (", signed" if sign else ""))
 
 
 @app.command("pull")
@@ -272,13 +282,29 @@ def pull_bundle(
     reference: Annotated[str, typer.Argument(help="NAME, NAME@VERSION or NAME@latest.")],
     out: Annotated[Path, typer.Option(help="Directory to place the verified bundle in.")],
     registry: RegistryOption = None,
+    trust: TrustOption = [],
 ) -> None:
-    """Copy a published bundle out of a registry and verify every file's sha256 (no torch needed)."""
+    """Copy a published bundle out of a registry and verify every file's size and sha256 (no torch needed)."""
     from edgedistill.bundle.registry import pull, resolve
+    from edgedistill.bundle.signing import load_trusted_keys
 
     registry = _registry(registry)
+    trusted = load_trusted_keys(trust) if trust else None
     ref = resolve(reference, registry)  # pin @latest, so the version printed is the one pulled
-    print(f"pulled {ref.reference} into {pull(ref.reference, registry, out)}")
+    placed = pull(ref.reference, registry, out, trusted)
+    print(f"pulled {ref.reference} into {placed}" + (", signed by a --trust key" if trusted else ""))
+
+
+@app.command("keygen")
+def keygen(
+    out: Annotated[Path, typer.Option(help="Directory to write NAME.key (private) and NAME.pub (public) to.")],
+    name: Annotated[str, typer.Option(help="File name for the key pair.")] = "edgedistill-signing",
+) -> None:
+    """Make an Ed25519 key pair: `publish --sign NAME.key`, and give NAME.pub to those who `pull --trust` it."""
+    from edgedistill.bundle.signing import generate_key_pair
+
+    private, public, fingerprint = generate_key_pair(out, name)
+    print(f"wrote {private} (keep it secret) and {public} (share it); key fingerprint {fingerprint}")
 
 
 @app.command("bundles")

@@ -1,16 +1,28 @@
-"""Atomic file and directory writes, and content hashes."""
+"""Atomic, durable file and directory writes, and content hashes.
+
+Every write goes to a scratch name beside its destination (`.<name>.partial-XXXXXXXX`), is fsynced, and is
+renamed into place; a replaced directory is first renamed aside (`.<name>.old-XXXXXXXX`). Those names are
+unique (mkstemp/mkdtemp), so `sweep_scratch` can tell them from anything a user put there.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
+import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from edgedistill.errors import UserError
+
+_PARTIAL, _RETIRED = ".partial-", ".old-"
+# mkstemp/mkdtemp append 8 characters from [a-z0-9_] to the prefixes above.
+_SCRATCH_NAME = re.compile(r"\..+(?:\.partial-|\.old-)[a-z0-9_]{8}")
 
 
 def sha256_file(path: Path, chunk_bytes: int = 1 << 20) -> str:
@@ -60,41 +72,115 @@ def atomic_output_dir(final: Path, owned: Callable[[Path], bool], overwrite: boo
     final = Path(os.path.abspath(final))  # "." has no name to place a sibling scratch directory by
     require_replaceable(final, owned, overwrite)
     final.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    scratch = Path(tempfile.mkdtemp(prefix=f".{final.name}{_PARTIAL}", dir=final.parent))
     os.chmod(scratch, 0o777 & ~_umask())  # mkdtemp makes 0700; published models must be readable
     try:
         yield scratch
         require_replaceable(final, owned, overwrite)  # the block may have run for hours
-        if final.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
-            os.replace(final, retired)
-            os.replace(scratch, final)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(scratch, final)
+        fsync_tree(scratch)
+        _swap_in(scratch, final)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _swap_in(scratch: Path, final: Path) -> None:
+    """Rename `scratch` to `final`; an old `final` is renamed aside first, and put back if the second rename fails."""
+    if not final.exists():
+        os.replace(scratch, final)
+        fsync_path(final.parent)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{final.name}{_RETIRED}", dir=final.parent))
+    try:
+        os.replace(final, retired)
+    except BaseException:
+        os.rmdir(retired)
+        raise
+    try:
+        os.replace(scratch, final)
+    except BaseException:
+        os.replace(retired, final)
+        raise
+    fsync_path(final.parent)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file and a rename."""
+    """Write `data` to `path` through a temporary file, an fsync and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{_PARTIAL}", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
         make_readable(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    fsync_path(path.parent)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write UTF-8 text to `path` through a temporary file and a rename."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_new_file(path: Path, data: bytes, mode: int) -> None:
+    """Create `path` with `mode` (never overwriting a file, never through a link) and make it durable."""
+    path = Path(path)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    except FileExistsError:
+        raise UserError(f"{path} already exists; move it away or choose another name") from None
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        path.unlink()
+        raise
+    fsync_path(path.parent)
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file or a directory to disk: a rename survives a power loss only once its folder is flushed."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        os.fsync(descriptor)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):  # some network filesystems cannot fsync a folder
+            raise
+    finally:
+        os.close(descriptor)
+
+
+def fsync_tree(root: Path) -> None:
+    """fsync every plain file and folder under `root`, files before their folder, without following links."""
+    for folder, _, names in os.walk(root, topdown=False):
+        for name in names:
+            if stat.S_ISREG(os.lstat(os.path.join(folder, name)).st_mode):
+                fsync_path(Path(folder, name))
+        fsync_path(Path(folder))
+
+
+def sweep_scratch(directory: Path) -> None:
+    """Remove the scratch files and folders that writers killed mid-write left in `directory`.
+
+    Call it only while holding the lock that every writer to `directory` holds, so none of them is in use.
+    Only names this module makes are touched, and links are never followed.
+    """
+    for entry in Path(directory).iterdir():
+        if not _SCRATCH_NAME.fullmatch(entry.name) or entry.is_symlink():
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
 
 
 def make_readable(path: str | Path) -> None:

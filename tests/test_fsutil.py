@@ -6,7 +6,7 @@ import stat
 import pytest
 
 from edgedistill.errors import UserError
-from edgedistill.fsutil import atomic_output_dir, atomic_write_bytes, holds_only
+from edgedistill.fsutil import atomic_output_dir, atomic_write_bytes, holds_only, sweep_scratch, write_new_file
 
 OURS = holds_only(["old.txt", "new.bin"])
 
@@ -48,3 +48,63 @@ def test_a_symlinked_output_is_refused(tmp_path):
         with atomic_output_dir(tmp_path / "out", OURS):
             pass
     assert os.listdir(tmp_path / "elsewhere") == []
+
+
+def test_a_failed_swap_puts_the_old_output_back(tmp_path, monkeypatch):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "old.txt").write_text("old")
+    real_replace = os.replace
+
+    def failing_replace(source, target):
+        if ".partial-" in os.fspath(source):
+            raise OSError("disk gone")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk gone"):
+        with atomic_output_dir(tmp_path / "out", OURS) as scratch:
+            atomic_write_bytes(scratch / "new.bin", b"new")
+    assert os.listdir(tmp_path) == ["out"] and os.listdir(tmp_path / "out") == ["old.txt"]
+
+
+def test_every_written_file_and_its_folder_reach_the_disk(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.readlink(f"/proc/self/fd/{fd}")), real_fsync(fd)))
+    atomic_write_bytes(tmp_path / "index.json", b"{}")
+    assert len(synced) == 2 and synced[0].startswith(str(tmp_path / ".index.json.partial-"))
+    assert synced[1] == str(tmp_path)  # the rename itself
+
+    synced.clear()
+    with atomic_output_dir(tmp_path / "out", OURS) as scratch:
+        (scratch / "sub").mkdir()
+        (scratch / "sub" / "old.txt").write_text("a")
+        (scratch / "new.bin").write_bytes(b"b")
+    moved = [path.replace(str(scratch), str(tmp_path / "out")) for path in synced]
+    assert set(moved) == {str(tmp_path / "out" / "sub" / "old.txt"), str(tmp_path / "out" / "sub"),
+                          str(tmp_path / "out" / "new.bin"), str(tmp_path / "out"), str(tmp_path)}
+    assert moved[-1] == str(tmp_path)  # the rename itself, once the contents are down
+
+
+def test_sweep_removes_only_names_this_module_makes(tmp_path):
+    for name in (".model.partial-ab12cd34", ".1.old-zz_99xyz"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "half.bin").write_bytes(b"x")
+    (tmp_path / ".index.json.partial-q1w2e3r4").write_text("{")
+    for name in ("model.partial-ab12cd34", ".model.partial-short", ".model.partial-ABCDEFGH", "thesis.tex"):
+        (tmp_path / name).write_text("the user's")
+    (tmp_path / ".link.partial-ab12cd34").symlink_to(tmp_path / "thesis.tex")
+    sweep_scratch(tmp_path)
+    assert sorted(os.listdir(tmp_path)) == [".link.partial-ab12cd34", ".model.partial-ABCDEFGH", ".model.partial-short",
+                                            "model.partial-ab12cd34", "thesis.tex"]
+
+
+def test_write_new_file_never_overwrites_nor_follows_a_link(tmp_path):
+    write_new_file(tmp_path / "a.key", b"secret", 0o600)
+    assert stat.S_IMODE(os.stat(tmp_path / "a.key").st_mode) == 0o600
+    with pytest.raises(UserError, match="already exists"):
+        write_new_file(tmp_path / "a.key", b"other", 0o600)
+    (tmp_path / "link.key").symlink_to(tmp_path / "target")
+    with pytest.raises(UserError, match="already exists"):
+        write_new_file(tmp_path / "link.key", b"other", 0o600)
+    assert (tmp_path / "a.key").read_bytes() == b"secret" and not (tmp_path / "target").exists()

@@ -1,7 +1,8 @@
 """The bundle manifest: what an artifact is, how it was built, and what it measured.
 
-`files` maps every other file in the bundle to its sha256, so a copied bundle can be
+`files` maps every other file in the bundle to its sha256 and size, so a copied bundle can be
 verified before it is trusted. The schema is versioned; readers refuse newer ones.
+Schema 1 recorded only the sha256 (`{name: digest}`); it is still read, with sizes unknown.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ import platform
 import re
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from edgedistill.errors import UserError
+from edgedistill.fsutil import sha256_file
 from edgedistill.typed_config import from_mapping
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MANIFEST_FILE = "manifest.json"
+SIGNATURE_FILE = "manifest.sig"  # beside the manifest, never listed in it (see bundle/signing.py)
 REQUIRED_FILES = ("tokenizer.json", "labels.json", "golden.json")
 METRIC_KEYS = ("accuracy", "reference_accuracy", "teacher_accuracy", "agreement", "max_abs_logit_diff",
                "size_bytes", "latency_ms", "peak_rss_mb")
@@ -29,6 +33,17 @@ _CORE_PACKAGES = ("edgedistill", "torch", "transformers", "tokenizers", "numpy")
 
 
 @dataclass(frozen=True)
+class FileEntry:
+    sha256: str
+    size: int | None  # None only in schema 1 manifests
+
+
+def file_entry(path: Path) -> FileEntry:
+    """The manifest entry for a file as it is on disk now."""
+    return FileEntry(sha256=sha256_file(path), size=Path(path).stat().st_size)
+
+
+@dataclass(frozen=True)
 class Manifest:
     name: str
     target: str
@@ -36,7 +51,7 @@ class Manifest:
     precision: str
     model: str
     quantization: dict[str, Any]
-    files: dict[str, str]
+    files: dict[str, FileEntry]
     toolchain: dict[str, Any]
     inputs: list[dict[str, Any]]
     outputs: list[dict[str, Any]]
@@ -90,20 +105,26 @@ def parse_manifest(mapping: Any, where: str) -> Manifest:
     if missing:
         raise UserError(f"{where}: missing field {missing[0]!r}")
     manifest = from_mapping(Manifest, mapping, where)
-    _check_files(manifest, where)
+    manifest = dataclasses.replace(manifest, files={name: _file_entry(name, value, version, where)
+                                                    for name, value in manifest.files.items()})
+    for name in (manifest.model, *REQUIRED_FILES):
+        if name not in manifest.files:
+            raise UserError(f"{where}: files does not list {name!r}")
     _check_metrics(manifest.metrics, where)
     return manifest
 
 
-def _check_files(manifest: Manifest, where: str) -> None:
-    for name, digest in manifest.files.items():
-        if name in ("", ".", "..", MANIFEST_FILE) or "/" in name or "\\" in name:
-            raise UserError(f"{where}: files lists an invalid name {name!r}")
-        if not isinstance(digest, str) or not _SHA256.match(digest):
-            raise UserError(f"{where}: files[{name!r}] is not a sha256 hex digest")
-    for name in (manifest.model, *REQUIRED_FILES):
-        if name not in manifest.files:
-            raise UserError(f"{where}: files does not list {name!r}")
+def _file_entry(name: str, value: Any, version: int, where: str) -> FileEntry:
+    if name in ("", ".", "..", MANIFEST_FILE, SIGNATURE_FILE) or "/" in name or "\\" in name:
+        raise UserError(f"{where}: files lists an invalid name {name!r}")
+    if version == 1 and isinstance(value, str):
+        value = {"sha256": value, "size": None}
+    entry = from_mapping(FileEntry, value, f"{where}: files[{name!r}]")
+    if not _SHA256.fullmatch(entry.sha256):
+        raise UserError(f"{where}: files[{name!r}].sha256 is not a sha256 hex digest")
+    if version > 1 and (entry.size is None or entry.size < 0):
+        raise UserError(f"{where}: files[{name!r}].size must be a whole number of bytes (got {entry.size!r})")
+    return entry
 
 
 def _check_metrics(metrics: dict[str, Any], where: str) -> None:

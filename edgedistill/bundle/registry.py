@@ -4,11 +4,14 @@ The directory may be local, an NFS/SMB mount or a synced bucket folder, named by
 a `file://` URL. `index.json` is the source of truth for what is published: a version is
 copied and verified first, then listed, so readers never see a half-written version. Each
 entry records the manifest's sha256, so `pull` also catches a manifest edited in place.
+Anyone who can write here can also rewrite the index, so provenance comes from signatures
+(`publish --sign`, `pull --trust`; see signing.py), not from the index.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -17,16 +20,20 @@ from typing import Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from edgedistill.bundle.manifest import MANIFEST_FILE, Manifest, parse_manifest
-from edgedistill.bundle.reader import is_written_bundle, open_bundle
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from edgedistill.bundle.manifest import MANIFEST_FILE, SIGNATURE_FILE, Manifest, parse_manifest
+from edgedistill.bundle.reader import is_written_bundle, listed_file_problem, open_bundle
+from edgedistill.bundle.signing import sign_manifest, verify_manifest
 from edgedistill.errors import UserError
-from edgedistill.fsutil import atomic_output_dir, exclusive_lock, sha256_file
+from edgedistill.fsutil import atomic_output_dir, exclusive_lock, sha256_file, sweep_scratch
 from edgedistill.jsonio import read_json, write_json
 
 INDEX_FILE = "index.json"
 INDEX_SCHEMA_VERSION = 1
 LOCK_FILE = ".index.lock"
 LATEST = "latest"
+_REPUBLISH = "publish the bundle again under a new version"
 # Matched with fullmatch: a trailing "$" would also accept "name\n" as a folder name.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _VERSION = re.compile(r"(\d+(?:\.\d+)*)(?:-([0-9A-Za-z.]+))?")
@@ -43,8 +50,12 @@ class PublishedRef:
         return f"{self.name}@{self.version}"
 
 
-def publish(bundle: Path, registry: str, version: str | None = None) -> PublishedRef:
-    """Verify `bundle`, copy it to `<registry>/<name>/<version>/` and list it in the index."""
+def publish(bundle: Path, registry: str, version: str | None = None,
+            signing_key: Ed25519PrivateKey | None = None) -> PublishedRef:
+    """Verify `bundle`, copy it to `<registry>/<name>/<version>/`, sign it with `signing_key` if given, and list it.
+
+    Without a key, a signature the bundle already carries (one pulled from another registry, say) is kept as is.
+    """
     root = registry_dir(registry, create=True)
     try:
         manifest = open_bundle(Path(bundle)).manifest
@@ -55,6 +66,7 @@ def publish(bundle: Path, registry: str, version: str | None = None) -> Publishe
     if version is not None:
         _check_version(version)
     with _index_lock(root):
+        _sweep_stale_scratch(root)
         index = _read_index(root)
         published = index["bundles"].get(manifest.name, {})
         version = version or _next_version(published)
@@ -65,8 +77,10 @@ def publish(bundle: Path, registry: str, version: str | None = None) -> Publishe
         final = _inside(root, manifest.name, version)
         # Not in the index, so never visible to pull: a leftover from an interrupted publish, safe to replace.
         with atomic_output_dir(final, is_written_bundle) as scratch:
-            _copy_bundle(Path(bundle), manifest, scratch)
+            _copy_bundle(Path(bundle), manifest, scratch, keep_signature=signing_key is None)
             copied = open_bundle(scratch).manifest
+            if signing_key is not None:
+                sign_manifest(scratch, signing_key)
         index["bundles"].setdefault(manifest.name, {})[version] = _index_entry(copied, final / MANIFEST_FILE)
         write_json(root / INDEX_FILE, index)
     return PublishedRef(manifest.name, version, final)
@@ -79,15 +93,18 @@ def resolve(reference: str, registry: str) -> PublishedRef:
     return PublishedRef(name, version, root / name / version)
 
 
-def pull(reference: str, registry: str, out: Path) -> Path:
-    """Copy a published bundle to `out` and verify every sha256; on any mismatch `out` is left untouched."""
+def pull(reference: str, registry: str, out: Path, trusted: dict[str, Ed25519PublicKey] | None = None) -> Path:
+    """Copy a published bundle to `out` and verify every size and sha256; on any mismatch `out` is left untouched.
+
+    With `trusted` keys, a bundle that is unsigned or not signed by one of them is refused before its files are copied.
+    """
     root = registry_dir(registry)
     bundles = _read_index(root)["bundles"]
     name, version = _resolve(reference, bundles, registry)
     source, label = _inside(root, name, version), f"{name}@{version} in {registry}"
     out = Path(out)
     with atomic_output_dir(out, is_written_bundle) as scratch:
-        _copy_listed(source, scratch, bundles[name][version]["manifest_sha256"], label)
+        _copy_listed(source, scratch, name, bundles[name][version]["manifest_sha256"], label, trusted)
         try:
             open_bundle(scratch)
         except UserError as exc:
@@ -138,27 +155,48 @@ def _resolve(reference: str, bundles: dict[str, Any], registry: str) -> tuple[st
     return name, version
 
 
-def _copy_listed(source: Path, target: Path, manifest_sha256: str, label: str) -> None:
-    """Copy the manifest, check it against the index, then copy the files it lists."""
-    if (source / MANIFEST_FILE).is_symlink() or not (source / MANIFEST_FILE).is_file():
-        raise UserError(f"{label}: {source} has no {MANIFEST_FILE}; publish the bundle again under a new version")
-    shutil.copyfile(source / MANIFEST_FILE, target / MANIFEST_FILE)
+def _copy_listed(source: Path, target: Path, name: str, manifest_sha256: str, label: str,
+                 trusted: dict[str, Ed25519PublicKey] | None) -> None:
+    """Copy the manifest and check it against the index (and its signature, under --trust), then the files it lists."""
+    _copy_checked(source, target, MANIFEST_FILE, None, label, _REPUBLISH)
     if sha256_file(target / MANIFEST_FILE) != manifest_sha256:
         raise UserError(f"{label}: {MANIFEST_FILE} does not match its sha256 in {INDEX_FILE} "
-                        "(modified after publish); publish the bundle again under a new version")
-    where = str(source / MANIFEST_FILE)
-    for name in sorted(parse_manifest(read_json(target / MANIFEST_FILE, "bundle manifest"), where).files):
-        if (source / name).is_symlink():
-            raise UserError(f"{label}: {name} is a symbolic link; a registry holds plain files only")
-        if not (source / name).is_file():
-            raise UserError(f"{label} is missing {name}; publish the bundle again under a new version")
-        shutil.copyfile(source / name, target / name)
+                        f"(modified after publish); {_REPUBLISH}")
+    manifest = parse_manifest(read_json(target / MANIFEST_FILE, "bundle manifest"), str(source / MANIFEST_FILE))
+    if manifest.name != name:
+        raise UserError(f"{label}: {MANIFEST_FILE} names another bundle ({manifest.name!r}); {_REPUBLISH}")
+    if os.path.lexists(source / SIGNATURE_FILE):
+        _copy_checked(source, target, SIGNATURE_FILE, None, label, _REPUBLISH)
+    if trusted is not None:
+        verify_manifest(target, trusted, label)
+    for file_name, entry in sorted(manifest.files.items()):
+        _copy_checked(source, target, file_name, entry.size, label, _REPUBLISH)
 
 
-def _copy_bundle(source: Path, manifest: Manifest, target: Path) -> None:
-    """Copy exactly the manifest and the files it lists; stray files in the source stay behind."""
-    for name in (MANIFEST_FILE, *sorted(manifest.files)):
-        shutil.copyfile(source / name, target / name)
+def _copy_bundle(source: Path, manifest: Manifest, target: Path, keep_signature: bool) -> None:
+    """Copy exactly the manifest, the files it lists and perhaps its signature; stray files stay behind."""
+    sizes: dict[str, int | None] = {name: entry.size for name, entry in manifest.files.items()}
+    sizes[MANIFEST_FILE] = None
+    if keep_signature and os.path.lexists(source / SIGNATURE_FILE):
+        sizes[SIGNATURE_FILE] = None
+    for name, size in sorted(sizes.items()):
+        _copy_checked(source, target, name, size, f"refusing to publish {source}", "export the bundle again")
+
+
+def _copy_checked(source: Path, target: Path, name: str, size: int | None, label: str, remedy: str) -> None:
+    """Copy one file once lstat shows a plain file of the recorded size, so a link or a wrong size is never read."""
+    problem = listed_file_problem(source / name, size)
+    if problem is not None:
+        raise UserError(f"{label}: {problem}; {remedy}")
+    shutil.copyfile(source / name, target / name)
+
+
+def _sweep_stale_scratch(root: Path) -> None:
+    """Remove what publishers killed mid-write left behind; under the index lock, no live publisher owns any of it."""
+    sweep_scratch(root)
+    for folder in root.iterdir():
+        if _valid_name(folder.name) and folder.is_dir() and not folder.is_symlink():
+            sweep_scratch(folder)
 
 
 def _index_entry(manifest: Manifest, manifest_path: Path) -> dict[str, Any]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from edgedistill.bundle.golden import GOLDEN_FILE
-from edgedistill.bundle.manifest import MANIFEST_FILE, Manifest, parse_manifest
+from edgedistill.bundle.manifest import MANIFEST_FILE, Manifest, file_entry, parse_manifest
 from edgedistill.bundle.reader import is_written_bundle
-from edgedistill.fsutil import atomic_output_dir, sha256_file
+from edgedistill.fsutil import atomic_output_dir
 from edgedistill.jsonio import write_json
 from edgedistill.modeldir import LABELS_FILE, TOKENIZER_FILES
 from edgedistill.text.vocab import VOCAB_FILE, wordpiece_vocab_text
@@ -42,7 +43,8 @@ def write_bundle(final_dir: Path, artifact: Path, model_name: str, student_dir: 
                 shutil.copyfile(Path(student_dir) / name, scratch / name)
         _ensure_vocab_txt(scratch)
         write_json(scratch / GOLDEN_FILE, golden)
-        files = {path.name: sha256_file(path) for path in sorted(scratch.iterdir()) if path.is_file()}
+        files = {path.name: dataclasses.asdict(file_entry(path))
+                 for path in sorted(scratch.iterdir()) if path.is_file()}
         created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         complete = {**manifest, "model": model_name, "files": files, "created_at": created_at}
         checked: Manifest = parse_manifest(complete, f"manifest of {final_dir.name}")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
 import pytest
 
+from edgedistill.bundle.manifest import file_entry
 from edgedistill.cli import main
-from edgedistill.fsutil import sha256_file
 
 pytestmark = pytest.mark.slow  # one real ONNX Runtime export (the shared bundle)
 
@@ -20,7 +21,7 @@ MANIFEST_EDITS = {
     "accuracy above 1": lambda m: m["metrics"].update(accuracy=7),
     "negative budget": lambda m: m["budgets"].update(max_accuracy_drop=-1),
     "size_bytes as text": lambda m: m["metrics"].update(size_bytes="big"),
-    "file name with a slash": lambda m: m["files"].update({"../x": "0" * 64}),
+    "file name with a slash": lambda m: m["files"].update({"../x": {"sha256": "0" * 64, "size": 1}}),
 }
 GOLDEN_EDITS = {
     "ids of 10^30": lambda case: case.update(input_ids=[10**30] * len(case["input_ids"])),
@@ -56,6 +57,6 @@ def test_crafted_golden_vectors(bundle, tmp_path, capsys, edit):
     GOLDEN_EDITS[edit](golden["cases"][0])
     (copy / "golden.json").write_text(json.dumps(golden).replace("Infinity", "1e999"))
     manifest = json.loads((copy / "manifest.json").read_text())
-    manifest["files"]["golden.json"] = sha256_file(copy / "golden.json")  # a consistent forgery, not a corrupt copy
+    manifest["files"]["golden.json"] = dataclasses.asdict(file_entry(copy / "golden.json"))  # a consistent forgery
     (copy / "manifest.json").write_text(json.dumps(manifest))
     _one_line_error(["check", str(copy)], capsys)

@@ -2,7 +2,7 @@ import copy
 
 import pytest
 
-from edgedistill.bundle.manifest import parse_manifest, tensor_specs, toolchain_versions
+from edgedistill.bundle.manifest import FileEntry, parse_manifest, tensor_specs, toolchain_versions
 from edgedistill.errors import UserError
 from tests.bundle.fakes import complete_manifest
 
@@ -19,8 +19,14 @@ def test_complete_manifest_parses_and_round_trips():
     (lambda m: m.pop("schema_version"), "missing schema_version"),
     (lambda m: m.update(schema_version=99), "upgrade edgedistill"),
     (lambda m: m.update(surprise=1), "unknown key 'surprise'"),
-    (lambda m: m["files"].update({"../evil": "0" * 64}), "invalid name"),
-    (lambda m: m["files"].update({"tokenizer.json": "not-a-digest"}), "not a sha256"),
+    (lambda m: m["files"].update({"../evil": {"sha256": "0" * 64, "size": 1}}), "invalid name"),
+    (lambda m: m["files"].update({"manifest.sig": {"sha256": "0" * 64, "size": 1}}), "invalid name"),
+    (lambda m: m["files"]["tokenizer.json"].update(sha256="not-a-digest"), "not a sha256"),
+    (lambda m: m["files"].update({"tokenizer.json": "0" * 64}), r"files\['tokenizer.json'\]: expected a table"),
+    (lambda m: m["files"]["tokenizer.json"].pop("size"), "missing 1 required positional argument: 'size'"),
+    (lambda m: m["files"]["tokenizer.json"].update(size=None), r"size must be a whole number of bytes \(got None\)"),
+    (lambda m: m["files"]["tokenizer.json"].update(size=-1), r"size must be a whole number of bytes \(got -1\)"),
+    (lambda m: m["files"]["tokenizer.json"].update(size=True), "expected int"),
     (lambda m: m["files"].pop("golden.json"), "does not list 'golden.json'"),
     (lambda m: m["metrics"].pop("agreement"), "metrics lacks 'agreement'"),
     (lambda m: m["metrics"]["latency_ms"].pop("p99"), "latency_ms needs"),
@@ -32,6 +38,13 @@ def test_invalid_manifests_are_one_line_errors(change, message):
     with pytest.raises(UserError, match=message) as excinfo:
         parse_manifest(manifest, "bundle/manifest.json")
     assert "\n" not in str(excinfo.value)
+
+
+def test_a_schema_1_manifest_is_read_with_sizes_unknown():
+    old = {**complete_manifest(), "schema_version": 1}
+    old["files"] = {name: entry["sha256"] for name, entry in old["files"].items()}
+    manifest = parse_manifest(old, "old/manifest.json")
+    assert manifest.files["labels.json"] == FileEntry(sha256="0" * 64, size=None)
 
 
 def test_tensor_specs_name_dynamic_axes_or_pin_static_ones():

@@ -4,6 +4,7 @@ import os
 import pytest
 
 from edgedistill.bundle import writer
+from edgedistill.bundle.manifest import FileEntry
 from edgedistill.bundle.reader import open_bundle
 from edgedistill.bundle.writer import write_bundle
 from edgedistill.errors import UserError
@@ -32,18 +33,24 @@ def bundle(tmp_path, student):
                         manifest_fields())
 
 
-def test_written_bundle_lists_every_file_with_its_sha256(bundle):
+def test_written_bundle_lists_every_file_with_its_sha256_and_size(bundle):
     opened = open_bundle(bundle)
     names = {p.name for p in bundle.iterdir()}
     assert names == {MODEL, "tokenizer.json", "vocab.txt", "labels.json", "golden.json", "manifest.json"}
-    assert opened.manifest.files == {name: sha256_file(bundle / name) for name in names - {"manifest.json"}}
+    assert opened.manifest.files == {name: FileEntry(sha256_file(bundle / name), (bundle / name).stat().st_size)
+                                     for name in names - {"manifest.json"}}
     assert opened.labels == ["neg", "pos"] and opened.golden[0].input_ids.shape == (1, 8)
     assert opened.model_path.read_bytes().startswith(b"\x08\x07") and opened.manifest.created_at
 
 
-def test_truncated_model_is_caught_by_its_sha256(bundle):
+def test_a_truncated_model_is_caught_by_its_size_and_a_flipped_byte_by_its_sha256(bundle):
     model = bundle / MODEL
-    model.write_bytes(model.read_bytes()[:50])
+    original = model.read_bytes()
+    model.write_bytes(original[:50])
+    with pytest.raises(UserError, match=f"{MODEL} is 50 bytes, but manifest.json records {len(original)}") as excinfo:
+        open_bundle(bundle)
+    assert "\n" not in str(excinfo.value)
+    model.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
     with pytest.raises(UserError, match=f"{MODEL} does not match its sha256") as excinfo:
         open_bundle(bundle)
     assert "\n" not in str(excinfo.value)
@@ -51,9 +58,16 @@ def test_truncated_model_is_caught_by_its_sha256(bundle):
 
 def test_manifest_hash_mismatch_is_caught(bundle):
     manifest = json.loads((bundle / "manifest.json").read_text())
-    manifest["files"]["labels.json"] = "f" * 64
+    manifest["files"]["labels.json"]["sha256"] = "f" * 64
     (bundle / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(UserError, match="labels.json does not match"):
+        open_bundle(bundle)
+
+
+def test_a_file_of_another_size_is_refused_before_it_is_hashed(bundle, monkeypatch):
+    (bundle / "labels.json").write_bytes((bundle / "labels.json").read_bytes() + b" ")
+    monkeypatch.setattr("edgedistill.bundle.reader.sha256_file", lambda path: pytest.fail(f"hashed {path.name}"))
+    with pytest.raises(UserError, match=r"labels.json is \d+ bytes, but manifest.json records \d+; copy the whole"):
         open_bundle(bundle)
 
 

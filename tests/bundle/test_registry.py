@@ -115,19 +115,23 @@ def test_a_tampered_bundle_is_refused_at_publish(bundle, registry, tmp_path):
     tampered = tmp_path / bundle.name
     shutil.copytree(bundle, tampered)
     (tampered / "labels.json").write_text(json.dumps({"labels": ["pos", "neg"]}))
-    with pytest.raises(UserError, match="refusing to publish: .*labels.json does not match its sha256") as caught:
+    with pytest.raises(UserError, match=r"refusing to publish: .*labels.json is \d+ bytes, but manifest.json records") as caught:
         publish(tampered, str(registry))
     assert "\n" not in str(caught.value)
     assert list_bundles(str(registry)) == {} and not (registry / bundle.name).exists()
 
 
-@pytest.mark.parametrize("corrupt", ["model", "manifest"])
+@pytest.mark.parametrize("corrupt", ["model", "truncated model", "manifest"])
 def test_a_registry_file_corrupted_after_publish_leaves_nothing_at_out(bundle, registry, tmp_path, corrupt):
     ref = publish(bundle, str(registry))
+    model = next(ref.path.glob("*.onnx"))
     if corrupt == "model":
-        model = next(ref.path.glob("*.onnx"))
-        model.write_bytes(model.read_bytes()[:-7])
+        data = model.read_bytes()
+        model.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # same size, other bytes
         message = r"is corrupt, nothing pulled: .*\.onnx does not match its sha256"
+    elif corrupt == "truncated model":  # refused by its size before it is copied
+        model.write_bytes(model.read_bytes()[:-7])
+        message = r"\.onnx is \d+ bytes, but manifest.json records \d+; publish the bundle again"
     else:  # an edited manifest still matches its files, but not the index
         manifest = json.loads((ref.path / "manifest.json").read_text())
         manifest["metrics"]["accuracy"] = 1.0

@@ -82,7 +82,7 @@ def test_a_corrupt_model_with_a_matching_manifest_is_a_one_line_error(host_bundl
     model = next(bundle.glob("*.onnx"))
     model.write_bytes(model.read_bytes()[:200])
     manifest = json.loads((bundle / "manifest.json").read_text())
-    manifest["files"][model.name] = sha256_file(model)
+    manifest["files"][model.name] = {"sha256": sha256_file(model), "size": model.stat().st_size}
     (bundle / "manifest.json").write_text(json.dumps(manifest))
     assert main(["bench", str(bundle), "--runs", "1", "--seconds", "0"]) == 2
     error = capsys.readouterr().err.strip()

@@ -169,7 +169,7 @@ def test_calibration_file_is_used(tiny_student_dir, host_profile, tmp_path):
     assert report["calibration"] == {"source": str(calibration), "texts": 7}
     bundle = open_bundle(Path(report["runtimes"]["onnxruntime"]["bundle"]))
     assert bundle.manifest.export_report["calibration_samples"] == 7
-    assert bundle.manifest.files[bundle.manifest.model] == sha256_file(bundle.model_path)
+    assert bundle.manifest.files[bundle.manifest.model].sha256 == sha256_file(bundle.model_path)
 
 
 def test_a_recipe_that_crashes_is_reported_not_fatal_to_the_report(tiny_student_dir, host_profile, tmp_path):
