@@ -57,7 +57,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable J
 MinSteps = Annotated[int, typer.Option(help="Train for at least this many steps (more epochs on small data).")]
 Patience = Annotated[Optional[int], typer.Option(help="Stop after this many epochs without a better validation accuracy.")]
 TrustOption = Annotated[list[Path], typer.Option(
-    "--trust", help="Accept only bundles signed by a key in this PEM public-key file (repeatable; a file may hold several).")]
+    "--trust", metavar="PUBKEY",
+    help="Accept only bundles signed by a key in this PEM public-key file (repeatable; a file may hold several).")]
 
 
 def _stage_config(ctx: typer.Context, config_type: type, config_file: Path | None, from_flags, required: tuple[str, ...]):
