@@ -1,7 +1,8 @@
 """`check` and `bench` on static-shape bundles (TFLite, ExecuTorch) exported under dynamic and multi-bucket profiles.
 
-Golden vectors follow the profile's policy (widths 8, 16, 32, 64), while these artifacts take one static length:
-the session pads narrower inputs itself, so parity must hold at every golden width.
+Golden vectors follow the profile's policy (widths 8, 16, 32, 64 dynamic; 16 and 64 with buckets [16, 64]). An
+artifact with one static length pads narrower inputs itself, so parity must hold at every golden width; a TFLite
+file with one signature per bucket runs each width in its own signature.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ def test_check_and_bench_pass_on_static_shape_bundles(tiny_student_dir, profiles
     assert all(entry["max_abs_logit_diff"] <= 1e-4 for entry in check["parity"]["lengths"])
     bench = bench_bundle(bundle, BenchSettings(runs=5, seconds=0.1, warmup=1, length=16))
     assert bench["passed"] and bench["latency_ms"]["p50"] > 0
+    if runtime == "tflite" and policy == "two-buckets":
+        manifest = json.loads((bundle / "manifest.json").read_text())
+        assert manifest["export_report"]["signatures"] == {"len_16": 16, "len_64": 64}
+        assert bench["length"] == 16  # so bench timed the 16-token signature, not the 64 one
 
 
 def test_export_removes_a_bundle_that_fails_its_own_check(tiny_student_dir, profiles_dir, tmp_path, monkeypatch):

@@ -1,4 +1,7 @@
-"""The TFLite backend: both converters, run in LiteRT on the tiny trained student."""
+"""The TFLite backend: both converters, run in LiteRT on the tiny trained student.
+
+The shared profile has two buckets (16 and 48): litert-torch writes one signature per bucket, onnx2tf one at 48.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from edgedistill.targets.tflite import TARGET, TFLiteOptions, toolenv
 from edgedistill.text.encode import TextEncoder
 
 STATIC_LENGTH = 48
+SMALL_BUCKET = 16
 # 40 test sentences: 0.95 tolerates two flipped predictions; a broken int8 model lands near 0.5.
 MIN_INT8_AGREEMENT = 0.95
 needs_toolenv = pytest.mark.skipif(not toolenv.is_ready(), reason=toolenv.MISSING)
@@ -25,23 +29,24 @@ def tflite_profile(converter: str, sequence: SequencePolicy | None = None) -> De
     return DeviceProfile(
         name=f"test-{converter}", description="test phone", isa="arm64", runtimes=["tflite"],
         precisions=["fp32", "fp16", "int8"],
-        sequence=sequence or SequencePolicy(policy="fixed", max_length=STATIC_LENGTH, buckets=[16, STATIC_LENGTH]),
+        sequence=sequence or SequencePolicy(policy="fixed", max_length=STATIC_LENGTH, buckets=[SMALL_BUCKET, STATIC_LENGTH]),
         runtime_options={"tflite": TFLiteOptions(converter=converter)},
     )
 
 
 @pytest.fixture(scope="session")
 def tflite_export(tiny_student_dir, tmp_path_factory):
-    """`tflite_export(converter, recipe)` -> ExportResult, converted once per session."""
+    """`tflite_export(converter, recipe, dynamic=False)` -> ExportResult, converted once per session;
+    `dynamic` exports under a dynamic policy of max_length 48 instead of the two buckets."""
     results = {}
 
-    def export(converter, recipe):
-        if (converter, recipe) not in results:
-            profile = tflite_profile(converter)
+    def export(converter, recipe, dynamic=False):
+        if (converter, recipe, dynamic) not in results:
+            profile = tflite_profile(converter, SequencePolicy(max_length=STATIC_LENGTH) if dynamic else None)
             inputs = ExportInputs(student_dir=tiny_student_dir, profile=profile, max_length=STATIC_LENGTH,
                                   work_dir=tmp_path_factory.mktemp(f"tflite-{converter}"), calibration_texts=[])
-            results[converter, recipe] = TARGET.export(inputs, TARGET.recipe(recipe, profile))
-        return results[converter, recipe]
+            results[converter, recipe, dynamic] = TARGET.export(inputs, TARGET.recipe(recipe, profile))
+        return results[converter, recipe, dynamic]
 
     return export
 
@@ -91,15 +96,69 @@ def test_int8_agrees_with_fp32_and_is_smaller(tflite_export, test_split_inputs, 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("converter", CONVERTERS)
-def test_export_reports_converter_drift_and_static_shape(tflite_export, converter):
+def test_export_reports_converter_drift_and_static_shapes(tflite_export, converter):
     result = tflite_export(converter, "fp32")
     report = result.report
     drift = report["max_abs_diff_vs_onnx"] if converter == "onnx2tf" else report["max_abs_diff_vs_pytorch"]
     assert 0 <= drift <= TARGET.tolerance("fp32")
     assert report["converter"] == converter and report["toolchain"] == {converter: report["converter_version"]}
-    assert report["static_length"] == STATIC_LENGTH and report["size_bytes"] == result.artifact.stat().st_size
+    assert report["size_bytes"] == result.artifact.stat().st_size
     session = TARGET.load(result.artifact, threads=2)
-    assert session.fixed_length == STATIC_LENGTH and session.input_names == ["input_ids", "attention_mask"]
+    assert session.input_names == ["input_ids", "attention_mask"]
+    if converter == "onnx2tf":
+        assert report["static_lengths"] == [STATIC_LENGTH] and session.fixed_length == STATIC_LENGTH
+        assert report["buckets"].startswith(f"one static length {STATIC_LENGTH}: onnx2tf writes one signature")
+    else:
+        assert report["static_lengths"] == session.buckets == [SMALL_BUCKET, STATIC_LENGTH]
+        assert session.fixed_length is None  # check and bench pad each input to its bucket
+        assert report["signatures"] == {f"len_{SMALL_BUCKET}": SMALL_BUCKET, f"len_{STATIC_LENGTH}": STATIC_LENGTH}
+        assert set(report["max_abs_diff_by_length"]) == {str(SMALL_BUCKET), str(STATIC_LENGTH)}
+
+
+@pytest.mark.slow
+def test_two_buckets_are_two_signatures_over_shared_weights(tflite_export):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from edgedistill.targets.tflite.convert_litert_torch import weight_sharing
+
+    bucketed, single = tflite_export("litert-torch", "fp32"), tflite_export("litert-torch", "fp32", dynamic=True)
+    assert set(Interpreter(model_path=str(bucketed.artifact)).get_signature_list()) == {"len_16", "len_48"}
+    assert list(Interpreter(model_path=str(single.artifact)).get_signature_list()) == ["serving_default"]
+    # Unshared, a second signature would double the constants; only its own position slice is added.
+    one_length = weight_sharing(single.artifact.read_bytes())["constant_bytes"]
+    weights = bucketed.report["weights"]
+    assert weights["constant_bytes"] < 1.25 * one_length and weights["shared_bytes"] > one_length / 2
+    assert tflite_export("litert-torch", "int8-dynamic").report["weights"]["shared_bytes"] > 0
+
+
+@pytest.mark.slow
+def test_short_input_runs_in_the_small_bucket(tflite_export, pytorch_student, monkeypatch):
+    session = TARGET.load(tflite_export("litert-torch", "fp32").artifact, threads=1)
+    assert session.bucket_for(10) == SMALL_BUCKET and session.bucket_for(SMALL_BUCKET + 1) == STATIC_LENGTH
+
+    def large_bucket(*_):
+        raise AssertionError("a 10-token input ran in the 48-token signature")
+
+    monkeypatch.setitem(session._runners, STATIC_LENGTH, large_bucket)
+    ids = np.random.default_rng(0).integers(5, pytorch_student.model.config.vocab_size, (2, 10), dtype=np.int64)
+    mask = np.ones_like(ids)
+    mask[1, 6:] = 0
+    pad = ((0, 0), (0, SMALL_BUCKET - 10))
+    expected = reference_logits(pytorch_student, np.pad(ids, pad), np.pad(mask, pad))
+    assert np.abs(session.run(ids, mask) - expected).max() <= TARGET.tolerance("fp32")
+
+
+@pytest.mark.slow
+def test_one_length_keeps_one_serving_signature(tflite_export, pytorch_student):
+    """A dynamic profile's file is as before buckets: one `serving_default` signature at max_length."""
+    result = tflite_export("litert-torch", "fp32", dynamic=True)
+    session = TARGET.load(result.artifact, threads=1)
+    assert session.fixed_length == STATIC_LENGTH and session.buckets == [STATIC_LENGTH]
+    assert result.report["static_lengths"] == [STATIC_LENGTH] and "signatures" not in result.report
+    assert "max_length 48 is the static length" in result.report["sequence_note"]
+    ids = np.full((1, 7), 9, dtype=np.int64)
+    expected = reference_logits(pytorch_student, ids, np.ones_like(ids))
+    assert np.abs(session.run(ids, np.ones_like(ids)) - expected).max() <= TARGET.tolerance("fp32")
 
 
 @pytest.mark.slow
@@ -166,11 +225,13 @@ def test_recipes_follow_profile_precisions_converter_and_sequence_policy():
                             runtime_options={"tflite": TFLiteOptions(converter="onnx2tf")})
     (recipe,) = TARGET.recipes(dynamic)
     assert (recipe.name, recipe.precision) == ("int8-dynamic", "int8")
-    assert recipe.options["converter"] == "onnx2tf" and recipe.options["static_length"] == 96
-    assert "-odrqt" in recipe.options["flags"]
+    assert recipe.options.converter == "onnx2tf" and recipe.options.static_lengths == (96,)
+    assert "-odrqt" in recipe.options.flags
     fixed = tflite_profile("litert-torch")
     assert [r.name for r in TARGET.recipes(fixed)] == ["fp32", "fp16", "int8-dynamic"]
-    assert {r.options["static_length"] for r in TARGET.recipes(fixed)} == {STATIC_LENGTH}
+    assert {r.options.static_lengths for r in TARGET.recipes(fixed)} == {(SMALL_BUCKET, STATIC_LENGTH)}
+    onnx2tf = TARGET.recipe("fp32", tflite_profile("onnx2tf"))
+    assert onnx2tf.options.static_lengths == (STATIC_LENGTH,) and f"input_ids:1,{STATIC_LENGTH}" in onnx2tf.options.flags
     assert TFLiteOptions().converter == "litert-torch"
     with pytest.raises(UserError, match="available: fp32, fp16, int8-dynamic"):
         TARGET.recipe("int8-full", fixed)

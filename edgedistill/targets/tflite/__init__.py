@@ -14,7 +14,7 @@ from typing import Literal
 
 from edgedistill.errors import UserError
 from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Session, Target
-from edgedistill.profiles import DeviceProfile
+from edgedistill.profiles import DeviceProfile, SequencePolicy
 
 CONVERTERS = ("litert-torch", "onnx2tf")
 _DESCRIPTIONS = {
@@ -33,6 +33,15 @@ class TFLiteOptions:
     converter: Literal["litert-torch", "onnx2tf"] = "litert-torch"
 
 
+@dataclass(frozen=True)
+class TFLiteSettings:
+    """How one recipe converts: the converter, its static lengths (one signature each), and onnx2tf's flags."""
+
+    converter: str
+    static_lengths: tuple[int, ...]
+    flags: tuple[str, ...] | None = None
+
+
 class TFLiteTarget(Target):
     name = "tflite"
     artifact_suffix = ".tflite"
@@ -48,18 +57,25 @@ class TFLiteTarget(Target):
     default_recipes = tuple(_DESCRIPTIONS)
 
     def build_recipe(self, name: str, profile: DeviceProfile) -> Recipe:
-        """Recipe `name` with the profile's converter and static length baked into its options."""
+        """Recipe `name` with the profile's converter and static lengths baked into its options.
+
+        TFLite takes static shapes: litert-torch writes one signature per bucket of a fixed profile,
+        onnx2tf one signature at the longest; a dynamic profile's max_length is its one length.
+        """
         converter = self.options(profile).converter
-        length = profile.sequence.longest  # TFLite takes one static length; its session pads to it
-        options = {"converter": converter, "static_length": length}
+        sequence = profile.sequence
+        bucketed = converter == "litert-torch" and sequence.policy == "fixed"
+        lengths = tuple(sorted(set(sequence.buckets))) if bucketed else (sequence.longest,)
+        onnx2tf_flags = None
         if converter == "onnx2tf":
             from edgedistill.targets.tflite.convert_onnx2tf import flags
 
-            options["flags"] = flags(length, name)
-        return Recipe(name, _PRECISIONS[name], f"{_DESCRIPTIONS[name]} via {converter}", options)
+            onnx2tf_flags = tuple(flags(sequence.longest, name))
+        settings = TFLiteSettings(converter, lengths, onnx2tf_flags)
+        return Recipe(name, _PRECISIONS[name], f"{_DESCRIPTIONS[name]} via {converter}", settings)
 
     def export(self, inputs: ExportInputs, recipe: Recipe) -> ExportResult:
-        converter, length = recipe.options["converter"], recipe.options["static_length"]
+        converter, lengths = recipe.options.converter, recipe.options.static_lengths
         problem = self.available(converter)
         if problem:
             raise UserError(problem)
@@ -67,17 +83,19 @@ class TFLiteTarget(Target):
         artifact = inputs.work_dir / self.artifact_name(inputs.student_dir.name, recipe)
         started = time.perf_counter()
         if converter == "onnx2tf":
-            from edgedistill.targets.tflite import convert_onnx2tf as backend
+            from edgedistill.targets.tflite import convert_onnx2tf
+
+            (length,) = lengths
+            report = convert_onnx2tf.convert(inputs.student_dir, artifact, length, recipe.name)
         else:
-            from edgedistill.targets.tflite import convert_litert_torch as backend
-        report = backend.convert(inputs.student_dir, artifact, length, recipe.name)
+            from edgedistill.targets.tflite import convert_litert_torch
+
+            report = convert_litert_torch.convert(inputs.student_dir, artifact, lengths, recipe.name)
         report.update(
             conversion_seconds=round(time.perf_counter() - started, 2), size_bytes=artifact.stat().st_size,
-            static_length=length, toolchain={converter: report["converter_version"]},
+            static_lengths=list(lengths), toolchain={converter: report["converter_version"]},
         )
-        if inputs.profile.sequence.policy == "dynamic":
-            report["sequence_note"] = (f"TFLite needs a static shape: the dynamic policy's max_length {length} "
-                                       "is the static length; shorter inputs are padded to it")
+        report.update(_sequence_note(inputs.profile.sequence, lengths))
         return ExportResult(artifact, report)
 
     def load(self, artifact: Path, threads: int) -> Session:
@@ -103,6 +121,18 @@ class TFLiteTarget(Target):
         if converter is not None and converter not in CONVERTERS:
             return f"unknown TFLite converter {converter!r}; available: {', '.join(CONVERTERS)}"
         return None
+
+
+def _sequence_note(sequence: SequencePolicy, lengths: tuple[int, ...]) -> dict[str, str]:
+    """How the profile's sequence policy maps onto the file's static lengths, for the export report."""
+    if sequence.policy == "dynamic":
+        return {"sequence_note": f"TFLite needs a static shape: the dynamic policy's max_length {lengths[0]} "
+                                 "is the static length; shorter inputs are padded to it"}
+    if len(lengths) > 1:
+        return {"buckets": "one signature per bucket, sharing weights; each input runs in the smallest that fits"}
+    if len(set(sequence.buckets)) > 1:
+        return {"buckets": f"one static length {lengths[0]}: onnx2tf writes one signature; shorter inputs are padded to it"}
+    return {}
 
 
 TARGET = TFLiteTarget()

@@ -1,14 +1,17 @@
 """A loaded `.tflite` artifact in LiteRT (numpy + ai-edge-litert, or tflite-runtime on old boards).
 
-TFLite models are static-shape: every input is padded to the model's one sequence length
-and run one row at a time. Inputs are matched by name, not position: onnx2tf writes
-`input_ids` or `serving_default_input_ids:0`, litert-torch `serving_default_input_ids`,
-and the order differs between files.
+TFLite models are static-shape and run one row at a time. A file holds one static length
+(one signature: onnx2tf, dynamic profiles, older bundles) or one signature per bucket of a
+fixed profile (litert-torch), and each input runs in the smallest that fits, padded with mask 0.
+Inputs are matched by name, not position: onnx2tf writes `input_ids` or
+`serving_default_input_ids:0`, litert-torch `serving_default_input_ids`, and the order differs
+between files.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +20,9 @@ from edgedistill.errors import UserError
 
 INPUT_NAMES = ("input_ids", "attention_mask")
 _DECORATION = re.compile(r"^serving_default_|:\d+$")
+
+# One row of (input_ids, attention_mask), each (1, static length), to its (1, classes) logits.
+RowRunner = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def interpreter_class() -> type:
@@ -32,37 +38,75 @@ def interpreter_class() -> type:
 
 
 class TFLiteSession:
-    """Token ids in, float32 logits out; threads fixed when the interpreter is built."""
+    """Token ids in, float32 logits out; threads fixed when the interpreter is built.
+
+    `fixed_length` is the one static length of a single-signature file, and None for a bucketed
+    one: callers then pad each input to its bucket, and `run` picks the signature of that width.
+    """
 
     def __init__(self, artifact: Path, threads: int):
         artifact = Path(artifact)
         if not artifact.is_file():
             raise UserError(f"model file {artifact} not found")
         try:
-            self._interpreter = interpreter_class()(model_path=str(artifact), num_threads=threads)
-            self._interpreter.allocate_tensors()
+            interpreter = interpreter_class()(model_path=str(artifact), num_threads=threads)
+            interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             reason = (str(exc).strip().splitlines() or ["unreadable"])[0][:120]
             raise UserError(f"{artifact} is not a valid TFLite model ({reason}); re-run export") from None
-        self._inputs = _inputs_by_name(self._interpreter.get_input_details(), artifact)
-        self._output = self._interpreter.get_output_details()[0]
+        signatures = interpreter.get_signature_list()
+        runners = ([_signature_runner(interpreter, key, artifact) for key in signatures] if len(signatures) > 1
+                   else [_default_runner(interpreter, artifact)])
+        self._runners: dict[int, RowRunner] = dict(sorted(runners, key=lambda runner: runner[0]))
+        self.buckets = list(self._runners)
         self.input_names = list(INPUT_NAMES)
-        self.fixed_length = int(self._inputs["input_ids"]["shape"][1])
+        self.fixed_length = self.buckets[0] if len(self.buckets) == 1 else None
+
+    def bucket_for(self, width: int) -> int:
+        """The smallest static length that holds `width` tokens; a one-line UserError past the largest."""
+        bucket = next((length for length in self.buckets if length >= width), None)
+        if bucket is None:
+            raise UserError(f"inputs of {width} tokens exceed this model's static length {self.buckets[-1]}; "
+                            "truncate them or export with a larger bucket")
+        return bucket
 
     def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Logits of shape (batch, classes); shorter inputs are padded to `fixed_length` with mask 0."""
-        if input_ids.shape[1] > self.fixed_length:
-            raise UserError(f"inputs of {input_ids.shape[1]} tokens exceed this model's static length "
-                            f"{self.fixed_length}; truncate them or export with a larger bucket")
-        pad = ((0, 0), (0, self.fixed_length - input_ids.shape[1]))
-        padded = {"input_ids": np.pad(input_ids, pad), "attention_mask": np.pad(attention_mask, pad)}
-        return np.concatenate([self._run_row(padded, row) for row in range(len(input_ids))], axis=0)
+        """Logits of shape (batch, classes); inputs are padded to their bucket with mask 0."""
+        bucket = self.bucket_for(input_ids.shape[1])
+        pad = ((0, 0), (0, bucket - input_ids.shape[1]))
+        ids, mask = np.pad(input_ids, pad), np.pad(attention_mask, pad)
+        runner = self._runners[bucket]
+        return np.concatenate([runner(ids[row:row + 1], mask[row:row + 1]) for row in range(len(ids))], axis=0)
 
-    def _run_row(self, padded: dict[str, np.ndarray], row: int) -> np.ndarray:
-        for name, detail in self._inputs.items():
-            self._interpreter.set_tensor(detail["index"], padded[name][row:row + 1].astype(detail["dtype"]))
-        self._interpreter.invoke()
-        return np.asarray(self._interpreter.get_tensor(self._output["index"]), dtype=np.float32)
+
+def _default_runner(interpreter, artifact: Path) -> tuple[int, RowRunner]:
+    """The file's one graph, fed through the interpreter's own input tensors."""
+    inputs = _inputs_by_name(interpreter.get_input_details(), artifact)
+    output = interpreter.get_output_details()[0]
+
+    def run_row(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        for name, row in zip(INPUT_NAMES, (ids, mask)):
+            interpreter.set_tensor(inputs[name]["index"], row.astype(inputs[name]["dtype"]))
+        interpreter.invoke()
+        return np.asarray(interpreter.get_tensor(output["index"]), dtype=np.float32)
+
+    return int(inputs["input_ids"]["shape"][1]), run_row
+
+
+def _signature_runner(interpreter, key: str, artifact: Path) -> tuple[int, RowRunner]:
+    """One bucket's signature; its static length is read from its input shape, not its name."""
+    runner = interpreter.get_signature_runner(key)
+    details = runner.get_input_details()
+    if sorted(details) != sorted(INPUT_NAMES) or len(runner.get_output_details()) != 1:
+        raise UserError(f"{artifact} signature {key!r} has inputs [{', '.join(details)}], not input_ids and "
+                        "attention_mask, or more than one output; export it with edgedistill")
+    dtypes = {name: details[name]["dtype"] for name in INPUT_NAMES}
+
+    def run_row(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        outputs = runner(input_ids=ids.astype(dtypes["input_ids"]), attention_mask=mask.astype(dtypes["attention_mask"]))
+        return np.asarray(next(iter(outputs.values())), dtype=np.float32)
+
+    return int(details["input_ids"]["shape"][1]), run_row
 
 
 def _inputs_by_name(details: list[dict], artifact: Path) -> dict[str, dict]:
