@@ -49,8 +49,7 @@ def require_replaceable(final: Path, owned: Callable[[Path], bool], overwrite: b
     final = Path(final)
     if final.is_symlink():
         raise UserError(f"output path {final} is a symbolic link; choose a real directory")
-    if final.exists() and not final.is_dir():
-        raise UserError(f"output path {final} exists and is not a directory")
+    require_directory_path(final)
     if not final.exists() or not any(final.iterdir()):
         return
     if not overwrite:
@@ -59,6 +58,14 @@ def require_replaceable(final: Path, owned: Callable[[Path], bool], overwrite: b
         foreign = sorted(entry.name for entry in final.iterdir())[:3]
         raise UserError(f"output directory {final} holds files edgedistill did not write ({', '.join(foreign)}); "
                         "choose another --out, or move them away yourself")
+
+
+def require_directory_path(path: Path) -> None:
+    """Refuse an output path where no directory can be: it, or the nearest of its parents that exists, is a file."""
+    existing = next((p for p in (Path(path), *Path(os.path.abspath(path)).parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        detail = "is a file" if existing == Path(path) else f"lies under {existing}, which is a file"
+        raise UserError(f"output path {path} {detail}; choose another --out")
 
 
 @contextlib.contextmanager

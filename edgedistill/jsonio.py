@@ -9,6 +9,10 @@ from typing import Any
 from edgedistill.errors import UserError
 from edgedistill.fsutil import atomic_write_text
 
+# The JSON files edgedistill writes (manifests, golden vectors, indexes, metrics) are kilobytes to a few MB;
+# a bound keeps a crafted one (a 120 MB golden.json) from being parsed into gigabytes of Python objects.
+MAX_JSON_BYTES = 64 * 1024 * 1024
+
 
 def write_json(path: Path, payload: Any) -> None:
     """Write indented JSON atomically."""
@@ -16,10 +20,14 @@ def write_json(path: Path, payload: Any) -> None:
 
 
 def read_json(path: Path, what: str = "file") -> Any:
-    """Read a JSON file, turning a missing or malformed file into a UserError."""
+    """Read a JSON file, turning a missing, oversized or malformed file into a UserError."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{what} {path} not found")
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:
+        raise UserError(f"{what} {path} is {size / 1e6:.0f} MB; edgedistill writes none above "
+                        f"{MAX_JSON_BYTES / 1e6:.0f} MB, so it was not written by this tool")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

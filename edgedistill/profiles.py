@@ -17,6 +17,9 @@ from edgedistill.errors import UserError
 from edgedistill.typed_config import from_mapping, load_mapping
 
 PRECISIONS = ("fp32", "fp16", "int8")
+# The longest input any policy may allow: tokenizers count tokens in machine integers (10**30 overflowed them),
+# and no encoder classifier reads more than 8,192 positions.
+MAX_TOKENS = 65_536
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,8 @@ class SequencePolicy:
 
     def validate(self, where: str) -> None:
         """Reject a policy no artifact can be built or run for, with one line naming `where`."""
-        if isinstance(self.max_length, bool) or not isinstance(self.max_length, int) or self.max_length < 2:
-            raise UserError(f"{where}: sequence.max_length must be a whole number of at least 2")
+        if isinstance(self.max_length, bool) or not isinstance(self.max_length, int) or not 2 <= self.max_length <= MAX_TOKENS:
+            raise UserError(f"{where}: sequence.max_length must be a whole number from 2 to {MAX_TOKENS}")
         if self.policy == "fixed" and not self.buckets:
             raise UserError(f"{where}: sequence.policy = 'fixed' needs sequence.buckets, e.g. [64, 128]")
         if self.policy == "dynamic" and self.buckets:
@@ -91,7 +94,10 @@ class DeviceProfile:
 def profiles_dir() -> Path:
     """The profile folder: $EDGEDISTILL_TARGETS, else `targets/` beside the package."""
     override = os.environ.get("EDGEDISTILL_TARGETS")
-    return Path(override) if override else Path(__file__).resolve().parents[1] / "targets"
+    folder = Path(override) if override else Path(__file__).resolve().parents[1] / "targets"
+    if not folder.is_dir():
+        raise UserError(f"device profile folder {folder} not found; set EDGEDISTILL_TARGETS or pass --target FILE")
+    return folder
 
 
 def profile_names() -> list[str]:
@@ -130,6 +136,8 @@ def _check_consistent(profile: DeviceProfile, where: str) -> None:
         raise UserError(f"{where}: precisions must be a non-empty list of {', '.join(PRECISIONS)} (got {bad or 'none'})")
     if profile.threads < 1:
         raise UserError(f"{where}: threads must be at least 1")
+    if any(core < 0 for core in profile.cpu_affinity):
+        raise UserError(f"{where}: cpu_affinity lists cores by number from 0 (got {profile.cpu_affinity})")
     if profile.cpu_affinity and len(profile.cpu_affinity) < profile.threads:
         raise UserError(f"{where}: threads = {profile.threads} but cpu_affinity pins only {len(profile.cpu_affinity)} cores")
     profile.sequence.validate(where)

@@ -29,6 +29,10 @@ def load_mapping(path: Path) -> dict[str, Any]:
             return loaded or {}
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
         raise UserError(f"{path}: cannot parse: {str(exc).splitlines()[0]}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text; re-save it as UTF-8") from None
+    except RecursionError:
+        raise UserError(f"{path}: nests too deeply to be a config file") from None
     raise UserError(f"{path}: config files must be .toml, .yaml or .yml")
 
 

@@ -83,14 +83,18 @@ def parse_golden(payload: Any, where: str) -> list[GoldenCase]:
             ids = np.asarray([case["input_ids"]], dtype=np.int64)
             mask = np.asarray([case["attention_mask"]], dtype=np.int64)
             logits = np.asarray([case["logits"]], dtype=np.float32)
-            max_tokens = case["max_tokens"]
+            max_tokens, text = case["max_tokens"], case["text"]
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise UserError(f"{where}: case {number} is malformed ({type(exc).__name__}: {str(exc)[:80]})") from None
+        if not isinstance(text, str):
+            raise UserError(f"{where}: case {number} has a text that is not a string")
         if ids.shape != mask.shape or ids.ndim != 2:
             raise UserError(f"{where}: case {number} has input_ids and attention_mask of different shapes")
+        if logits.ndim != 2 or logits.shape[1] < 2 or (parsed and logits.shape[1] != parsed[0].logits.shape[1]):
+            raise UserError(f"{where}: case {number} has {logits.shape[-1]} logits; every case needs one per label")
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or not 2 <= max_tokens <= ids.shape[1]:
             raise UserError(f"{where}: case {number} has max_tokens {max_tokens!r}; expected 2..{ids.shape[1]}")
         if ids.min(initial=0) < 0 or not set(np.unique(mask)) <= {0, 1} or not np.isfinite(logits).all():
             raise UserError(f"{where}: case {number} has negative ids, a mask other than 0/1, or non-finite logits")
-        parsed.append(GoldenCase(str(case["text"]), max_tokens, ids, mask, logits))
+        parsed.append(GoldenCase(text, max_tokens, ids, mask, logits))
     return parsed

@@ -15,8 +15,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from edgedistill.data.dataset import DataSpec
 from edgedistill.errors import UserError
 from edgedistill.fsutil import sha256_file
+from edgedistill.profiles import PRECISIONS, Budgets, SequencePolicy
 from edgedistill.typed_config import from_mapping
 
 SCHEMA_VERSION = 2
@@ -100,6 +102,8 @@ def parse_manifest(mapping: Any, where: str) -> Manifest:
     if version > SCHEMA_VERSION:
         raise UserError(f"{where}: schema_version {version} is newer than this edgedistill reads "
                         f"({SCHEMA_VERSION}); upgrade edgedistill")
+    if version < 1:
+        raise UserError(f"{where}: schema_version {version} is not a version edgedistill ever wrote")
     missing = [f.name for f in dataclasses.fields(Manifest)
                if f.name not in mapping and f.default is dataclasses.MISSING]
     if missing:
@@ -111,11 +115,12 @@ def parse_manifest(mapping: Any, where: str) -> Manifest:
         if name not in manifest.files:
             raise UserError(f"{where}: files does not list {name!r}")
     _check_metrics(manifest.metrics, where)
+    _check_settings(manifest, where)
     return manifest
 
 
 def _file_entry(name: str, value: Any, version: int, where: str) -> FileEntry:
-    if name in ("", ".", "..", MANIFEST_FILE, SIGNATURE_FILE) or "/" in name or "\\" in name:
+    if name in ("", ".", "..", MANIFEST_FILE, SIGNATURE_FILE) or "/" in name or "\\" in name or not name.isprintable():
         raise UserError(f"{where}: files lists an invalid name {name!r}")
     if version == 1 and isinstance(value, str):
         value = {"sha256": value, "size": None}
@@ -141,3 +146,14 @@ def _check_metrics(metrics: dict[str, Any], where: str) -> None:
     if isinstance(metrics["size_bytes"], bool) or not isinstance(metrics["size_bytes"], int) or metrics["size_bytes"] < 0:
         raise UserError(f"{where}: metrics.size_bytes must be a whole number of bytes (got {metrics['size_bytes']!r})")
 
+
+def _check_settings(manifest: Manifest, where: str) -> None:
+    """The settings check and bench run with, held to the same ranges a device profile's are."""
+    if manifest.threads < 1 or any(core < 0 for core in manifest.cpu_affinity):
+        raise UserError(f"{where}: threads must be at least 1 and cpu_affinity lists cores from 0 "
+                        f"(got {manifest.threads} and {manifest.cpu_affinity})")
+    if manifest.precision not in PRECISIONS:
+        raise UserError(f"{where}: precision {manifest.precision!r} is not one of {', '.join(PRECISIONS)}")
+    from_mapping(SequencePolicy, manifest.sequence, f"{where} sequence").validate(f"{where} sequence")
+    from_mapping(Budgets, manifest.budgets, f"{where} budgets").validate(f"{where} budgets")
+    from_mapping(DataSpec, manifest.data, f"{where} data")

@@ -40,8 +40,9 @@ def open_bundle(path: Path) -> Bundle:
     path = Path(path)
     if not path.is_dir():
         raise UserError(f"bundle directory {path} not found")
-    if not (path / MANIFEST_FILE).is_file():
-        raise UserError(f"{path} is not a bundle (no {MANIFEST_FILE}); pass a directory written by `edgedistill export`")
+    problem = listed_file_problem(path / MANIFEST_FILE, None)  # a linked manifest would vouch for files elsewhere
+    if problem is not None:
+        raise UserError(f"{path} is not a bundle ({problem}); pass a directory written by `edgedistill export`")
     manifest = parse_manifest(read_json(path / MANIFEST_FILE, "bundle manifest"), str(path / MANIFEST_FILE))
     verify_files(path, manifest.files)
     golden = parse_golden(read_json(path / GOLDEN_FILE, "golden vectors"), str(path / GOLDEN_FILE))

@@ -123,8 +123,8 @@ def registry_dir(registry: str, create: bool = False) -> Path:
     """The directory a registry path or `file://` URL names; only `publish` creates it."""
     if "://" in registry:
         url = urlparse(registry)
-        if url.scheme != "file" or url.netloc not in ("", "localhost"):
-            raise UserError(f"registry {registry!r} must be a directory or a file:// URL; "
+        if url.scheme != "file" or url.netloc not in ("", "localhost") or not url.path:
+            raise UserError(f"registry {registry!r} must be a directory or a file:///path URL; "
                             "mount or sync remote storage to a local folder first")
         registry = url2pathname(url.path)
     root = Path(registry).expanduser()
@@ -222,7 +222,7 @@ def _read_index(root: Path) -> dict[str, Any]:
     if bad is not None:
         raise UserError(f"{path} lists {bad!r}, which is not a valid NAME@VERSION; the index was edited by hand or damaged")
     schema_version = index.get("schema_version", INDEX_SCHEMA_VERSION)
-    if not isinstance(schema_version, int) or schema_version > INDEX_SCHEMA_VERSION:
+    if not isinstance(schema_version, int) or isinstance(schema_version, bool) or schema_version > INDEX_SCHEMA_VERSION:
         raise UserError(f"{path} was written by a newer edgedistill; upgrade edgedistill")
     return index
 
@@ -236,6 +236,8 @@ def _inside(root: Path, name: str, version: str) -> Path:
     for path in (root / name, root / name / version):
         if path.is_symlink():
             raise UserError(f"{path} is a symbolic link; a registry holds plain folders only, refusing to follow it")
+        if path.exists() and not path.is_dir():
+            raise UserError(f"{path} is a file; a registry holds one folder per name and per version")
     return root / name / version
 
 

@@ -6,6 +6,7 @@ seconds at batch 1, with the profile's threads and core pinning.
 
 from __future__ import annotations
 
+import math
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +33,8 @@ class BenchSettings:
     threads: int | None = None
 
     def validate(self) -> None:
-        if self.runs < 1 or self.seconds < 0 or self.warmup < 0:
-            raise UserError("--runs must be at least 1, and --seconds and --warmup at least 0")
+        if self.runs < 1 or not 0 <= self.seconds < math.inf or self.warmup < 0:
+            raise UserError("--runs must be at least 1, --seconds a finite number of at least 0, and --warmup at least 0")
         if self.length < 2:
             raise UserError("--length must be at least 2 tokens")
         if self.threads is not None and self.threads < 1:

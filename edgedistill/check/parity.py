@@ -29,15 +29,27 @@ def golden_parity(session: Session, cases: list[GoldenCase], tolerance: float | 
             # Narrower cases are fine: a static-shape session pads them to its length with mask 0.
             raise UserError(f"golden vectors at width {width} do not fit this artifact's static length "
                             f"{session.fixed_length}; export the bundle again")
-        logits = np.concatenate([np.asarray(session.run(c.input_ids, c.attention_mask), dtype=np.float32).reshape(1, -1)
-                                 for c in group])
+        logits = np.concatenate([_run_golden(session, case) for case in group])
         expected = np.concatenate([c.logits for c in group])
+        if logits.shape != expected.shape:
+            raise UserError(f"golden vectors hold {expected.shape[1]} logits per case but the artifact gives "
+                            f"{logits.shape[1]}; export the bundle again")
         diff = max_abs_logit_diff(logits, expected)
         lengths.append({"max_tokens": max_tokens, "width": width, "cases": len(group), "max_abs_logit_diff": diff,
                         "agreement": agreement(logits, expected),
                         "passed": None if tolerance is None else diff <= tolerance})
     gated = [entry["passed"] for entry in lengths if entry["passed"] is not None]
     return {"tolerance": tolerance, "lengths": lengths, "passed": all(gated) if gated else None}
+
+
+def _run_golden(session: Session, case: GoldenCase) -> np.ndarray:
+    """One golden case's logits; inputs the runtime rejects (ids past the vocabulary) are a bad golden.json."""
+    try:
+        return np.asarray(session.run(case.input_ids, case.attention_mask), dtype=np.float32).reshape(1, -1)
+    except Exception as exc:  # each runtime raises its own type for inputs it cannot take
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][-160:]
+        raise UserError(f"a golden case at max_tokens {case.max_tokens} does not run in this artifact ({reason}); "
+                        "export the bundle again") from None
 
 
 def tokenizer_matches(tokenizer_json, cases: list[GoldenCase]) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from edgedistill.errors import UserError
+
 
 @dataclass(frozen=True)
 class DataSpec:
@@ -17,6 +19,12 @@ class DataSpec:
     seed: int = 13
     validation_fraction: float = 0.1
     test_fraction: float = 0.1
+
+    def __post_init__(self) -> None:
+        fractions = (self.validation_fraction, self.test_fraction)
+        if not all(0 <= fraction < 1 for fraction in fractions) or sum(fractions) >= 1:
+            raise UserError(f"validation_fraction and test_fraction must lie in [0, 1) and leave texts to train on "
+                            f"(got {self.validation_fraction} and {self.test_fraction})")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

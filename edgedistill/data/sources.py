@@ -90,6 +90,8 @@ def _read_rows(path: Path) -> list[tuple[int, dict]]:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise UserError(f"{path}: line {number} is not valid JSON ({exc.msg})") from None
+            except RecursionError:
+                raise UserError(f"{path}: line {number} nests too deeply to be a row of data") from None
             if not isinstance(row, dict):
                 raise UserError(f"{path}: line {number} is not a JSON object")
             rows.append((number, row))

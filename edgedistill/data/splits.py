@@ -42,6 +42,8 @@ def load_splits(spec: DataSpec, label_names: list[str] | None = None) -> Splits:
 
 def load_unlabelled(source: str, text_column: str = "text", limit: int | None = None, seed: int = 13) -> list[str]:
     """Unlabelled texts for a transfer set, de-duplicated and optionally sampled down to `limit`."""
+    if limit is not None and limit < 1:
+        raise UserError(f"--transfer-limit must be at least 1 (got {limit}); leave it out to use every text")
     texts = list(dict.fromkeys(read_unlabelled(source, text_column)))
     if not texts:
         raise UserError(f"{source}: the transfer set is empty")

@@ -13,6 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from edgedistill.errors import UserError
+from edgedistill.text.encode import clip_text
+
 # Texts are shuffled, then sorted by length inside windows of this many batches, so that batches
 # are nearly uniform in length yet still differ from epoch to epoch.
 BUCKET_WINDOW_BATCHES = 50
@@ -50,13 +53,17 @@ def load_tokenizer(model_dir: Path):
     """The fast tokenizer saved with a Hugging Face model."""
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(model_dir, use_fast=True)
+    try:
+        return AutoTokenizer.from_pretrained(model_dir, use_fast=True)
+    except Exception as exc:  # malformed tokenizer files fail in transformers or tokenizers, in many ways
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise UserError(f"cannot load the tokenizer in {model_dir} ({type(exc).__name__}: {reason})") from None
 
 
 def encode_texts(tokenizer, texts: list[str], max_length: int) -> EncodedTexts:
     """Tokenise `texts` once, with special tokens, truncated to `max_length` tokens."""
-    encoded = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False,
-                        return_attention_mask=False, return_token_type_ids=False)
+    encoded = tokenizer([clip_text(text, max_length) for text in texts], truncation=True, max_length=max_length,
+                        padding=False, return_attention_mask=False, return_token_type_ids=False)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     return EncodedTexts(token_ids=encoded["input_ids"], pad_id=pad_id)
 

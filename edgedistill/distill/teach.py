@@ -23,7 +23,7 @@ from edgedistill.distill.outputs import finish_stage, require_output_dir, write_
 from edgedistill.distill.predict import predict_logits
 from edgedistill.distill.student import count_parameters
 from edgedistill.distill.training import TrainSettings, train
-from edgedistill.model.classifiers import check_max_length, load_base_classifier, read_model_config
+from edgedistill.model.classifiers import check_max_length, check_vocabulary, load_base_classifier, read_model_config
 
 
 def run_teach(config: TeachConfig) -> dict:
@@ -41,6 +41,7 @@ def run_teach(config: TeachConfig) -> dict:
     with distributed_context() as ctx:
         tokenizer = load_tokenizer(base)
         model = load_base_classifier(base, splits.label_names, config.seed)
+        check_vocabulary(tokenizer, model, base)
         log(f"teach: {base} on {len(splits.train)} train / {len(splits.validation)} validation texts", ctx.is_main)
         train_set = encode_texts(tokenizer, splits.train.texts, config.max_length)
         validation_set = encode_texts(tokenizer, splits.validation.texts, config.max_length)

@@ -61,8 +61,8 @@ class TrainSettings:
             raise UserError(f"--epochs must be at least 1 (got {self.epochs})")
         if self.batch_size < 1:
             raise UserError(f"--batch-size must be at least 1 (got {self.batch_size})")
-        if not self.learning_rate > 0:
-            raise UserError(f"--learning-rate must be above 0 (got {self.learning_rate})")
+        if not 0 < self.learning_rate < math.inf:
+            raise UserError(f"--learning-rate must be a finite number above 0 (got {self.learning_rate})")
         if not 0 <= self.warmup_fraction < 1:
             raise UserError(f"warmup_fraction must lie in [0, 1) (got {self.warmup_fraction})")
         if self.weight_decay < 0:

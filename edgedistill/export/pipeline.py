@@ -32,6 +32,7 @@ from edgedistill.errors import UserError
 from edgedistill.export.calibration import calibration_texts
 from edgedistill.export.measure import Measurement, measure_artifact
 from edgedistill.export.selection import Candidate, NoRecipePassed, rejection_reason, select_recipe
+from edgedistill.fsutil import require_directory_path
 from edgedistill.jsonio import read_json, write_json
 from edgedistill.metrics import accuracy
 from edgedistill.modeldir import read_data_spec, read_labels, read_metrics, require_model_dir
@@ -93,8 +94,9 @@ def run_export(request: ExportRequest) -> dict[str, Any]:
     profile = with_converter(load_profile(request.profile), request.converter)
     targets = [_usable_target(name) for name in _pick_runtimes(profile, request)]
     student_dir = _require_student(Path(request.student_dir))
-    prepared = prepare(student_dir, profile, request.calibration)
     out_dir = Path(request.out_dir)
+    require_directory_path(out_dir)  # before minutes of conversion, not after them
+    prepared = prepare(student_dir, profile, request.calibration)
     report: dict[str, Any] = {
         "student": str(student_dir), "profile": profile.name, "out_dir": str(out_dir),
         "test_examples": len(prepared.splits.test), "reference_accuracy": prepared.reference_accuracy,

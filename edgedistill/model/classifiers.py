@@ -21,13 +21,21 @@ def require_classifier_dir(path: Path) -> list[str]:
     if not path.is_dir():
         raise UserError(f"teacher directory {path} not found")
     config = read_json(path / "config.json", "model config")
-    architectures = (config.get("architectures") or []) if isinstance(config, dict) else []
-    if not any(str(name).endswith(CLASSIFIER_SUFFIX) for name in architectures):
-        found = ", ".join(map(str, architectures)) or "no architecture"
-        raise UserError(f"{path} is not a classifier ({found}); fine-tune one with `edgedistill teach` first")
+    _require_classifier(path, config.get("architectures") if isinstance(config, dict) else None)
     if not (path / LABELS_FILE).is_file():
         raise UserError(f"{path} is not a classifier from `edgedistill teach` (no {LABELS_FILE}); fine-tune one with `edgedistill teach`")
     return read_labels(path)
+
+
+def _require_classifier(path: Path, architectures: object) -> None:
+    names = [str(name) for name in architectures] if isinstance(architectures, list) else []
+    if not any(name.endswith(CLASSIFIER_SUFFIX) for name in names):
+        raise UserError(f"{path} is not a classifier ({', '.join(names) or 'no architecture'}); "
+                        "pass a directory written by `edgedistill teach` or `edgedistill distill`")
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 @contextlib.contextmanager
@@ -52,8 +60,8 @@ def read_model_config(path: Path):
 
     try:
         return AutoConfig.from_pretrained(path)
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read the model config in {path}: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # a malformed config fails in json, transformers or huggingface_hub, in many ways
+        raise UserError(f"cannot read the model config in {path}: {_first_line(exc)}") from None
 
 
 def load_base_classifier(base: Path, label_names: list[str], seed: int) -> nn.Module:
@@ -68,8 +76,8 @@ def load_base_classifier(base: Path, label_names: list[str], seed: int) -> nn.Mo
                 base, num_labels=len(label_names), id2label=dict(enumerate(label_names)),
                 label2id={name: i for i, name in enumerate(label_names)}, ignore_mismatched_sizes=True,
             )
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot load {base} as an encoder: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # truncated weights, shapes that disagree with the config: safetensors, torch, transformers
+        raise UserError(f"cannot load {base} as an encoder: {_first_line(exc)}") from None
 
 
 def load_trained_classifier(path: Path, eager_attention: bool = False) -> nn.Module:
@@ -77,14 +85,23 @@ def load_trained_classifier(path: Path, eager_attention: bool = False) -> nn.Mod
     from transformers import AutoModelForSequenceClassification
 
     config = read_model_config(path)
+    _require_classifier(Path(path), config.architectures)
     if eager_attention:
         config._attn_implementation = "eager"
     try:
         with quiet_transformers():
             model = AutoModelForSequenceClassification.from_pretrained(path, config=config)
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot load the classifier in {path}: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # truncated weights, shapes that disagree with the config: safetensors, torch, transformers
+        raise UserError(f"cannot load the classifier in {path}: {_first_line(exc)}") from None
     return model.eval()
+
+
+def check_vocabulary(tokenizer, model: nn.Module, path: Path) -> None:
+    """Every token id the tokenizer can produce must have a row in the model's embedding table."""
+    rows = model.get_input_embeddings().num_embeddings
+    if len(tokenizer) > rows:
+        raise UserError(f"{path}: the tokenizer has {len(tokenizer)} tokens but the model embeds only {rows}; "
+                        "its config.json or tokenizer files do not belong together")
 
 
 def check_max_length(max_length: int, model_config) -> None:
