@@ -292,7 +292,7 @@ class Benchmark:
         result = target.export(inputs, recipe)
         export_s = time.perf_counter() - started
         self.say(f"{name}: exported in {export_s:.1f} s → {result.artifact}")
-        return {"precision": recipe.precision, "recipe_options": jsonable(recipe.options),
+        return {"precision": recipe.precision, "recipe_options": recipe.options_record(),
                 "artifact": str(result.artifact), "export_s": round(export_s, 2),
                 "export_report": jsonable(result.report)}
 
@@ -306,7 +306,8 @@ class Benchmark:
         try:
             measurement = measure_artifact(
                 runtime_target(row.runtime), artifact, self.profile, self.model_dir(row) / "tokenizer.json",
-                self.prepared.splits.validation, self.prepared.splits.test, len(self.prepared.splits.label_names),
+                self.prepared.splits.validation, self.prepared.splits.test, self.prepared.unlabelled,
+                len(self.prepared.splits.label_names),
                 self.prepared.reference_for)
         finally:
             torch.set_num_threads(threads)

@@ -65,9 +65,17 @@ class Budgets:
 
     max_accuracy_drop: float = 1.0
     p90_latency_ms: float | None = None
+    # The least share of unlabelled in-domain texts (transfer or calibration texts) on which the artifact's
+    # argmax must match the fp32 student's. Needs no labels, so it is measured on more texts than the
+    # validation split holds and catches a collapse the accuracy gate's noise could hide.
+    min_agreement: float | None = None
 
     def validate(self, where: str) -> None:
-        """Budgets are finite, non-negative numbers (points, milliseconds)."""
+        """Budgets are finite, non-negative numbers (points, milliseconds, a share of at most 1)."""
+        if self.min_agreement is not None and (isinstance(self.min_agreement, bool)
+                                               or not isinstance(self.min_agreement, (int, float))
+                                               or not 0 <= self.min_agreement <= 1):
+            raise UserError(f"{where}: budgets.min_agreement must be a share between 0 and 1 (got {self.min_agreement!r})")
         values = {"max_accuracy_drop": self.max_accuracy_drop, "p90_latency_ms": self.p90_latency_ms}
         for key, value in values.items():
             if value is None and key == "p90_latency_ms":

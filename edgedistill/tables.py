@@ -66,12 +66,15 @@ def print_export(report: dict[str, Any]) -> None:
              f"(fp32 student accuracy {_pct(report['reference_accuracy'])})")
     for runtime, outcome in report["runtimes"].items():
         table = _table(f"{runtime} (latency in ms, size in MB)")
-        for column in ("recipe", "status", "acc.", "agree", "max|Δ|", "p50", "p90", "MB"):
+        # Selection reads the validation split and the unlabelled agreement; the test accuracy is only reported.
+        for column in ("recipe", "status", "val acc.", "test acc.", "agree", "max|Δ|", "p50", "p90", "MB"):
             table.add_column(column, no_wrap=True)
         for entry in outcome["candidates"]:
             m = entry["metrics"]
             latency = m.get("latency_ms", {})
-            table.add_row(entry["recipe"], _STATUS[entry["status"]], _pct(m.get("accuracy")), _pct(m.get("agreement")),
+            agreed = (m.get("unlabelled") or m.get("validation") or {}).get("agreement")
+            table.add_row(entry["recipe"], _STATUS[entry["status"]], _pct((m.get("validation") or {}).get("accuracy")),
+                          _pct(m.get("accuracy")), _pct(agreed),
                           "–" if "max_abs_logit_diff" not in m else f"{m['max_abs_logit_diff']:.1e}",
                           _ms(latency.get("p50")), _ms(latency.get("p90")),
                           "–" if "size_bytes" not in m else f"{m['size_bytes'] / 1e6:.2f}")

@@ -1,4 +1,5 @@
-"""Calibration texts for static quantization: a shipped set, a user file, or the student's train split.
+"""Calibration texts for static quantization (a shipped set, a user file, or the student's train split), and
+the unlabelled texts the agreement gate measures.
 
 Never the validation or test split: calibrating on the texts an artifact is measured on
 would flatter its accuracy. Format and knobs: calibration/README.md.
@@ -11,8 +12,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from edgedistill.data.sources import read_unlabelled
-from edgedistill.data.splits import load_splits
+from edgedistill.data.splits import load_splits, load_unlabelled
 from edgedistill.errors import UserError
+from edgedistill.jsonio import read_json
 from edgedistill.modeldir import read_data_spec, read_labels
 
 DEFAULT_LIMIT = 200
@@ -60,3 +62,16 @@ def calibration_texts(source: str | None, student_dir: Path, limit: int = DEFAUL
     if not texts:
         raise UserError(f"calibration file {path} has no texts")
     return random.Random(SAMPLE_SEED).sample(texts, limit) if len(texts) > limit else texts
+
+
+def agreement_texts(student_dir: Path, calibration: list[str], held_out: set[str],
+                    limit: int = DEFAULT_LIMIT) -> tuple[list[str], str]:
+    """Unlabelled in-domain texts for the agreement gate, and where they came from: a seeded sample of the
+    student's transfer set when it was distilled with one, else the calibration texts. Texts of the
+    validation or test split (`held_out`) are left out."""
+    distill_json = student_dir / "distill.json"
+    transfer = read_json(distill_json, "distill config").get("transfer") if distill_json.is_file() else None
+    if transfer:
+        texts = [text for text in load_unlabelled(str(transfer), seed=SAMPLE_SEED) if text not in held_out]
+        return random.Random(SAMPLE_SEED).sample(texts, min(limit, len(texts))), f"transfer set {transfer}"
+    return [text for text in calibration if text not in held_out][:limit], "calibration texts"

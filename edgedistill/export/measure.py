@@ -1,7 +1,9 @@
-"""Measure one exported artifact in its real runtime on the validation and test splits (no torch here).
+"""Measure one exported artifact in its real runtime on the validation and test splits and on unlabelled
+in-domain texts (no torch here).
 
-The validation figures decide whether a recipe is within budget; the test figures are only reported
-(and recorded in the bundle, where `check` re-measures them), so selection never reads the test split.
+The validation figures and the agreement on unlabelled texts decide whether a recipe is within budget; the
+test figures are only reported (and recorded in the bundle, where `check` re-measures them), so selection
+never reads the test split.
 """
 
 from __future__ import annotations
@@ -34,23 +36,26 @@ class Measurement:
 
 
 def measure_artifact(target: Target, artifact: Path, profile: DeviceProfile, tokenizer_json: Path,
-                     validation: LabelledTexts, test: LabelledTexts, num_classes: int,
+                     validation: LabelledTexts, test: LabelledTexts, unlabelled: list[str], num_classes: int,
                      reference_for: ReferenceFor) -> Measurement:
-    """Load, run every validation and test text at batch 1 with the profile's threads and cores, and compare
-    with the fp32 student."""
+    """Load, run every validation, test and unlabelled text at batch 1 with the profile's threads and cores,
+    and compare with the fp32 student."""
     with pinned_to(profile.cpu_affinity), PeakMemory() as memory:
         session, load_ms = load_session(target, artifact, profile.threads)
-        examples = encode_examples(tokenizer_json, validation.texts + test.texts, profile.sequence, session.fixed_length)
+        examples = encode_examples(tokenizer_json, measured_texts(validation, test, unlabelled), profile.sequence, session.fixed_length)
         run = run_timed(session, examples)
     reference = reference_for(examples)
-    held_out = len(validation)
+    held_out, labelled = len(validation), len(validation) + len(test)
     on_validation = _scores(run.logits[:held_out], reference[:held_out], validation.labels, num_classes)
-    on_test = _scores(run.logits[held_out:], reference[held_out:], test.labels, num_classes)
+    on_test = _scores(run.logits[held_out:labelled], reference[held_out:labelled], test.labels, num_classes)
+    on_unlabelled = ({"agreement": agreement(run.logits[labelled:], reference[labelled:]), "examples": len(unlabelled)}
+                     if unlabelled else None)
     latency = summarize(run.samples_ms)
     rss = memory.as_dict()
     metrics = {
         **on_test,
         "validation": on_validation,
+        "unlabelled": on_unlabelled,
         "size_bytes": Path(artifact).stat().st_size,
         "latency_ms": {"load": load_ms, "first": run.first_ms, "p50": latency["p50"], "p90": latency["p90"],
                        "p99": latency["p99"], "mean": latency["mean"]},
@@ -59,6 +64,11 @@ def measure_artifact(target: Target, artifact: Path, profile: DeviceProfile, tok
         "test_examples": len(test),
     }
     return Measurement(metrics, list(session.input_names), session.fixed_length)
+
+
+def measured_texts(validation: LabelledTexts, test: LabelledTexts, unlabelled: list[str]) -> list[str]:
+    """Every text a candidate runs on, in the order its logits are split: validation, test, unlabelled."""
+    return validation.texts + test.texts + unlabelled
 
 
 def _scores(logits: np.ndarray, reference: np.ndarray, labels: list[int], num_classes: int) -> dict[str, Any]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import shutil
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,8 @@ from edgedistill.check.runner import Example, encode_examples
 from edgedistill.data.dataset import Splits
 from edgedistill.data.splits import load_splits
 from edgedistill.errors import UserError
-from edgedistill.export.calibration import calibration_texts
-from edgedistill.export.measure import Measurement, measure_artifact
+from edgedistill.export.calibration import agreement_texts, calibration_texts
+from edgedistill.export.measure import Measurement, measure_artifact, measured_texts
 from edgedistill.export.selection import Candidate, NoRecipePassed, rejection_reason, select_recipe
 from edgedistill.fsutil import require_directory_path
 from edgedistill.jsonio import read_json, write_json
@@ -77,6 +77,9 @@ class Prepared:
     splits: Splits
     golden: dict[str, Any]
     calibration: list[str]
+    # Unlabelled in-domain texts for the agreement gate, and where they came from.
+    unlabelled: list[str]
+    unlabelled_source: str
     reference_accuracy: float
     reference_cache: dict[str, np.ndarray]
 
@@ -101,6 +104,7 @@ def run_export(request: ExportRequest) -> dict[str, Any]:
         "student": str(student_dir), "profile": profile.name, "out_dir": str(out_dir),
         "test_examples": len(prepared.splits.test), "reference_accuracy": prepared.reference_accuracy,
         "calibration": {"source": request.calibration or "train split", "texts": len(prepared.calibration)},
+        "agreement_texts": {"source": prepared.unlabelled_source, "texts": len(prepared.unlabelled)},
         "budgets": dataclasses.asdict(profile.budgets), "runtimes": {},
     }
     failures = []
@@ -149,31 +153,34 @@ def _export_runtime(target: Target, profile: DeviceProfile, prepared: Prepared, 
             if entry["status"] == "accepted" and entry["recipe"] != kept.recipe.name:
                 entry["reason"] = f"slower than {kept.recipe.name} (p50 {kept.p50_ms:.2f} ms)"
         entries[index]["status"] = "kept"
-        bundle = _write_bundle(target, profile, prepared, trials[index], out_dir)
-    verdict = _check_written(bundle)
-    if not verdict["passed"]:
-        failed = ", ".join(gate for gate, passed in verdict["gates"].items() if passed is False)
-        error = f"the written {kept.recipe.name} bundle failed its own check ({failed}) and was removed"
-        _say(f"{target.name}: {error}", "red")
-        return {"kept": None, "bundle": None, "error": error, "candidates": entries, "check": verdict}
+        verdict: dict[str, Any] = {}
+        try:
+            bundle = _write_bundle(target, profile, prepared, trials[index], out_dir,
+                                   verify=lambda scratch: _check_before_placing(scratch, verdict))
+        except _FailedItsOwnCheck:
+            failed = ", ".join(gate for gate, passed in verdict["gates"].items() if passed is False)
+            error = f"the written {kept.recipe.name} bundle failed its own check ({failed}) and was removed"
+            _say(f"{target.name}: {error}", "red")
+            return {"kept": None, "bundle": None, "error": error, "candidates": entries, "check": verdict}
     _say(f"{target.name}: kept {kept.recipe.name} → {bundle} (checked)", "green")
     return {"kept": kept.recipe.name, "bundle": str(bundle), "error": None, "candidates": entries, "check": verdict}
 
 
-def _check_written(bundle: Path) -> dict[str, Any]:
-    """Reload the bundle from disk and run the same `check` a user would (ExecuTorch's aot_compiler does the same);
-    a bundle that fails it is removed, so nothing is left behind looking as if it were good."""
+class _FailedItsOwnCheck(Exception):
+    """Raised inside the bundle writer, so the bundle is never moved into place."""
+
+
+def _check_before_placing(scratch: Path, verdict: dict[str, Any]) -> None:
+    """Reload the complete bundle from disk and run the same `check` a user would (ExecuTorch's aot_compiler does
+    the same) before it is moved into place: one that fails, cannot be checked, or whose process is killed
+    meanwhile never appears at its final path, so nothing is left behind looking as if it were good."""
     from edgedistill.check.checker import check_bundle
 
-    try:
-        report = check_bundle(bundle)
-    except Exception:  # a bundle that cannot even be checked is no better than one that fails
-        shutil.rmtree(bundle)
-        raise
+    report = check_bundle(scratch)
+    verdict.update(passed=report["passed"], gates=report["gates"], accuracy=report["accuracy"],
+                   parity_widths=[entry["width"] for entry in report["parity"]["lengths"]])
     if not report["passed"]:
-        shutil.rmtree(bundle)
-    return {"passed": report["passed"], "gates": report["gates"], "accuracy": report["accuracy"],
-            "parity_widths": [entry["width"] for entry in report["parity"]["lengths"]]}
+        raise _FailedItsOwnCheck
 
 
 def _try_recipe(target: Target, profile: DeviceProfile, prepared: Prepared, inputs: ExportInputs, recipe: Recipe) -> Trial:
@@ -186,8 +193,8 @@ def _try_recipe(target: Target, profile: DeviceProfile, prepared: Prepared, inpu
         result = target.export(dataclasses.replace(inputs, work_dir=work_dir), recipe)
         export_s = time.perf_counter() - started
         measurement = measure_artifact(target, result.artifact, profile, prepared.student_dir / "tokenizer.json",
-                                       prepared.splits.validation, prepared.splits.test, len(prepared.splits.label_names),
-                                       prepared.reference_for)
+                                       prepared.splits.validation, prepared.splits.test, prepared.unlabelled,
+                                       len(prepared.splits.label_names), prepared.reference_for)
     except Exception as exc:  # a converter crash rejects this recipe; the others may still pass
         message = (str(exc).strip().splitlines() or [""])[0][:300]
         _say(f"  failed: {type(exc).__name__}: {message}", "red")
@@ -224,7 +231,8 @@ def _candidate_entry(trial: Trial, profile: DeviceProfile) -> dict[str, Any]:
             "reason": reason, "export_s": round(trial.export_s, 3), "metrics": candidate.metrics}
 
 
-def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, trial: Trial, out_dir: Path) -> Path:
+def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, trial: Trial, out_dir: Path,
+                  verify: Callable[[Path], None]) -> Path:
     student = prepared.student_dir.name
     recipe, result, measurement = trial.candidate.recipe, trial.result, trial.measurement
     inputs, outputs = tensor_specs(measurement.input_names, measurement.fixed_length, len(prepared.splits.label_names))
@@ -233,7 +241,7 @@ def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, tr
         "schema_version": SCHEMA_VERSION,
         "name": bundle_name(student, target.name, recipe.name), "target": profile.name, "runtime": target.name,
         "precision": recipe.precision,
-        "quantization": {"recipe": recipe.name, "description": recipe.description, "options": recipe.options},
+        "quantization": {"recipe": recipe.name, "description": recipe.description, "options": recipe.options_record()},
         "toolchain": {**toolchain_versions(target.packages), **result.report.get("toolchain", {})},
         "inputs": inputs, "outputs": outputs,
         "sequence": dataclasses.asdict(profile.sequence), "threads": profile.threads,
@@ -245,7 +253,8 @@ def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, tr
     }
     final = out_dir / bundle_name(student, target.name, recipe.name)
     model_name = target.artifact_name(student, recipe)
-    return write_bundle(final, result.artifact, model_name, prepared.student_dir, prepared.golden, jsonable(manifest))
+    return write_bundle(final, result.artifact, model_name, prepared.student_dir, prepared.golden, jsonable(manifest),
+                        verify)
 
 
 def prepare(student_dir: Path, profile: DeviceProfile, calibration: str | None) -> Prepared:
@@ -259,16 +268,17 @@ def prepare(student_dir: Path, profile: DeviceProfile, calibration: str | None) 
     splits = load_splits(read_data_spec(student_dir), label_names=read_labels(student_dir))
     golden = build_golden(pick_golden_texts(splits.test.texts), student_dir / "tokenizer.json", profile.sequence,
                           lambda ids, mask: reference_logits(model, ids, mask))
-    # The texts every candidate is measured on (validation, then test), so the first measurement at the
-    # policy's own widths reuses this fp32 pass instead of running the student again.
-    examples = encode_examples(student_dir / "tokenizer.json", splits.validation.texts + splits.test.texts,
-                               profile.sequence)
+    unlabelled, source = agreement_texts(student_dir, texts, set(splits.validation.texts + splits.test.texts))
+    # The texts every candidate is measured on, so the first measurement at the policy's own widths
+    # reuses this fp32 pass instead of running the student again.
+    examples = encode_examples(student_dir / "tokenizer.json",
+                               measured_texts(splits.validation, splits.test, unlabelled), profile.sequence)
     reference = _reference_logits(model, examples)
-    test_reference = reference[len(splits.validation):]
-    prepared = Prepared(student_dir, model, splits, golden, texts, accuracy(test_reference, splits.test.labels),
-                        {_inputs_key(examples): reference})
+    test_reference = reference[len(splits.validation):len(splits.validation) + len(splits.test)]
+    prepared = Prepared(student_dir, model, splits, golden, texts, unlabelled, source,
+                        accuracy(test_reference, splits.test.labels), {_inputs_key(examples): reference})
     _say(f"fp32 student: accuracy {prepared.reference_accuracy:.2%} on {len(splits.test)} test texts; "
-         f"{len(texts)} calibration texts")
+         f"{len(texts)} calibration texts; agreement measured on {len(unlabelled)} texts of the {source}")
     return prepared
 
 

@@ -1,6 +1,7 @@
 """Which recipe to keep: the fastest one (by p50) that stays within the profile's budgets (pure logic).
 
-The accuracy budget is judged on the validation split; the test split is only reported.
+The accuracy budget is judged on the validation split, the agreement budget on unlabelled in-domain texts;
+the test split is only reported.
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ class Candidate:
         return (on_validation["reference_accuracy"] - on_validation["accuracy"]) * 100.0
 
     @property
+    def unlabelled_agreement(self) -> float | None:
+        """The share of unlabelled texts on which the artifact's argmax matches the fp32 student's, if measured."""
+        on_unlabelled = self.metrics.get("unlabelled")
+        return on_unlabelled["agreement"] if on_unlabelled else None
+
+    @property
     def p50_ms(self) -> float:
         return self.metrics["latency_ms"]["p50"]
 
@@ -49,6 +56,10 @@ def rejection_reason(candidate: Candidate, budgets: Budgets) -> str | None:
     if candidate.accuracy_drop_points > budgets.max_accuracy_drop + _EPSILON:
         return (f"validation accuracy drop {candidate.accuracy_drop_points:.2f} points exceeds the budget of "
                 f"{budgets.max_accuracy_drop:g}")
+    agreed = candidate.unlabelled_agreement
+    if budgets.min_agreement is not None and agreed is not None and agreed < budgets.min_agreement - _EPSILON:
+        return (f"agrees with the fp32 student on {agreed:.1%} of {candidate.metrics['unlabelled']['examples']} "
+                f"unlabelled texts, under the budget of {budgets.min_agreement:.0%}")
     if budgets.p90_latency_ms is not None and candidate.p90_ms > budgets.p90_latency_ms:
         return f"p90 {candidate.p90_ms:.2f} ms exceeds the budget of {budgets.p90_latency_ms:g} ms"
     return None

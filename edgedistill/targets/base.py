@@ -6,6 +6,7 @@ returns must not, so that a device with only numpy and the runtime can run a bun
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +26,15 @@ class Recipe:
     name: str
     precision: str
     description: str
-    options: dict[str, Any] = field(default_factory=dict)
+    # The backend's typed settings for this recipe (a frozen dataclass), or None when it has none.
+    options: Any = None
     # Fine-tunes against the teacher's logits (QAT): export hands it the teacher's cached logits, and skips
     # it once a cheaper recipe of its precision meets the budget.
     needs_teacher: bool = False
+
+    def options_record(self) -> dict[str, Any]:
+        """The settings as plain data, for the manifest and the export report."""
+        return dataclasses.asdict(self.options) if self.options is not None else {}
 
 
 @dataclass

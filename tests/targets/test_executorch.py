@@ -20,6 +20,7 @@ pytest.importorskip("executorch")
 CALIBRATION_TEXTS = 128
 FIXED = SequencePolicy("fixed", max_length=64, buckets=[64])
 DYNAMIC = SequencePolicy("dynamic", max_length=64)
+TWO_BUCKETS = SequencePolicy("fixed", max_length=64, buckets=[16, 64])
 # Scales one channel of the last LayerNorm up and the pooler's matching input column down:
 # fp32 logits are unchanged, but the pooler input's per-tensor int8 range is set by that one
 # channel, so PTQ rounds the other 31 to zero. QAT can learn its way around the outlier.
@@ -50,9 +51,9 @@ def et_export(tiny_student_dir, tiny_splits, tmp_path_factory):
     results = {}
 
     def export(recipe_name, sequence=FIXED, **options):
-        key = (recipe_name, sequence.policy, tuple(sorted(options.items())))
+        key = (recipe_name, sequence.policy, tuple(sequence.buckets), tuple(sorted(options.items())))
         if key not in results:
-            work_dir = tmp_path_factory.mktemp(f"executorch-{recipe_name}-{sequence.policy}")
+            work_dir = tmp_path_factory.mktemp(f"executorch-{recipe_name}-{sequence.policy}-{len(sequence.buckets)}")
             results[key] = _export(tiny_student_dir, tiny_splits, work_dir, _profile(sequence, **options), recipe_name)
         return results[key]
 
@@ -111,13 +112,40 @@ def test_fp32_fixed_program_pads_to_its_bucket_and_matches_pytorch(et_export, en
     assert max(result.report["max_abs_diff_by_length"].values()) <= TARGET.tolerance("fp32")
 
 
+@pytest.mark.parametrize("recipe", ["fp32", "int8-dynamic"])
+def test_two_buckets_are_two_methods_and_a_short_text_runs_in_the_small_one(et_export, encoder, fp32_model, tiny_splits,
+                                                                              recipe):
+    from edgedistill.model.reference import reference_logits
+    from edgedistill.targets.executorch import TARGET
+
+    bucketed, single = et_export(recipe, TWO_BUCKETS), et_export(recipe)
+    session = _load(bucketed)
+    assert session.fixed_length is None and session.buckets == [16, 64]
+    assert bucketed.report["delegation"]["methods"] == {"forward_16": 16, "forward_64": 64}
+    # One program: on this tiny model a second bucket added 18% (fp32) and 40% (int8) to the file; two separate
+    # programs would double it.
+    assert bucketed.artifact.stat().st_size < 1.5 * single.artifact.stat().st_size
+    short, long = _texts_of_lengths(encoder, tiny_splits.test.texts, [10, 40])
+    assert session.bucket_for(len(encoder.tokenizer.encode(short).ids)) == 16
+    assert session.bucket_for(len(encoder.tokenizer.encode(long).ids)) == 64
+    single_session = _load(single)
+    for text in (short, long):
+        ids, mask = encoder.encode([text])
+        logits = session.run(ids, mask)
+        if recipe == "fp32":
+            np.testing.assert_allclose(logits, reference_logits(fp32_model, ids, mask), atol=TARGET.tolerance("fp32"))
+        else:  # int8 at 16 or 64 tokens: the same quantized weights, only the padding differs
+            np.testing.assert_allclose(logits, single_session.run(ids, mask), atol=0.05)
+    assert set(bucketed.report["max_abs_diff_by_length"]) >= {16, 64}
+
+
 def test_fp32_dynamic_program_runs_three_lengths_unpadded(et_export, fp32_model):
     from edgedistill.model.reference import reference_logits
     from edgedistill.targets.executorch import TARGET
 
     result = et_export("fp32", DYNAMIC)
     session = _load(result)
-    assert session.fixed_length is None and result.report["sequence"] == {"length": 64, "dynamic": True}
+    assert session.fixed_length is None and result.report["sequence"] == {"length": 64, "dynamic": True, "buckets": []}
     rng = np.random.default_rng(1)
     for length in (3, 17, 64):
         ids = rng.integers(5, 41, (2, length), dtype=np.int64)
@@ -251,7 +279,7 @@ def test_recipes_follow_the_profile_and_options_are_typed():
     assert [r.name for r in TARGET.recipes(_profile(FIXED))] == ["fp32", "int8-dynamic", "int8-ptq", "int8-qat"]
     fp32_only = DeviceProfile(name="p", description="d", isa="arm64", runtimes=["executorch"], precisions=["fp32"])
     assert [r.name for r in TARGET.recipes(fp32_only)] == ["fp32"]
-    assert TARGET.recipe("int8-ptq", fp32_only).options == {"quantize_embedding": True}
+    assert TARGET.recipe("int8-ptq", fp32_only).options_record() == {"quantize_embedding": True, "qat": None}
     base = {"name": "p", "description": "d", "isa": "arm64", "runtimes": ["executorch"]}
     parsed = resolve_profile(parse_profile({**base, "executorch": {"qat_epochs": 3}}, "p.toml"), "p.toml")
     assert parsed.runtime_options["executorch"].qat_epochs == 3

@@ -77,7 +77,7 @@ def test_attention_and_gelu_are_fused_but_not_skip_layernorm(ort_export, tiny_st
     assert report["nodes_after"]["LayerNormalization"] == 2 * layers + 1
 
 
-@pytest.mark.parametrize("recipe", ["int8-dynamic", "int8-qdq"])
+@pytest.mark.parametrize("recipe", ["int8-dynamic", "int8-dynamic-plain", "int8-qdq"])
 def test_int8_agrees_with_fp32_and_is_smaller(ort_export, tiny_student_dir, tiny_splits, recipe):
     fp32, int8 = ort_export("fp32"), ort_export(recipe)
     input_ids, attention_mask = encode_test_split(tiny_student_dir, tiny_splits)
@@ -169,12 +169,21 @@ def test_naive_all_ops_recipe_breaks_masking(ort_export, tiny_student_dir, tiny_
     assert padding_shift(naive) > 100 * max(padding_shift(linear_only), 1e-5)
 
 
+def test_the_by_hand_path_is_a_candidate_of_its_own(ort_export, ort_profile):
+    """int8-dynamic-plain is what a user does by hand: quantize_dynamic with its defaults on the unfused graph."""
+    result = ort_export("int8-dynamic-plain")
+    nodes = op_counts(result.artifact)
+    assert "fused_ops" not in result.report and "QAttention" not in nodes and "Attention" not in nodes
+    assert nodes.get("MatMulInteger", 0) > 0 and "Softmax" in nodes
+    assert TARGET.recipe("int8-dynamic-plain", ort_profile).options_record() == {"op_types": None, "fused": False}
+
+
 def test_recipes_follow_profile(ort_profile):
     assert [r.name for r in TARGET.recipes(ort_profile)] == list(DEFAULT_RECIPES)
     assert NAIVE_RECIPE not in DEFAULT_RECIPES
     fp32_only = DeviceProfile(**{**ort_profile.__dict__, "precisions": ["fp32"]})
     assert [r.name for r in TARGET.recipes(fp32_only)] == ["fp32"]
-    assert TARGET.recipe("int8-qdq", ort_profile).options["activation_type"] == "uint8"
+    assert TARGET.recipe("int8-qdq", ort_profile).options.activation_type == "uint8"
     with pytest.raises(UserError, match="unknown onnxruntime recipe"):
         TARGET.recipe("int4", ort_profile)
 
@@ -183,7 +192,7 @@ def test_profile_table_is_typed():
     base = {"name": "pi", "description": "", "isa": "arm64", "runtimes": ["onnxruntime"]}
     profile = resolve_profile(parse_profile({**base, "onnxruntime": {"weight_type": "int8"}}, "pi.toml"), "pi.toml")
     # Arm defaults to signed activations (S8S8) when the table leaves them out.
-    assert TARGET.recipe("int8-qdq", profile).options["activation_type"] == "int8"
+    assert TARGET.recipe("int8-qdq", profile).options.activation_type == "int8"
     with pytest.raises(UserError, match="unknown key 'threads'"):
         resolve_profile(parse_profile({**base, "onnxruntime": {"threads": 2}}, "pi.toml"), "pi.toml")
 

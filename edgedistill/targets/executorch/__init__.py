@@ -17,6 +17,7 @@ import numpy as np
 from edgedistill.errors import UserError
 from edgedistill.fsutil import atomic_write_bytes
 from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Session, Target
+from edgedistill.targets.executorch.settings import QatSettings, XnnpackSettings
 from edgedistill.profiles import DeviceProfile
 
 _DESCRIPTIONS = {
@@ -57,11 +58,11 @@ class ExecuTorchTarget(Target):
         options = self.options(profile)
         if name == "fp32":
             return Recipe(name, "fp32", _DESCRIPTIONS[name])
-        settings = {"quantize_embedding": options.quantize_embedding}
-        if name == "int8-qat":
-            settings.update({key: getattr(options, key) for key in (
-                "qat_epochs", "qat_learning_rate", "qat_batch_size", "qat_temperature", "qat_alpha", "qat_seed")})
-        return Recipe(name, "int8", _DESCRIPTIONS[name], settings, needs_teacher=name == "int8-qat")
+        qat = QatSettings(epochs=options.qat_epochs, learning_rate=options.qat_learning_rate,
+                          batch_size=options.qat_batch_size, temperature=options.qat_temperature,
+                          alpha=options.qat_alpha, seed=options.qat_seed) if name == "int8-qat" else None
+        return Recipe(name, "int8", _DESCRIPTIONS[name], XnnpackSettings(options.quantize_embedding, qat),
+                      needs_teacher=qat is not None)
 
     def export(self, inputs: ExportInputs, recipe: Recipe) -> ExportResult:
         from edgedistill.model.wrapper import load_exportable
@@ -72,15 +73,15 @@ class ExecuTorchTarget(Target):
         shape = convert.SequenceShape.from_policy(inputs.profile.sequence)
         convert.check_fits(model, shape)
         vocab_size = model.model.config.vocab_size
-        report: dict = {"sequence": {"length": shape.length, "dynamic": shape.dynamic}}
+        report: dict = {"sequence": {"length": shape.length, "dynamic": shape.dynamic, "buckets": list(shape.buckets)}}
         if recipe.precision == "fp32":
-            program = convert.capture(model, shape, vocab_size, batch_dynamic=False)
+            programs = convert.capture_methods(model, shape, vocab_size)
         else:
-            quantized, quant_report = self._quantize(inputs, recipe, model, shape)
+            quantized, quant_report = self._quantize(inputs, recipe, model, shape.for_quantization())
             report.update(quant_report)
-            program = convert.capture(quantized, shape, vocab_size, batch_dynamic=False)
-        embeddings_quantized = recipe.precision == "int8" and recipe.options["quantize_embedding"]
-        buffer, report["delegation"] = convert.lower(program, shape, fuse_quantized_embeddings=embeddings_quantized)
+            programs = convert.capture_methods(quantized, shape, vocab_size)
+        embeddings_quantized = recipe.precision == "int8" and recipe.options.quantize_embedding
+        buffer, report["delegation"] = convert.lower(programs, shape, fuse_quantized_embeddings=embeddings_quantized)
         inputs.work_dir.mkdir(parents=True, exist_ok=True)
         artifact = inputs.work_dir / self.artifact_name(inputs.student_dir.name, recipe)
         atomic_write_bytes(artifact, buffer)
@@ -96,11 +97,11 @@ class ExecuTorchTarget(Target):
 
         vocab_size = model.model.config.vocab_size
         captured = convert.capture(model, shape, vocab_size, batch_dynamic=True)
-        options = recipe.options
-        qat = recipe.needs_teacher
+        settings = recipe.options
+        qat = settings.qat is not None
         dynamic = recipe.name == "int8-dynamic"
-        quantizer = quantize.xnnpack_quantizer(options["quantize_embedding"], qat=qat, dynamic=dynamic)
-        report = {"quantize_embedding": options["quantize_embedding"], "activations": "dynamic" if dynamic else "static"}
+        quantizer = quantize.xnnpack_quantizer(settings.quantize_embedding, qat=qat, dynamic=dynamic)
+        report = {"quantize_embedding": settings.quantize_embedding, "activations": "dynamic" if dynamic else "static"}
         if dynamic:
             example = example_inputs(vocab_size, shape.length, batch=2)
             return quantize.quantize_dynamic(captured, quantizer, example), report
@@ -112,11 +113,8 @@ class ExecuTorchTarget(Target):
             return quantize.calibrate(captured, quantizer, inputs.calibration_texts, encode), report
         if inputs.train is None or not len(inputs.train):
             raise UserError("int8-qat fine-tunes on the student's training split; none was found (check data.json)")
-        settings = quantize.QatSettings(
-            epochs=options["qat_epochs"], learning_rate=options["qat_learning_rate"], batch_size=options["qat_batch_size"],
-            temperature=options["qat_temperature"], alpha=options["qat_alpha"], seed=options["qat_seed"])
         quantized, qat_report = quantize.train_qat(
-            captured, quantizer, inputs.train.texts, inputs.train.labels, inputs.teacher_logits, encode, settings)
+            captured, quantizer, inputs.train.texts, inputs.train.labels, inputs.teacher_logits, encode, settings.qat)
         return quantized, {**report, **qat_report, "qat_samples": len(inputs.train)}
 
     def _validate(self, artifact: Path, model, shape, threads: int, recipe: Recipe) -> dict[int, float]:
@@ -128,8 +126,8 @@ class ExecuTorchTarget(Target):
         session = self.load(artifact, threads)
         rng = np.random.default_rng(0)
         differences = {}
-        for length in sorted({2, shape.length // 2, shape.length}):
-            width = length if shape.dynamic else shape.length
+        for length in sorted({2, shape.length // 2, shape.length, *shape.buckets}):
+            width = shape.width_for(length)
             ids = rng.integers(0, model.model.config.vocab_size, (_VALIDATION_ROWS, width), dtype=np.int64)
             mask = np.zeros_like(ids)
             mask[:, :length] = 1

@@ -15,7 +15,7 @@ from torch.export import Dim, ExportedProgram
 from edgedistill.errors import UserError
 from edgedistill.model.wrapper import INPUT_NAMES, example_inputs
 from edgedistill.targets.executorch.delegation import delegation_report, kernel_ops
-from edgedistill.targets.executorch.runtime import FIXED_LENGTH_METHOD
+from edgedistill.targets.executorch.runtime import FIXED_LENGTH_METHOD, FORWARD_METHOD, bucket_method
 from edgedistill.profiles import SequencePolicy
 
 MIN_DYNAMIC_LENGTH = 2
@@ -25,21 +25,39 @@ MAX_CAPTURE_BATCH = 1024
 
 @dataclass(frozen=True)
 class SequenceShape:
-    """The sequence length the program is exported at: static (`fixed`) or bounded dynamic."""
+    """The sequence lengths the program is exported at: one bounded dynamic method, one static method, or one
+    static method per bucket (`forward_<length>`, so a device reads the buckets from the method names)."""
 
-    length: int
+    length: int  # the longest
     dynamic: bool
+    buckets: tuple[int, ...] = ()
 
     @classmethod
     def from_policy(cls, policy: SequencePolicy) -> SequenceShape:
-        # One static method at the largest bucket: `run` pads every input to it.
         if policy.policy == "fixed":
-            return cls(policy.longest, dynamic=False)
+            return cls(policy.longest, dynamic=False, buckets=tuple(sorted(set(policy.buckets))))
         return cls(policy.max_length, dynamic=True)
 
+    @property
+    def methods(self) -> dict[str, int]:
+        """Method name -> its static length (the longest for a dynamic method)."""
+        if len(self.buckets) > 1:
+            return {bucket_method(bucket): bucket for bucket in self.buckets}
+        return {FORWARD_METHOD: self.length}
+
+    def width_for(self, tokens: int) -> int:
+        """The width `tokens` tokens run at: themselves when dynamic, else the smallest bucket that fits."""
+        if self.dynamic:
+            return tokens
+        return next((bucket for bucket in self.buckets or (self.length,) if bucket >= tokens), self.length)
+
+    def for_quantization(self) -> SequenceShape:
+        """The capture quantization works on: dynamic in length when several buckets re-capture it after."""
+        return SequenceShape(self.length, dynamic=True) if len(self.buckets) > 1 else self
+
     def constant_methods(self) -> dict[str, int]:
-        """Stored in the program, so a device reads its padding rule from the file (0: dynamic)."""
-        return {FIXED_LENGTH_METHOD: 0 if self.dynamic else self.length}
+        """Stored in the program, so a device reads its padding rule from the file (0: dynamic or bucketed)."""
+        return {FIXED_LENGTH_METHOD: 0 if self.dynamic or len(self.buckets) > 1 else self.length}
 
 
 def check_fits(model: nn.Module, shape: SequenceShape) -> None:
@@ -48,6 +66,12 @@ def check_fits(model: nn.Module, shape: SequenceShape) -> None:
     if positions is not None and shape.length > positions:
         raise UserError(f"sequence length {shape.length} exceeds the student's max_position_embeddings "
                         f"({positions}); lower sequence.max_length/buckets in the device profile")
+
+
+def capture_methods(model: nn.Module, shape: SequenceShape, vocab_size: int) -> dict[str, ExportedProgram]:
+    """One batch-1 capture per method of `shape`, each at its own static length (or the dynamic one)."""
+    return {name: capture(model, SequenceShape(length, shape.dynamic), vocab_size, batch_dynamic=False)
+            for name, length in shape.methods.items()}
 
 
 def capture(model: nn.Module, shape: SequenceShape, vocab_size: int, batch_dynamic: bool) -> ExportedProgram:
@@ -61,8 +85,10 @@ def capture(model: nn.Module, shape: SequenceShape, vocab_size: int, batch_dynam
     return torch.export.export(model, inputs, dynamic_shapes=dynamic_shapes, strict=False)
 
 
-def lower(program: ExportedProgram, shape: SequenceShape, fuse_quantized_embeddings: bool) -> tuple[bytes, dict]:
-    """Lower to XNNPACK; returns the `.pte` bytes and the delegation report.
+def lower(programs: dict[str, ExportedProgram], shape: SequenceShape, fuse_quantized_embeddings: bool
+          ) -> tuple[bytes, dict]:
+    """Lower every method to XNNPACK in one program; returns the `.pte` bytes and the delegation report
+    (of the longest method: the others hold the same graph at shorter lengths).
 
     The report counts the edge graph's ops on each side of the delegate, and `kernel_ops`
     the ops left for ExecuTorch's portable/quantized kernels in the final program.
@@ -75,14 +101,16 @@ def lower(program: ExportedProgram, shape: SequenceShape, fuse_quantized_embeddi
     from executorch.exir import ExecutorchBackendConfig, to_edge_transform_and_lower
 
     edge = to_edge_transform_and_lower(
-        program,
+        programs,
         partitioner=[XnnpackPartitioner()],
         transform_passes=get_transform_passes(),
         constant_methods=shape.constant_methods(),
     )
-    report = delegation_report(edge.exported_program().graph_module)
+    longest = max(shape.methods, key=shape.methods.get)
+    report = delegation_report(edge.exported_program(longest).graph_module)
     executorch_program = edge.to_executorch(ExecutorchBackendConfig(
         extract_delegate_segments=True, do_quant_fusion_and_const_prop=fuse_quantized_embeddings,
     ))
-    report["kernel_ops"] = kernel_ops(executorch_program.exported_program().graph_module)
+    report["kernel_ops"] = kernel_ops(executorch_program.exported_program(longest).graph_module)
+    report["methods"] = shape.methods
     return executorch_program.buffer, report

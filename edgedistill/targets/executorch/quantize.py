@@ -17,17 +17,8 @@ import torch
 from torch.export import ExportedProgram
 
 from edgedistill.targets.executorch.convert import SequenceShape
+from edgedistill.targets.executorch.settings import QatSettings
 from edgedistill.text.encode import TextEncoder
-
-
-@dataclass(frozen=True)
-class QatSettings:
-    epochs: int
-    learning_rate: float
-    batch_size: int
-    temperature: float
-    alpha: float
-    seed: int
 
 
 class BatchEncoder:

@@ -15,6 +15,12 @@ from edgedistill.errors import UserError
 
 FIXED_LENGTH_METHOD = "fixed_length"
 FORWARD_METHOD = "forward"
+_BUCKET_PREFIX = "forward_"
+
+
+def bucket_method(length: int) -> str:
+    """The method of a multi-bucket program that runs inputs padded to `length` tokens."""
+    return f"{_BUCKET_PREFIX}{length}"
 
 
 def runtime_module():
@@ -57,29 +63,45 @@ class ExecuTorchSession:
         self._torch = torch
         try:
             program = Runtime.get().load_program(artifact)
-            self._forward = program.load_method(FORWARD_METHOD)
-        except (RuntimeError, KeyError) as exc:
+            names = sorted(program.method_names)
+            buckets = {int(name[len(_BUCKET_PREFIX):]): name for name in names
+                       if name.startswith(_BUCKET_PREFIX) and name[len(_BUCKET_PREFIX):].isdigit()}
+            # Length -> loaded method: one per bucket, else the one `forward` at its (longest) length.
+            self._methods = {length: program.load_method(name) for length, name in sorted(buckets.items())}
+            if not self._methods:
+                forward = program.load_method(FORWARD_METHOD)
+                self._methods = {int(forward.metadata.input_tensor_meta(0).sizes()[1]): forward}
+        except (RuntimeError, KeyError, ValueError) as exc:
             reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
             raise UserError(f"{artifact} is not a loadable ExecuTorch program ({reason}); re-run export") from None
         fixed = program.load_method(FIXED_LENGTH_METHOD).execute([])[0] if FIXED_LENGTH_METHOD in program.method_names else 0
+        # A bucketed program pads each input to its own bucket, so callers pad by the policy, not to one length.
         self.fixed_length: int | None = int(fixed) or None
-        self.max_length: int = int(self._forward.metadata.input_tensor_meta(0).sizes()[1])
+        self.buckets: list[int] = list(self._methods) if len(self._methods) > 1 else []
+        self.max_length: int = max(self._methods)
 
     def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Logits (batch, classes); shorter inputs are padded to `fixed_length` with mask 0."""
+        """Logits (batch, classes); inputs are padded with mask 0 to the static length, or to the smallest
+        bucket that fits them."""
         input_ids, attention_mask = self._fit(np.asarray(input_ids, np.int64), np.asarray(attention_mask, np.int64))
+        method = self._methods[self.bucket_for(input_ids.shape[1])]
         rows = []
         for ids, mask in zip(input_ids, attention_mask, strict=True):
-            (logits,) = self._forward.execute([self._torch.from_numpy(ids[None]), self._torch.from_numpy(mask[None])])
+            (logits,) = method.execute([self._torch.from_numpy(ids[None]), self._torch.from_numpy(mask[None])])
             rows.append(logits.numpy())
         return np.concatenate(rows, axis=0).astype(np.float32, copy=False)
+
+    def bucket_for(self, length: int) -> int:
+        """The method length an input of `length` tokens runs at."""
+        return next((bucket for bucket in self._methods if bucket >= length), self.max_length)
 
     def _fit(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         length = input_ids.shape[1]
         if length > self.max_length:
             raise UserError(f"inputs of {length} tokens exceed this program's {self.max_length}; truncate to {self.max_length}")
-        if self.fixed_length is None or length == self.fixed_length:
+        target = self.fixed_length or (self.bucket_for(length) if self.buckets else length)
+        if length == target:
             return np.ascontiguousarray(input_ids), np.ascontiguousarray(attention_mask)
-        padding = ((0, 0), (0, self.fixed_length - length))
+        padding = ((0, 0), (0, target - length))
         # Pad id 0 is [PAD] in BERT vocabularies; the zero mask hides it whatever token it is.
         return np.pad(input_ids, padding), np.pad(attention_mask, padding)

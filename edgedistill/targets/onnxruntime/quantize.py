@@ -14,13 +14,29 @@ from edgedistill.errors import UserError
 # Only the Linear layers. Quantizing the mask's Add, Softmax and LayerNorm as well breaks
 # masking: the -1e4 fill either swamps the int8 range or, when calibration saw no
 # padding, gets clipped so padded tokens leak into attention.
-LINEAR_OP_TYPES = ["MatMul", "Gemm"]
+LINEAR_OP_TYPES = ("MatMul", "Gemm")
 # Dynamic int8 also takes the fused Attention's packed Q/K/V weights (QAttention) and the
 # embedding tables (Gather), which hold most of a small student's bytes; neither touches the mask.
-DYNAMIC_OP_TYPES = [*LINEAR_OP_TYPES, "Attention", "Gather"]
+DYNAMIC_OP_TYPES = (*LINEAR_OP_TYPES, "Attention", "Gather")
 QUANTIZE_NODE_TYPES = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear"}
 _INTEGER_KERNELS = {"MatMulInteger", "ConvInteger", "QLinearMatMul", "QLinearConv"}
 _FLOAT_TYPES = {1, 10, 11, 16}  # onnx.TensorProto FLOAT, FLOAT16, DOUBLE, BFLOAT16
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    """fp32: which ONNX Runtime graph optimisations are applied offline."""
+
+    graph_optimization: str
+
+
+@dataclass(frozen=True)
+class DynamicSettings:
+    """Dynamic int8: the op types whose weights become int8 (None: ONNX Runtime's default set), on the graph with
+    Attention/BiasGelu fused or on the graph as exported."""
+
+    op_types: tuple[str, ...] | None
+    fused: bool
 
 
 @dataclass(frozen=True)
@@ -31,7 +47,7 @@ class StaticSettings:
     weight_type: str
     per_channel: bool
     calibration: str
-    op_types: list[str] | None
+    op_types: tuple[str, ...] | None
 
 
 class TextCalibrationReader:
@@ -75,7 +91,7 @@ def preprocess(source: Path, destination: Path) -> None:
     quant_pre_process(str(source), str(destination), skip_symbolic_shape=True)
 
 
-def quantize_dynamic_int8(source: Path, destination: Path, op_types: list[str]) -> None:
+def quantize_dynamic_int8(source: Path, destination: Path, op_types: tuple[str, ...] | None) -> None:
     """int8 weights; activations quantized on the fly per batch, so no calibration.
 
     Per-tensor weight scales: per-channel cut the MR student's logit error 3x yet flipped more
@@ -83,7 +99,8 @@ def quantize_dynamic_int8(source: Path, destination: Path, op_types: list[str]) 
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(source), str(destination), op_types_to_quantize=op_types, weight_type=QuantType.QInt8)
+    quantize_dynamic(str(source), str(destination), op_types_to_quantize=list(op_types) if op_types else None,
+                     weight_type=QuantType.QInt8)
 
 
 def quantize_static_int8(source: Path, destination: Path, reader: TextCalibrationReader,
@@ -96,7 +113,7 @@ def quantize_static_int8(source: Path, destination: Path, reader: TextCalibratio
                "entropy": CalibrationMethod.Entropy}
     quantize_static(
         str(source), str(destination), reader, quant_format=QuantFormat.QDQ,
-        op_types_to_quantize=settings.op_types, per_channel=settings.per_channel,
+        op_types_to_quantize=list(settings.op_types) if settings.op_types else None, per_channel=settings.per_channel,
         activation_type=types[settings.activation_type], weight_type=types[settings.weight_type],
         calibrate_method=methods[settings.calibration],
     )
