@@ -197,14 +197,27 @@ def export(
     runtime: Annotated[Optional[str], typer.Option(help="Build only this runtime of the profile.")] = None,
     calibration: Annotated[Optional[str], typer.Option(help="Calibration set (see calibration/README.md); default: the student's train split.")] = None,
     converter: Annotated[Optional[str], typer.Option(help="TFLite converter: onnx2tf or litert-torch.")] = None,
+    prune_vocab: Annotated[bool, typer.Option(
+        help="Keep only the vocabulary the student's training and transfer texts use (WordPiece tokenizers).")] = False,
 ) -> None:
     """Export a student for a device: try the profile's recipes, keep the fastest within budget."""
     from edgedistill.tables import print_export
     from edgedistill.export.pipeline import ExportRequest, run_export
 
     request = ExportRequest(student_dir=student, profile=target, out_dir=out, runtime=runtime,
-                            calibration=calibration, converter=converter)
+                            calibration=calibration, converter=converter, prune_vocab=prune_vocab)
     print_export(run_export(request))
+
+
+@app.command("prune-vocab")
+def prune_vocab(
+    student: Annotated[Path, typer.Argument(help="Student directory written by `edgedistill distill`.")],
+    out: Annotated[Path, typer.Option(help="Directory to write the pruned student to.")],
+) -> None:
+    """Cut a student's vocabulary to the tokens its training and transfer texts use, and report the cost."""
+    from edgedistill.model.vocab_prune import prune_student
+
+    _print_json(prune_student(student, out))
 
 
 @app.command()

@@ -78,7 +78,7 @@ def _family_config(family: str, **settings):
     return BertConfig(**settings)
 
 
-def train_tiny_student(path: Path, data_csv: Path, family: str = "bert") -> Path:
+def train_tiny_student(path: Path, data_csv: Path, family: str = "bert", extra_words: tuple[str, ...] = ()) -> Path:
     """A 1-layer classifier of `family` trained 12 epochs with cross-entropy, saved as a student directory."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -87,7 +87,7 @@ def train_tiny_student(path: Path, data_csv: Path, family: str = "bert") -> Path
     from edgedistill.jsonio import write_json
     from edgedistill.modeldir import write_data_spec, write_labels
 
-    save_tiny_encoder(path, layers=1, seed=1, family=family)
+    save_tiny_encoder(path, layers=1, seed=1, family=family, extra_words=extra_words)
     spec = DataSpec(source=str(data_csv))
     splits = load_splits(spec)
     tokenizer = AutoTokenizer.from_pretrained(path)

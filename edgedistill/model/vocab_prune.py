@@ -1,0 +1,125 @@
+"""A student with its vocabulary cut to the tokens its task's texts use, and its embedding rows sliced to match.
+
+The kept tokens come from the training split and the transfer set the student was distilled with. The held-out
+texts (validation and test) are only used to report what pruning cost: the share of their tokens that become [UNK],
+and the test accuracy before and after.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgedistill.data.splits import load_splits, load_unlabelled
+from edgedistill.errors import UserError
+from edgedistill.fsutil import atomic_output_dir
+from edgedistill.jsonio import read_json, write_json
+from edgedistill.metrics import accuracy
+from edgedistill.modeldir import METRICS_FILE, is_written_model_dir, read_data_spec, read_labels, require_model_dir
+from edgedistill.text.prune import kept_token_ids, pruned_tokenizer_json, unknown_share, wordpiece_parts
+
+TOKENIZER_FILE = "tokenizer.json"
+WEIGHTS_FILE = "model.safetensors"
+_EMBEDDING_SUFFIX = "embeddings.word_embeddings.weight"
+_TOKEN_ID_KEYS = ("pad_token_id", "bos_token_id", "eos_token_id", "sep_token_id", "cls_token_id")
+_DEFAULT_MAX_LENGTH = 128
+
+
+def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True) -> dict[str, Any]:
+    """Write the pruned copy of `student_dir` to `out_dir` and return what pruning kept and cost."""
+    from tokenizers import Tokenizer
+
+    student_dir = require_model_dir(Path(student_dir), "student")
+    if not (student_dir / WEIGHTS_FILE).is_file():
+        raise UserError(f"{student_dir} has no single {WEIGHTS_FILE} to prune (sharded checkpoints are not supported)")
+    payload = read_json(student_dir / TOKENIZER_FILE, "tokenizer")
+    vocab, special_ids = wordpiece_parts(payload, str(student_dir / TOKENIZER_FILE))
+    splits = load_splits(read_data_spec(student_dir), label_names=read_labels(student_dir))
+    task_texts = splits.train.texts + _transfer_texts(student_dir)
+    original = Tokenizer.from_str(json.dumps(payload))
+    keep = kept_token_ids(original, vocab, special_ids, task_texts)
+    pruned_payload = pruned_tokenizer_json(payload, keep)
+    pruned = Tokenizer.from_str(json.dumps(pruned_payload))
+    unk_token = payload["model"].get("unk_token", "[UNK]")
+    held_out = splits.validation.texts + splits.test.texts
+    report: dict[str, Any] = {
+        "tokens_before": len(vocab), "tokens_after": len(keep), "task_texts": len(task_texts),
+        "held_out_unknown_share_before": unknown_share(original, vocab[unk_token], held_out),
+        "held_out_unknown_share_after": unknown_share(pruned, pruned_payload["model"]["vocab"][unk_token], held_out),
+    }
+    with atomic_output_dir(Path(out_dir), is_written_model_dir, overwrite=overwrite) as scratch:
+        for source in student_dir.iterdir():
+            if source.is_file() and source.name not in (TOKENIZER_FILE, WEIGHTS_FILE, "config.json", METRICS_FILE):
+                shutil.copyfile(source, scratch / source.name)
+        write_json(scratch / TOKENIZER_FILE, pruned_payload)
+        report["embedding_bytes_saved"] = _slice_embeddings(student_dir / WEIGHTS_FILE, scratch / WEIGHTS_FILE, keep)
+        write_json(scratch / "config.json", _pruned_config(read_json(student_dir / "config.json", "model config"), keep))
+        max_length = _max_length(student_dir)
+        report["test_accuracy_before"] = _test_accuracy(student_dir, splits.test, max_length)
+        report["test_accuracy_after"] = _test_accuracy(scratch, splits.test, max_length)
+        metrics = read_json(student_dir / METRICS_FILE, "metrics")
+        write_json(scratch / METRICS_FILE, {**metrics, "vocab_prune": report})
+    return report
+
+
+def _transfer_texts(student_dir: Path) -> list[str]:
+    """The transfer texts the student was distilled on: the same source, sample size and seed as distill used."""
+    distill_json = student_dir / "distill.json"
+    config = read_json(distill_json, "distill config") if distill_json.is_file() else {}
+    if not config.get("transfer"):
+        return []
+    text_column = (config.get("data") or {}).get("text_column", "text")
+    return load_unlabelled(str(config["transfer"]), text_column=text_column, limit=config.get("transfer_limit"),
+                           seed=int(config.get("seed", 13)))
+
+
+def _max_length(student_dir: Path) -> int:
+    distill_json = student_dir / "distill.json"
+    config = read_json(distill_json, "distill config") if distill_json.is_file() else {}
+    return int(config.get("max_length") or _DEFAULT_MAX_LENGTH)
+
+
+def _slice_embeddings(source: Path, destination: Path, keep: list[int]) -> int:
+    """Copy the weights with only the kept rows of the word-embedding table; returns the bytes saved."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(source))
+    names = [name for name in tensors if name.endswith(_EMBEDDING_SUFFIX)]
+    if len(names) != 1:
+        raise UserError(f"{source}: expected one word-embedding table (*{_EMBEDDING_SUFFIX}), found {len(names)}")
+    table = tensors[names[0]]
+    if keep[-1] >= table.shape[0]:
+        raise UserError(f"{source}: the tokenizer has ids up to {keep[-1]} but the embedding table has {table.shape[0]} rows")
+    tensors[names[0]] = table[torch.tensor(keep)].contiguous()
+    save_file(tensors, str(destination), metadata={"format": "pt"})
+    return (table.shape[0] - len(keep)) * table.shape[1] * table.element_size()
+
+
+def _pruned_config(config: dict[str, Any], keep: list[int]) -> dict[str, Any]:
+    new_id = {old: new for new, old in enumerate(keep)}
+    pruned = {**config, "vocab_size": len(keep)}
+    for key in _TOKEN_ID_KEYS:
+        if isinstance(config.get(key), int) and config[key] in new_id:
+            pruned[key] = new_id[config[key]]
+        elif isinstance(config.get(key), int):
+            pruned[key] = None  # a special the tokenizer does not define; the classifier never reads it
+    return pruned
+
+
+def _test_accuracy(model_dir: Path, test, max_length: int) -> float:
+    return accuracy(student_logits(model_dir, test.texts, max_length), test.labels)
+
+
+def student_logits(model_dir: Path, texts: list[str], max_length: int = _DEFAULT_MAX_LENGTH) -> np.ndarray:
+    """fp32 logits of a student directory on `texts`, tokenized by its own tokenizer."""
+    from edgedistill.model.reference import reference_logits
+    from edgedistill.model.wrapper import load_exportable
+    from edgedistill.text.encode import TextEncoder
+
+    ids, mask = TextEncoder(Path(model_dir) / TOKENIZER_FILE, max_length).encode(texts)
+    return reference_logits(load_exportable(Path(model_dir)), ids, mask)

@@ -1,0 +1,31 @@
+"""`export --prune-vocab`: the bundle ships the pruned tokenizer and embedding table, and passes its own check."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edgedistill.bundle.reader import open_bundle
+from edgedistill.check.checker import check_bundle
+from edgedistill.export.pipeline import REPORT_FILE, ExportRequest, run_export
+from tests.tiny import train_tiny_student
+
+pytestmark = pytest.mark.slow  # a real ONNX Runtime export
+
+UNUSED = ("zeppelin", "quasar", "xylophone")
+
+
+def test_export_prune_vocab_ships_a_smaller_vocabulary_that_checks(tmp_path, tiny_csv, host_profile):
+    student = train_tiny_student(tmp_path / "wide-student", tiny_csv, extra_words=UNUSED)
+    before = {path.name: path.read_bytes() for path in student.iterdir()}
+    out = tmp_path / "bundles"
+    report = run_export(ExportRequest(student, str(host_profile), out, prune_vocab=True))
+    pruning = report["vocab_prune"]
+    assert pruning["student"] == str(student) and pruning["tokens_after"] == pruning["tokens_before"] - len(UNUSED)
+    assert json.loads((out / REPORT_FILE).read_text())["vocab_prune"] == pruning
+    bundle = open_bundle(out / f"wide-student-onnxruntime-{report['runtimes']['onnxruntime']['kept']}")
+    vocab = (bundle.path / "vocab.txt").read_text().splitlines()
+    assert len(vocab) == pruning["tokens_after"] and not set(UNUSED) & set(vocab)
+    assert check_bundle(bundle.path)["passed"]
+    assert {path.name: path.read_bytes() for path in student.iterdir()} == before  # the student is left as it was
