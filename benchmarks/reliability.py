@@ -72,6 +72,9 @@ def tally(outcomes, seconds: float) -> dict:
         "environment": describe_environment(),
         "cases_tried": len(outcomes),
         "cases_clean": sum(o.clean for o in outcomes),
+        # A clean error case may print progress before its error (teach: "teach: base on 64 train / 8 validation
+        # texts"); its error is still the one last line.
+        "clean_with_progress_lines_first": sum(o.clean and o.progress_lines > 0 for o in outcomes),
         "regressions": counts(lambda o: "issue 10 'Why' list" if o.case.name.startswith("why/") else "generated"),
         "by_category": counts(lambda o: o.case.category),
         "by_command": counts(lambda o: o.case.command),

@@ -16,7 +16,7 @@ import numpy as np
 
 from edgedistill.errors import UserError
 from edgedistill.profiles import SequencePolicy
-from edgedistill.text.encode import TextEncoder
+from edgedistill.text.encode import TextEncoder, clip_text
 
 GOLDEN_FILE = "golden.json"
 GOLDEN_SCHEMA_VERSION = 1
@@ -55,6 +55,7 @@ def pick_golden_texts(texts: list[str], count: int = GOLDEN_TEXT_COUNT) -> list[
 
 def build_golden(texts: list[str], tokenizer_json: Path, sequence: SequencePolicy, reference: Reference) -> dict[str, Any]:
     """The golden.json payload; `reference` maps (ids, mask) to the fp32 student's logits."""
+    texts = [clip_text(text, sequence.longest) for text in texts]  # the same ids, and no 50 MB text in the file
     cases = []
     for max_tokens in golden_lengths(sequence):
         encoder = TextEncoder(tokenizer_json, max_tokens)

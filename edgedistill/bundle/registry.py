@@ -124,7 +124,7 @@ def registry_dir(registry: str, create: bool = False) -> Path:
     if "://" in registry:
         url = urlparse(registry)
         if url.scheme != "file" or url.netloc not in ("", "localhost") or not url.path:
-            raise UserError(f"registry {registry!r} must be a directory or a file:///path URL; "
+            raise UserError(f"registry {registry!r} must be a directory or a file:// URL with a path; "
                             "mount or sync remote storage to a local folder first")
         registry = url2pathname(url.path)
     root = Path(registry).expanduser()

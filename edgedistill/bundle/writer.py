@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,12 @@ def bundle_name(student: str, runtime: str, recipe: str) -> str:
 
 
 def write_bundle(final_dir: Path, artifact: Path, model_name: str, student_dir: Path, golden: dict[str, Any],
-                 manifest: dict[str, Any]) -> Path:
-    """Assemble the bundle in a scratch dir and move it into place only once it is complete.
+                 manifest: dict[str, Any], verify: Callable[[Path], None] | None = None) -> Path:
+    """Assemble the bundle in a scratch dir and move it into place only once it is complete (and verified).
 
     `manifest` holds every manifest field except `model`, `files` and `created_at`, which are filled here.
+    `verify` runs on the complete bundle in the scratch dir; if it raises, nothing is moved into place, so a
+    bundle at `final_dir` has always passed it, even when the process is killed while it runs.
     """
     with atomic_output_dir(final_dir, is_written_bundle) as scratch:
         shutil.copyfile(artifact, scratch / model_name)
@@ -49,5 +52,7 @@ def write_bundle(final_dir: Path, artifact: Path, model_name: str, student_dir: 
         complete = {**manifest, "model": model_name, "files": files, "created_at": created_at}
         checked: Manifest = parse_manifest(complete, f"manifest of {final_dir.name}")
         write_json(scratch / MANIFEST_FILE, checked.to_dict())
+        if verify is not None:
+            verify(scratch)
     return final_dir
 

@@ -1030,6 +1030,12 @@ REGRESSIONS: list[Case] = [
 ]
 
 
+def _small_bundle_files(workspace: Path, stdout: str) -> str | None:
+    """Golden vectors hold texts cut as the tokenizer input is, so a 50 MB text does not make a 50 MB golden.json."""
+    sizes = {path.name: path.stat().st_size for path in workspace.glob("bundles/*/*.json")}
+    return None if sizes and max(sizes.values()) < 1 << 20 else f"bundle JSON sizes: {sizes}"
+
+
 # The undamaged world, through every command: each must succeed, or the cases above would fail for nothing.
 CONTROLS: list[Case] = [
     Case("control/teach", "control", TEACH, expect="ok", allowed=("teacher-out",)),
@@ -1039,6 +1045,10 @@ CONTROLS: list[Case] = [
     Case("control/distill --config", "control", ("distill", "--config", "distill.toml"), expect="ok",
          allowed=("student-out",)),
     Case("control/export", "control", (*EXPORT, "--calibration", "data/transfer.txt"), expect="ok", allowed=("bundles",)),
+    Case("control/export with a 50 MB text in the test split", "control", EXPORT,
+         then(write("data/test.csv", _rows_file(".csv", ["great film " * 5_000_000, "dull film", "fun film", "bad film"])),
+              edit_json("student/data.json", lambda spec: spec.update(test_source="data/test.csv"))),
+         expect="ok", allowed=("bundles",), verify=_small_bundle_files),
     Case("control/check", "control", CHECK, expect="ok"),
     Case("control/check --data tsv", "control", (*CHECK, "--data", "data/train.tsv"), expect="ok"),
     Case("control/check --data jsonl", "control", (*CHECK, "--data", "data/train.jsonl"), expect="ok"),

@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +31,8 @@ from tests.reliability.world import copy_world
 CASE_TIMEOUT_S = 60.0
 _TYPER_GET_COMMAND = typer.main.get_command
 OUTSIDE = "outside"  # a sibling of the workspace holding files that symlink cases point at
+# `import onnxruntime` writes a session id to $TMPDIR/.ses (its native library does, in every process).
+ONNXRUNTIME_SESSION_FILE = ".ses"
 
 
 class CaseTimeout(BaseException):
@@ -83,10 +86,12 @@ def changes(before: dict[str, tuple], after: dict[str, tuple]) -> list[str]:
     return [f"+{name}" for name in added] + [f"-{name}" for name in removed] + [f"~{name}" for name in changed]
 
 
-def run_case(case: Case, pristine: Path, case_dir: Path, timeout_s: float = CASE_TIMEOUT_S, keep: bool = True) -> Outcome:
+def run_case(case: Case, pristine: Path, case_dir: Path, timeout_s: float = CASE_TIMEOUT_S, keep: bool = True,
+             in_process: bool = True) -> Outcome:
     """Copy the world, damage it, run the command, and list every way the result falls short.
 
-    The case's folder is removed afterwards when the case was clean or `keep` is False (a few hundred
+    `in_process=False` runs `python -m edgedistill` instead, to show the installed entry point prints what `main`
+    returns. The case's folder is removed afterwards when the case was clean or `keep` is False (a few hundred
     copies of the world would otherwise fill the temporary folder).
     """
     workspace = copy_world(pristine, case_dir / "ws", case.command)
@@ -95,25 +100,19 @@ def run_case(case: Case, pristine: Path, case_dir: Path, timeout_s: float = CASE
     (case_dir / "tmp").mkdir()
     case.damage(workspace)
     before = snapshot(case_dir)
+
     def expand(text: str) -> str:
         return text.replace("{ws}", str(workspace)).replace("{case}", str(case_dir))
 
     argv = [expand(part) for part in case.argv]
     env = tuple((name, expand(value)) for name, value in case.env)
-    code, escaped = None, None
+    run = _run_in_process if in_process else _run_as_program
     started = time.perf_counter()
-    with _inside(workspace / case.cwd, env, case_dir / "tmp"), _captured() as streams, _deadline(timeout_s):
-        try:
-            code = _main(argv)
-        except CaseTimeout:
-            escaped = f"no result after {timeout_s:.0f} s"
-        except BaseException as exc:  # noqa: BLE001 - anything here would reach the user as a traceback
-            escaped = "traceback: " + "".join(traceback.format_exception_only(type(exc), exc)).strip()[:300]
-    seconds = time.perf_counter() - started
-    outcome = Outcome(case, code, streams["stdout"], streams["stderr"], seconds)
+    code, stdout, stderr, escaped = run(argv, workspace / case.cwd, env, case_dir / "tmp", timeout_s)
+    outcome = Outcome(case, code, stdout, stderr, time.perf_counter() - started)
     if escaped:
         outcome.problems.append(escaped)
-    touched = changes(before, snapshot(case_dir))
+    touched = [name for name in changes(before, snapshot(case_dir)) if name != f"+tmp/{ONNXRUNTIME_SESSION_FILE}"]
     if case.expect == "error":
         _judge_error(outcome, touched)
     else:
@@ -121,6 +120,30 @@ def run_case(case: Case, pristine: Path, case_dir: Path, timeout_s: float = CASE
     if outcome.clean or not keep:
         shutil.rmtree(case_dir, ignore_errors=True)
     return outcome
+
+
+def _run_in_process(argv: list[str], cwd: Path, env: tuple[tuple[str, str], ...], scratch: Path,
+                    timeout_s: float) -> tuple[int | None, str, str, str | None]:
+    code, escaped = None, None
+    with _inside(cwd, env, scratch), _captured() as streams, _deadline(timeout_s):
+        try:
+            code = _main(argv)
+        except CaseTimeout:
+            escaped = f"no result after {timeout_s:.0f} s"
+        except BaseException as exc:  # noqa: BLE001 - anything here would reach the user as a traceback
+            escaped = "traceback: " + "".join(traceback.format_exception_only(type(exc), exc)).strip()[:300]
+    return code, streams["stdout"], streams["stderr"], escaped
+
+
+def _run_as_program(argv: list[str], cwd: Path, env: tuple[tuple[str, str], ...], scratch: Path,
+                    timeout_s: float) -> tuple[int | None, str, str, str | None]:
+    environment = {**os.environ, **dict(env), "TMPDIR": str(scratch)}
+    try:
+        result = subprocess.run([sys.executable, "-m", "edgedistill", *argv], cwd=cwd, env=environment,
+                                capture_output=True, text=True, errors="replace", timeout=timeout_s)
+    except subprocess.TimeoutExpired as exc:
+        return None, "", str(exc.stderr or ""), f"no result after {timeout_s:.0f} s"
+    return result.returncode, result.stdout, result.stderr, None
 
 
 def _judge_error(outcome: Outcome, touched: list[str]) -> None:
