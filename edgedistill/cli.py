@@ -264,6 +264,41 @@ def bench(
         raise typer.Exit(1)
 
 
+@app.command()
+def predict(
+    bundle: Annotated[Path, typer.Argument(help="Bundle directory written by `edgedistill export`.")],
+    texts: Annotated[Optional[list[str]], typer.Argument(help="Texts to classify; none: JSON lines on stdin.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Classify texts with a bundle in its runtime and print label and probabilities (no torch needed)."""
+    from edgedistill.check.predict import predict_texts
+
+    results = predict_texts(bundle, list(texts) if texts else _stdin_texts())
+    for result in results:
+        if as_json:
+            print(json.dumps(result, ensure_ascii=False))
+        else:
+            odds = ", ".join(f"{label} {p:.3f}" for label, p in result["probabilities"].items())
+            print(f"{result['label']}\t{odds}\t{result['text']}")
+
+
+def _stdin_texts() -> list[str]:
+    """Texts from JSON lines on stdin: a string per line, or an object with a "text" field."""
+    texts = []
+    for number, line in enumerate(sys.stdin.read().split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except (ValueError, RecursionError):
+            raise UserError(f"stdin line {number} is not JSON; give one JSON string or {{\"text\": ...}} per line") from None
+        text = value.get("text") if isinstance(value, dict) else value
+        if not isinstance(text, str):
+            raise UserError(f"stdin line {number} has no text; give one JSON string or {{\"text\": ...}} per line")
+        texts.append(text)
+    return texts
+
+
 RegistryOption = Annotated[Optional[str], typer.Option(
     "--registry", envvar="EDGEDISTILL_REGISTRY", show_envvar=True,
     help="Registry directory (local, NFS/SMB mount or synced bucket folder) or file:// URL.")]
