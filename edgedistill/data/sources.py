@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from edgedistill.data.builtin import read_mr_polarity, read_mr_review_sentences
@@ -54,7 +55,7 @@ def read_unlabelled(source: str, text_column: str) -> list[str]:
                         + ", ".join(BUILTIN_PREFIX + n for n in sorted({**LABELLED_BUILTINS, **UNLABELLED_BUILTINS})))
     path = Path(source)
     if path.suffix == ".txt":
-        return [line.strip() for line in _read_text(path).split("\n") if line.strip()]
+        return [line.strip() for _, line in _lines(path) if line.strip()]
     texts = []
     for number, row in _read_rows(path):
         if text_column not in row:
@@ -64,26 +65,29 @@ def read_unlabelled(source: str, text_column: str) -> list[str]:
     return texts
 
 
-def _read_text(path: Path) -> str:
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Numbered lines of a UTF-8 file, read one at a time (a large file is never held whole) and split at "\n"
+    only: str.splitlines would also split inside texts at U+2028, U+2029 or \x85. Each keeps its line ending."""
     if not path.is_file():
         raise UserError(f"data file {path} not found")
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise UserError(f"{path}: not UTF-8 text (bad byte 0x{raw[exc.start]:02x} on line {line}); re-save it as UTF-8") from None
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):  # binary files split at b"\n", never inside a UTF-8 character
+            if number == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8):]
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise UserError(f"{path}: not UTF-8 text (bad byte 0x{raw[exc.start]:02x} on line {number}); "
+                                "re-save it as UTF-8") from None
 
 
 def _read_rows(path: Path) -> list[tuple[int, dict]]:
     if path.suffix not in FILE_SUFFIXES:
         raise UserError(f"{path}: unsupported data format {path.suffix or '(none)'}; use one of {', '.join(FILE_SUFFIXES)} "
                         "or builtin:mr-polarity")
-    text = _read_text(path)
     if path.suffix == ".jsonl":
         rows = []
-        # JSONL lines end at "\n" only: str.splitlines would also split inside texts at U+2028, U+2029 or \x85.
-        for number, line in enumerate(text.split("\n"), start=1):
+        for number, line in _lines(path):
             if not line.strip():
                 continue
             try:
@@ -99,7 +103,8 @@ def _read_rows(path: Path) -> list[tuple[int, dict]]:
     # csv reads its own line endings (newline=""), so a quoted field may hold line breaks; the field limit
     # is raised for long documents, and a malformed file is one line of error, not a traceback.
     csv.field_size_limit(CSV_FIELD_LIMIT)
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if path.suffix == ".tsv" else ",", strict=True)
+    lines = (line for _, line in _lines(path))  # with their own endings, as csv wants (newline="")
+    reader = csv.DictReader(lines, delimiter="\t" if path.suffix == ".tsv" else ",", strict=True)
     try:
         return [(reader.line_num, row) for row in reader]
     except csv.Error as exc:

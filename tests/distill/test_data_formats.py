@@ -45,3 +45,20 @@ def test_malformed_csv_is_one_line_of_error(tmp_path):
     with pytest.raises(UserError, match=r"bad.csv: not valid CSV near line \d") as excinfo:
         read_labelled(str(path), "text", "label")
     assert "\n" not in str(excinfo.value)
+
+
+def test_files_are_streamed_line_by_line_with_bom_and_bad_bytes_located(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    def whole_file_read(*_args, **_kwargs):
+        raise AssertionError("a data file was read whole")
+
+    monkeypatch.setattr(Path, "read_bytes", whole_file_read)
+    monkeypatch.setattr(Path, "read_text", whole_file_read)
+    data = tmp_path / "d.csv"
+    data.write_bytes(b"\xef\xbb\xbftext,label\r\n\"multi\r\nline\",pos\r\ndull,neg\r\n")
+    assert read_labelled(str(data), "text", "label") == (["multi\r\nline", "dull"], ["pos", "neg"])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b'{"text": "fine", "label": "pos"}\n{"text": "caf\xe9", "label": "neg"}\n')
+    with pytest.raises(UserError, match=r"not UTF-8 text \(bad byte 0xe9 on line 2\)"):
+        read_labelled(str(bad), "text", "label")
