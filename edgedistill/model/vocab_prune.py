@@ -57,7 +57,10 @@ def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True) -> d
                 shutil.copyfile(source, scratch / source.name)
         write_json(scratch / TOKENIZER_FILE, pruned_payload)
         report["embedding_bytes_saved"] = _slice_embeddings(student_dir / WEIGHTS_FILE, scratch / WEIGHTS_FILE, keep)
-        write_json(scratch / "config.json", _pruned_config(read_json(student_dir / "config.json", "model config"), keep))
+        config = read_json(student_dir / "config.json", "model config")
+        if not isinstance(config, dict):
+            raise UserError(f"{student_dir / 'config.json'}: expected a JSON object (a Hugging Face model config)")
+        write_json(scratch / "config.json", _pruned_config(config, keep))
         max_length = _max_length(student_dir)
         report["test_accuracy_before"] = _test_accuracy(student_dir, splits.test, max_length)
         report["test_accuracy_after"] = _test_accuracy(scratch, splits.test, max_length)
@@ -88,7 +91,11 @@ def _slice_embeddings(source: Path, destination: Path, keep: list[int]) -> int:
     import torch
     from safetensors.torch import load_file, save_file
 
-    tensors = load_file(str(source))
+    try:
+        tensors = load_file(str(source))
+    except Exception as exc:  # safetensors raises its own error types for truncated or garbled files
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise UserError(f"cannot read the weights in {source}: {first_line}") from None
     names = [name for name in tensors if name.endswith(_EMBEDDING_SUFFIX)]
     if len(names) != 1:
         raise UserError(f"{source}: expected one word-embedding table (*{_EMBEDDING_SUFFIX}), found {len(names)}")

@@ -71,10 +71,15 @@ def test_check_fails_when_accuracy_breaks_its_budget(host_bundle, tiny_csv, tmp_
 def test_check_rejects_a_tampered_model(host_bundle, tmp_path, capsys):
     bundle = edited_copy(host_bundle, tmp_path)
     model = next(bundle.glob("*.onnx"))
-    model.write_bytes(model.read_bytes()[: model.stat().st_size // 3])
+    content = model.read_bytes()
+    model.write_bytes(content[:-1] + bytes([content[-1] ^ 0xFF]))  # same size, one byte flipped
     assert main(["check", str(bundle)]) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: ") and "does not match its sha256" in error and "\n" not in error
+    model.write_bytes(content[: len(content) // 3])  # truncated: caught by its size before it is hashed
+    assert main(["check", str(bundle)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert f"is {len(content) // 3} bytes, but manifest.json records {len(content)}" in error and "\n" not in error
 
 
 def test_a_corrupt_model_with_a_matching_manifest_is_a_one_line_error(host_bundle, tmp_path, capsys):

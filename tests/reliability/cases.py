@@ -39,7 +39,9 @@ PUBLISH = ("publish", BUNDLE, "--registry", REGISTRY)
 PULL = ("pull", NAME, "--registry", REGISTRY, "--out", "app-model")
 BUNDLES = ("bundles", "--registry", REGISTRY)
 TARGETS = ("targets",)
-BUNDLE_READERS = {"check": CHECK, "bench": BENCH, "publish": PUBLISH}
+PREDICT = ("predict", BUNDLE, "a great film")
+PRUNE = ("prune-vocab", "student", "--out", "pruned")
+BUNDLE_READERS = {"check": CHECK, "bench": BENCH, "publish": PUBLISH, "predict": PREDICT}
 DEEP = "[" * 100_000 + "]" * 100_000
 NOT_UTF8 = b"\xff\xfe\x00bad \xe9 bytes\n"
 
@@ -548,7 +550,7 @@ def model_dir_damage(role: str) -> dict[str, Damage]:
 
 
 def model_dir_cases() -> Iterator[Case]:
-    for role, argv in (("base", TEACH), ("teacher", DISTILL), ("student", EXPORT)):
+    for role, argv in (("base", TEACH), ("teacher", DISTILL), ("student", EXPORT), ("student", PRUNE)):
         for what, damage in model_dir_damage(role).items():
             yield Case(f"model-dirs/{role}: {what}/{argv[0]}", "model-dirs", argv, damage)
 
@@ -1053,6 +1055,8 @@ CONTROLS: list[Case] = [
     Case("control/check --data tsv", "control", (*CHECK, "--data", "data/train.tsv"), expect="ok"),
     Case("control/check --data jsonl", "control", (*CHECK, "--data", "data/train.jsonl"), expect="ok"),
     Case("control/bench", "control", BENCH, expect="ok"),
+    Case("control/predict", "control", PREDICT, expect="ok"),
+    Case("control/prune-vocab", "control", PRUNE, expect="ok", allowed=("pruned",)),
     Case("control/publish", "control", PUBLISH, expect="ok", allowed=(REGISTRY,)),
     Case("control/pull", "control", PULL, expect="ok", allowed=("app-model",)),
     Case("control/bundles", "control", BUNDLES, expect="ok"),

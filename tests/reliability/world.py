@@ -167,7 +167,7 @@ def _registry_and_pull() -> None:
 READS = {
     "teach": ("base", "teach.toml"), "distill": ("teacher", "distill.toml"), "export": ("student", "profile.toml"),
     "check": (BUNDLE,), "bench": (BUNDLE,), "publish": (BUNDLE, REGISTRY), "pull": (REGISTRY, PULLED),
-    "bundles": (REGISTRY,), "targets": ("profile.toml",),
+    "bundles": (REGISTRY,), "targets": ("profile.toml",), "predict": (BUNDLE,), "prune-vocab": ("student",),
 }
 
 
