@@ -299,6 +299,14 @@ def _stdin_texts() -> list[str]:
     return texts
 
 
+@app.command("manifest-schema")
+def manifest_schema_command() -> None:
+    """Print the JSON Schema every bundle's manifest.json is validated against (for an app's own build)."""
+    from edgedistill.bundle.schema import manifest_schema
+
+    _print_json(manifest_schema())
+
+
 RegistryOption = Annotated[Optional[str], typer.Option(
     "--registry", envvar="EDGEDISTILL_REGISTRY", show_envvar=True,
     help="Registry directory (local, NFS/SMB mount or synced bucket folder) or file:// URL.")]

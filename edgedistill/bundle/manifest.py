@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from edgedistill.bundle.schema import check_against_schema
 from edgedistill.data.dataset import DataSpec
 from edgedistill.errors import UserError
 from edgedistill.fsutil import sha256_file
@@ -116,6 +117,8 @@ def parse_manifest(mapping: Any, where: str) -> Manifest:
             raise UserError(f"{where}: files does not list {name!r}")
     _check_metrics(manifest.metrics, where)
     _check_settings(manifest, where)
+    if version == SCHEMA_VERSION:  # the published schema describes the current version
+        check_against_schema(mapping, where)
     return manifest
 
 
