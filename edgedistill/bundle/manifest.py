@@ -67,6 +67,8 @@ class Manifest:
     metrics: dict[str, Any]
     created_at: str = ""
     schema_version: int = SCHEMA_VERSION
+    # What an app must link to run the model: libraries, kernels or operators, signatures or methods.
+    requirements: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema_version": self.schema_version,
@@ -106,7 +108,7 @@ def parse_manifest(mapping: Any, where: str) -> Manifest:
     if version < 1:
         raise UserError(f"{where}: schema_version {version} is not a version edgedistill ever wrote")
     missing = [f.name for f in dataclasses.fields(Manifest)
-               if f.name not in mapping and f.default is dataclasses.MISSING]
+               if f.name not in mapping and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     if missing:
         raise UserError(f"{where}: missing field {missing[0]!r}")
     manifest = from_mapping(Manifest, mapping, where)

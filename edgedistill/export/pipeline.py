@@ -271,6 +271,7 @@ def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, tr
         "data": read_data_spec(prepared.student_dir).to_dict(),
         "budgets": dataclasses.asdict(profile.budgets),
         "export_report": {**result.report, "export_s": round(trial.export_s, 3)},
+        "requirements": target.app_requirements(result.report),
         "metrics": metrics,
     }
     final = out_dir / bundle_name(student, target.name, recipe.name)

@@ -86,6 +86,10 @@ class Target(ABC):
         """`<model>_<runtime>_<recipe>.<ext>`: the file says what it is, as ExecuTorch's aot_compiler names them."""
         return f"{student}_{self.name}_{recipe.name}{self.artifact_suffix}"
 
+    def app_requirements(self, report: dict[str, Any]) -> dict[str, Any]:
+        """What an app must link to run the artifact (libraries, kernels, operators), from its export report."""
+        return {"libraries": [self.name]}
+
     def tolerance(self, precision: str) -> float | None:
         """Max abs logit difference against the fp32 student; None where accuracy gates instead."""
         return {"fp32": self.fp32_tolerance, "fp16": self.fp16_tolerance}.get(precision)

@@ -181,3 +181,15 @@ def test_a_recipe_that_crashes_is_reported_not_fatal_to_the_report(tiny_student_
                                  recipes=[Recipe("bogus", "int8", "a recipe the backend cannot build")]))
     entry = json.loads((out / REPORT_FILE).read_text())["runtimes"]["onnxruntime"]["candidates"][0]
     assert entry["status"] == "rejected" and entry["reason"].startswith("failed: AttributeError")
+
+
+def test_manifest_says_what_the_app_must_link(host_bundle):
+    import onnx
+
+    manifest = open_bundle(host_bundle).manifest
+    graph = onnx.load(str(host_bundle / manifest.model)).graph
+    requirements = manifest.requirements
+    assert requirements["libraries"] == ["onnxruntime"]
+    assert set(requirements["operators"]) == {node.op_type for node in graph.node}
+    assert requirements["contrib_operators"] == sorted({n.op_type for n in graph.node if n.domain == "com.microsoft"})
+    assert ("note" in requirements) == bool(requirements["contrib_operators"])

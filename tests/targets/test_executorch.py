@@ -206,6 +206,11 @@ def test_embedding_tables_are_stored_int8(et_export):
     kernels = with_tables.report["delegation"]["kernel_ops"]
     assert kernels.get("quantized_decomposed.embedding_byte.out", 0) >= 1
     assert "quantized_decomposed.embedding_byte.out" not in without.report["delegation"]["kernel_ops"]
+    # The app must link the quantized kernels exactly when the program calls them ("Missing operator" otherwise).
+    from edgedistill.targets.executorch import TARGET
+
+    assert any(lib.startswith("quantized_ops_lib") for lib in TARGET.app_requirements(with_tables.report)["libraries"])
+    assert not any(lib.startswith("quantized_ops_lib") for lib in TARGET.app_requirements(without.report)["libraries"])
     # The word table alone (41 x 32 fp32 -> int8 + a scale per row) saves over 3 KB.
     assert without.artifact.stat().st_size - with_tables.artifact.stat().st_size > 3000
 

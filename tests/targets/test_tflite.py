@@ -235,3 +235,8 @@ def test_recipes_follow_profile_precisions_converter_and_sequence_policy():
     assert TFLiteOptions().converter == "litert-torch"
     with pytest.raises(UserError, match="available: fp32, fp16, int8-dynamic"):
         TARGET.recipe("int8-full", fixed)
+
+
+def test_requirements_name_the_signature_per_bucket():
+    assert TARGET.app_requirements({"signatures": {"len_16": 16, "len_64": 64}})["signatures"] == ["len_16", "len_64"]
+    assert TARGET.app_requirements({})["signatures"] == ["serving_default"]

@@ -138,6 +138,16 @@ class ExecuTorchTarget(Target):
             raise RuntimeError(f"{artifact.name}: ExecuTorch logits differ from PyTorch by {differences} (> {tolerance})")
         return differences
 
+    def app_requirements(self, report: dict[str, Any]) -> dict[str, Any]:
+        """The XNNPACK backend always; the quantized kernels library when the program calls its kernels (int8
+        embedding tables run as `quantized_decomposed::embedding_byte`, outside XNNPACK): without it, loading
+        fails with "Missing operator"."""
+        kernels = sorted(report.get("delegation", {}).get("kernel_ops", {}))
+        libraries = ["executorch", "xnnpack_backend"]
+        if any(kernel.startswith("quantized_decomposed.") for kernel in kernels):
+            libraries.append("quantized_ops_lib (ExecuTorch's quantized kernels, registering quantized_decomposed::*)")
+        return {"libraries": libraries, "kernels": kernels, "methods": sorted(report.get("delegation", {}).get("methods", {}))}
+
     def load(self, artifact: Path, threads: int) -> Session:
         from edgedistill.targets.executorch.runtime import ExecuTorchSession
 

@@ -10,7 +10,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Session, Target
 from edgedistill.targets.onnxruntime import convert, fuse, quantize
@@ -95,6 +95,7 @@ class OnnxRuntimeTarget(Target):
                 report.update(self._quantize_static(inputs, recipe, exported, scratch, artifact))
         report["nodes_after"] = quantize.op_counts(artifact)
         report["quantized_op_types"] = quantize.quantized_op_types(artifact)
+        report["contrib_op_types"] = quantize.contrib_op_types(artifact)
         report["conversion_seconds"] = round(time.perf_counter() - started, 2)
         return ExportResult(artifact, report)
 
@@ -110,6 +111,17 @@ class OnnxRuntimeTarget(Target):
         quantize.quantize_static_int8(prepared, quantized, reader, settings)
         quantized.replace(artifact)
         return {"calibration_samples": len(inputs.calibration_texts), "calibration_method": settings.calibration}
+
+    def app_requirements(self, report: dict[str, Any]) -> dict[str, Any]:
+        """ONNX Runtime with every operator the graph uses; Microsoft contrib operators (fused Attention, QAttention,
+        BiasGelu, DynamicQuantizeMatMul) are in the full builds, not in a minimal or reduced-operator build."""
+        contrib = report.get("contrib_op_types", [])
+        requirements: dict[str, Any] = {"libraries": ["onnxruntime"], "operators": sorted(report.get("nodes_after", {})),
+                                        "contrib_operators": contrib}
+        if contrib:
+            requirements["note"] = ("uses com.microsoft contrib operators: ship a full ONNX Runtime build "
+                                    "(onnxruntime, onnxruntime-android, onnxruntime-objc), not a reduced-operator one")
+        return requirements
 
     def load(self, artifact: Path, threads: int) -> Session:
         from edgedistill.targets.onnxruntime.runtime import OnnxRuntimeSession

@@ -126,6 +126,13 @@ def op_counts(path: Path) -> dict[str, int]:
     return dict(Counter(node.op_type for node in onnx.load(str(path)).graph.node).most_common())
 
 
+def contrib_op_types(path: Path) -> list[str]:
+    """Op types from ONNX Runtime's com.microsoft contrib domain, which reduced-operator builds may leave out."""
+    import onnx
+
+    return sorted({node.op_type for node in onnx.load(str(path)).graph.node if node.domain == "com.microsoft"})
+
+
 def quantized_op_types(path: Path) -> list[str]:
     """Op types that compute in int8: integer kernels (dynamic int8), and, in QDQ graphs, ops wrapped
     as DequantizeLinear -> op -> QuantizeLinear with no float input, which ORT fuses into int8 kernels."""

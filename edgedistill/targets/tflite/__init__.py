@@ -10,7 +10,7 @@ import importlib.util
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from edgedistill.errors import UserError
 from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Session, Target
@@ -97,6 +97,12 @@ class TFLiteTarget(Target):
         )
         report.update(_sequence_note(inputs.profile.sequence, lengths))
         return ExportResult(artifact, report)
+
+    def app_requirements(self, report: dict[str, Any]) -> dict[str, Any]:
+        """LiteRT's interpreter with its built-in operators and the XNNPACK delegate (on by default), and the
+        signature per bucket to call."""
+        return {"libraries": ["LiteRT (TensorFlow Lite) interpreter with built-in ops", "XNNPACK delegate"],
+                "signatures": list(report.get("signatures") or ["serving_default"])}
 
     def load(self, artifact: Path, threads: int) -> Session:
         from edgedistill.targets.tflite.runtime import TFLiteSession
