@@ -70,6 +70,14 @@ class Manifest:
     # What an app must link to run the model: libraries, kernels or operators, signatures or methods.
     requirements: dict[str, Any] = dataclasses.field(default_factory=dict)
 
+    def sequence_policy(self) -> SequencePolicy:
+        """The sequence policy inputs are padded by (validated when the manifest was parsed)."""
+        return from_mapping(SequencePolicy, self.sequence, f"{self.name} manifest sequence")
+
+    def budget_limits(self) -> Budgets:
+        """The budgets the artifact is held to (validated when the manifest was parsed)."""
+        return from_mapping(Budgets, self.budgets, f"{self.name} manifest budgets")
+
     def to_dict(self) -> dict[str, Any]:
         return {"schema_version": self.schema_version,
                 **{k: v for k, v in dataclasses.asdict(self).items() if k != "schema_version"}}
@@ -159,6 +167,6 @@ def _check_settings(manifest: Manifest, where: str) -> None:
                         f"(got {manifest.threads} and {manifest.cpu_affinity})")
     if manifest.precision not in PRECISIONS:
         raise UserError(f"{where}: precision {manifest.precision!r} is not one of {', '.join(PRECISIONS)}")
-    from_mapping(SequencePolicy, manifest.sequence, f"{where} sequence").validate(f"{where} sequence")
-    from_mapping(Budgets, manifest.budgets, f"{where} budgets").validate(f"{where} budgets")
+    manifest.sequence_policy().validate(f"{where} sequence")
+    manifest.budget_limits().validate(f"{where} budgets")
     from_mapping(DataSpec, manifest.data, f"{where} data")

@@ -18,10 +18,8 @@ from edgedistill.check.latency import elapsed_ms, summarize, time_steady_state
 from edgedistill.check.memory import PeakMemory
 from edgedistill.check.runner import load_session
 from edgedistill.errors import UserError
-from edgedistill.profiles import Budgets, SequencePolicy
 from edgedistill.targets.registry import get_target
 from edgedistill.text.encode import TextEncoder
-from edgedistill.typed_config import from_mapping
 
 
 @dataclass(frozen=True)
@@ -46,10 +44,7 @@ def bench_bundle(bundle: Path, settings: BenchSettings) -> dict[str, Any]:
     settings.validate()
     opened = open_bundle(bundle)
     manifest = opened.manifest
-    sequence = from_mapping(SequencePolicy, manifest.sequence, f"{bundle} manifest sequence")
-    sequence.validate(f"{bundle} manifest sequence")
-    budgets = from_mapping(Budgets, manifest.budgets, f"{bundle} manifest budgets")
-    budgets.validate(f"{bundle} manifest budgets")
+    sequence, budgets = manifest.sequence_policy(), manifest.budget_limits()
     threads = settings.threads or manifest.threads
     target = get_target(manifest.runtime)
     text = max((case.text for case in opened.golden), key=len)

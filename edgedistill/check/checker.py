@@ -14,7 +14,6 @@ from edgedistill.data.sources import BUILTIN_PREFIX, read_labelled
 from edgedistill.data.splits import load_splits
 from edgedistill.errors import UserError
 from edgedistill.metrics import accuracy, macro_f1
-from edgedistill.profiles import Budgets, SequencePolicy
 from edgedistill.targets.registry import get_target
 from edgedistill.typed_config import from_mapping
 
@@ -23,11 +22,7 @@ def check_bundle(bundle: Path, data: str | None = None, text_column: str = "text
     """Verify, load and measure a bundle; `passed` is False when any gate fails."""
     opened = open_bundle(bundle)
     manifest = opened.manifest
-    where = f"{bundle} manifest"
-    sequence = from_mapping(SequencePolicy, manifest.sequence, f"{where} sequence")
-    sequence.validate(f"{where} sequence")
-    budgets = from_mapping(Budgets, manifest.budgets, f"{where} budgets")
-    budgets.validate(f"{where} budgets")
+    sequence, budgets = manifest.sequence_policy(), manifest.budget_limits()
     test, source = _test_set(opened, data, text_column, label_column)
 
     target = get_target(manifest.runtime)

@@ -11,9 +11,7 @@ import numpy as np
 from edgedistill.bundle.reader import open_bundle
 from edgedistill.check.runner import encode_examples, load_session
 from edgedistill.errors import UserError
-from edgedistill.profiles import SequencePolicy
 from edgedistill.targets.registry import get_target
-from edgedistill.typed_config import from_mapping
 
 
 def predict_texts(bundle: Path, texts: list[str]) -> list[dict[str, Any]]:
@@ -22,8 +20,7 @@ def predict_texts(bundle: Path, texts: list[str]) -> list[dict[str, Any]]:
         raise UserError("no texts to classify: pass them as arguments or as JSON lines on stdin")
     opened = open_bundle(bundle)
     manifest = opened.manifest
-    sequence = from_mapping(SequencePolicy, manifest.sequence, f"{bundle} manifest sequence")
-    sequence.validate(f"{bundle} manifest sequence")
+    sequence = manifest.sequence_policy()
     session, _ = load_session(get_target(manifest.runtime), opened.model_path, manifest.threads)
     results = []
     for text, (ids, mask) in zip(texts, encode_examples(opened.tokenizer_json, texts, sequence, session.fixed_length)):
