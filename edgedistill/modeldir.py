@@ -20,12 +20,13 @@ from edgedistill.typed_config import from_mapping
 LABELS_FILE = "labels.json"
 DATA_FILE = "data.json"
 METRICS_FILE = "metrics.json"
+DISTILL_FILE = "distill.json"
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json")
 # Everything `save_pretrained` may write for an encoder classifier and its tokenizer, plus our own files.
 _WRITTEN_FILES = frozenset(TOKENIZER_FILES + (
     "config.json", "generation_config.json", "model.safetensors", "model.safetensors.index.json", "merges.txt",
     "vocab.json", "added_tokens.json", "spm.model", "sentencepiece.bpe.model", "tokenizer.model", "chat_template.jinja",
-    LABELS_FILE, DATA_FILE, METRICS_FILE, "distill.json"))
+    LABELS_FILE, DATA_FILE, METRICS_FILE, DISTILL_FILE))
 _WEIGHT_SHARD = re.compile(r"^model-\d{5}-of-\d{5}\.safetensors$")
 
 
@@ -74,3 +75,12 @@ def write_data_spec(path: Path, spec: DataSpec) -> None:
 
 def read_metrics(path: Path) -> dict:
     return read_json(Path(path) / METRICS_FILE, "metrics")
+
+
+def read_distill_record(path: Path) -> dict:
+    """A student's distill.json (the settings that made it), or {} for a model `distill` did not write."""
+    record_file = Path(path) / DISTILL_FILE
+    record = read_json(record_file, "distill config") if record_file.is_file() else {}
+    if not isinstance(record, dict):
+        raise UserError(f"{record_file}: expected a JSON object")
+    return record

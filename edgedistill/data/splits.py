@@ -52,6 +52,16 @@ def load_unlabelled(source: str, text_column: str = "text", limit: int | None = 
     return texts
 
 
+def load_transfer(source: str, text_column: str, limit: int | None, seed: int,
+                  held_out: list[str]) -> tuple[list[str], int]:
+    """The transfer set as distill uses it: sampled as `load_unlabelled` does, minus any text of the validation or
+    test split (no leakage); returns the texts and how many were dropped."""
+    texts = load_unlabelled(source, text_column=text_column, limit=limit, seed=seed)
+    held_out_set = set(held_out)
+    kept = [text for text in texts if text not in held_out_set]
+    return kept, len(texts) - len(kept)
+
+
 def _check_known(raw: list[str], names: list[str], source: str, seen_in: str = "the label map") -> None:
     unknown = sorted(set(raw) - set(names))
     if unknown:

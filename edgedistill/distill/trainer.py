@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from edgedistill.data import DataSpec, load_splits, load_unlabelled
+from edgedistill.data import DataSpec, load_splits
+from edgedistill.data.splits import load_transfer
 from edgedistill.distill.backbones import resolve_backbone
 from edgedistill.distill.batches import encode_texts, load_tokenizer
 from edgedistill.distill.checkpoint import CheckpointStore, fingerprint
@@ -44,9 +45,8 @@ from edgedistill.model.classifiers import (
     read_model_config,
     require_classifier_dir,
 )
-from edgedistill.modeldir import DATA_FILE, read_data_spec
+from edgedistill.modeldir import DATA_FILE, DISTILL_FILE, read_data_spec
 
-DISTILL_FILE = "distill.json"
 
 
 def split_like_teacher(spec: DataSpec, teacher_dir: Path) -> DataSpec:
@@ -209,12 +209,9 @@ def _transfer_texts(config: DistillConfig, held_out: list[str]) -> list[str]:
     """The unlabelled transfer set, minus any text of the validation or test split (no leakage)."""
     if config.transfer is None:
         return []
-    texts = load_unlabelled(config.transfer, text_column=config.data.text_column, limit=config.transfer_limit,
-                            seed=config.seed)
-    held_out_set = set(held_out)
-    kept = [text for text in texts if text not in held_out_set]
-    if len(kept) < len(texts):
-        log(f"transfer set: dropped {len(texts) - len(kept)} texts that are in the validation or test split")
+    kept, dropped = load_transfer(config.transfer, config.data.text_column, config.transfer_limit, config.seed, held_out)
+    if dropped:
+        log(f"transfer set: dropped {dropped} texts that are in the validation or test split")
     return kept
 
 

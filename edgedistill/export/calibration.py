@@ -14,8 +14,7 @@ from pathlib import Path
 from edgedistill.data.sources import read_unlabelled
 from edgedistill.data.splits import load_splits, load_unlabelled
 from edgedistill.errors import UserError
-from edgedistill.jsonio import read_json
-from edgedistill.modeldir import read_data_spec, read_labels
+from edgedistill.modeldir import read_data_spec, read_distill_record, read_labels
 
 DEFAULT_LIMIT = 200
 SAMPLE_SEED = 0
@@ -69,8 +68,7 @@ def agreement_texts(student_dir: Path, calibration: list[str], held_out: set[str
     """Unlabelled in-domain texts for the agreement gate, and where they came from: a seeded sample of the
     student's transfer set when it was distilled with one, else the calibration texts. Texts of the
     validation or test split (`held_out`) are left out."""
-    distill_json = student_dir / "distill.json"
-    transfer = read_json(distill_json, "distill config").get("transfer") if distill_json.is_file() else None
+    transfer = read_distill_record(student_dir).get("transfer")
     if transfer:
         texts = [text for text in load_unlabelled(str(transfer), seed=SAMPLE_SEED) if text not in held_out]
         return random.Random(SAMPLE_SEED).sample(texts, min(limit, len(texts))), f"transfer set {transfer}"

@@ -33,16 +33,15 @@ from edgedistill.export.calibration import agreement_texts, calibration_texts
 from edgedistill.export.measure import Measurement, measure_artifact, measured_texts
 from edgedistill.export.selection import Candidate, NoRecipePassed, rejection_reason, select_recipe
 from edgedistill.fsutil import require_directory_path
-from edgedistill.jsonio import read_json, write_json
+from edgedistill.jsonio import write_json
 from edgedistill.metrics import accuracy
-from edgedistill.modeldir import read_data_spec, read_labels, read_metrics, require_model_dir
+from edgedistill.modeldir import DISTILL_FILE, read_data_spec, read_distill_record, read_labels, read_metrics, require_model_dir
 from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Target
 from edgedistill.profiles import DeviceProfile
 from edgedistill.targets.registry import get_target, load_profile
 from edgedistill.typed_config import from_mapping
 
 REPORT_FILE = "export_report.json"
-DISTILL_FILE = "distill.json"
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -381,13 +380,13 @@ def _require_student(student_dir: Path) -> Path:
 
 def qat_teacher_logits(prepared: Prepared, recipe: Recipe, profile: DeviceProfile) -> np.ndarray | None:
     """Cached teacher logits on the train split, for a QAT recipe of a distilled student."""
-    path = prepared.student_dir / DISTILL_FILE
-    if not recipe.needs_teacher or not path.is_file():
+    config = read_distill_record(prepared.student_dir) if recipe.needs_teacher else {}
+    if not config:
         return None
-    config = read_json(path, "distill config")
     teacher = Path(str(config.get("teacher", "")))
     if not (teacher / "config.json").is_file():
-        _say(f"teacher {teacher} from {path} not found; QAT falls back to hard labels", "yellow")
+        _say(f"teacher {teacher} from {prepared.student_dir / DISTILL_FILE} not found; QAT falls back to hard labels",
+             "yellow")
         return None
     from edgedistill.distill.teacher_cache import teacher_logits
 

@@ -14,12 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from edgedistill.data.splits import load_splits, load_unlabelled
+from edgedistill.data.splits import load_splits, load_transfer
 from edgedistill.errors import UserError
 from edgedistill.fsutil import atomic_output_dir
 from edgedistill.jsonio import read_json, write_json
 from edgedistill.metrics import accuracy
-from edgedistill.modeldir import METRICS_FILE, is_written_model_dir, read_data_spec, read_labels, require_model_dir
+from edgedistill.modeldir import (METRICS_FILE, is_written_model_dir, read_data_spec, read_distill_record, read_labels,
+                                  require_model_dir)
 from edgedistill.text.prune import kept_token_ids, pruned_tokenizer_json, unknown_share, wordpiece_parts
 
 TOKENIZER_FILE = "tokenizer.json"
@@ -39,13 +40,14 @@ def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True) -> d
     payload = read_json(student_dir / TOKENIZER_FILE, "tokenizer")
     vocab, special_ids = wordpiece_parts(payload, str(student_dir / TOKENIZER_FILE))
     splits = load_splits(read_data_spec(student_dir), label_names=read_labels(student_dir))
-    task_texts = splits.train.texts + _transfer_texts(student_dir)
+    record = read_distill_record(student_dir)
+    held_out = splits.validation.texts + splits.test.texts
+    task_texts = splits.train.texts + _transfer_texts(record, held_out)
     original = Tokenizer.from_str(json.dumps(payload))
     keep = kept_token_ids(original, vocab, special_ids, task_texts)
     pruned_payload = pruned_tokenizer_json(payload, keep)
     pruned = Tokenizer.from_str(json.dumps(pruned_payload))
     unk_token = payload["model"].get("unk_token", "[UNK]")
-    held_out = splits.validation.texts + splits.test.texts
     report: dict[str, Any] = {
         "tokens_before": len(vocab), "tokens_after": len(keep), "task_texts": len(task_texts),
         "held_out_unknown_share_before": unknown_share(original, vocab[unk_token], held_out),
@@ -61,7 +63,7 @@ def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True) -> d
         if not isinstance(config, dict):
             raise UserError(f"{student_dir / 'config.json'}: expected a JSON object (a Hugging Face model config)")
         write_json(scratch / "config.json", _pruned_config(config, keep))
-        max_length = _max_length(student_dir)
+        max_length = int(record.get("max_length") or _DEFAULT_MAX_LENGTH)
         report["test_accuracy_before"] = _test_accuracy(student_dir, splits.test, max_length)
         report["test_accuracy_after"] = _test_accuracy(scratch, splits.test, max_length)
         metrics = read_json(student_dir / METRICS_FILE, "metrics")
@@ -69,21 +71,13 @@ def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True) -> d
     return report
 
 
-def _transfer_texts(student_dir: Path) -> list[str]:
-    """The transfer texts the student was distilled on: the same source, sample size and seed as distill used."""
-    distill_json = student_dir / "distill.json"
-    config = read_json(distill_json, "distill config") if distill_json.is_file() else {}
-    if not config.get("transfer"):
+def _transfer_texts(record: dict[str, Any], held_out: list[str]) -> list[str]:
+    """The transfer texts the student was distilled on, selected exactly as distill selected them."""
+    if not record.get("transfer"):
         return []
-    text_column = (config.get("data") or {}).get("text_column", "text")
-    return load_unlabelled(str(config["transfer"]), text_column=text_column, limit=config.get("transfer_limit"),
-                           seed=int(config.get("seed", 13)))
-
-
-def _max_length(student_dir: Path) -> int:
-    distill_json = student_dir / "distill.json"
-    config = read_json(distill_json, "distill config") if distill_json.is_file() else {}
-    return int(config.get("max_length") or _DEFAULT_MAX_LENGTH)
+    text_column = (record.get("data") or {}).get("text_column", "text")
+    return load_transfer(str(record["transfer"]), text_column, record.get("transfer_limit"),
+                         int(record.get("seed", 13)), held_out)[0]
 
 
 def _slice_embeddings(source: Path, destination: Path, keep: list[int]) -> int:
