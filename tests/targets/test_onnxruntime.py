@@ -17,7 +17,7 @@ from edgedistill.model.wrapper import load_exportable
 from edgedistill.targets.onnxruntime import DEFAULT_RECIPES, NAIVE_RECIPE, TARGET
 from edgedistill.targets.onnxruntime.convert import export_onnx
 from edgedistill.targets.onnxruntime.fuse import fuse_transformer
-from edgedistill.targets.onnxruntime.quantize import op_counts, quantized_op_types
+from edgedistill.targets.onnxruntime.quantize import artifact_ops, op_counts
 from edgedistill.profiles import DeviceProfile, parse_profile
 from edgedistill.targets.registry import resolve_profile
 from edgedistill.text.encode import TextEncoder
@@ -153,7 +153,7 @@ def test_naive_all_ops_recipe_breaks_masking(ort_export, tiny_student_dir, tiny_
     gauge: VNNI kernels on AMD and Intel CPUs round the Linear-only recipe differently.)
     """
     naive, linear_only = ort_export(NAIVE_RECIPE), ort_export("int8-qdq")
-    assert {"Add", "LayerNormalization", "Softmax"} <= set(quantized_op_types(naive.artifact))
+    assert {"Add", "LayerNormalization", "Softmax"} <= set(artifact_ops(naive.artifact)["quantized_op_types"])
     wide_ids, wide_mask = encode_test_split(tiny_student_dir, tiny_splits, pad_to=64)
     short = wide_mask.sum(axis=1) <= 32  # texts that fit both widths whole
     assert short.sum() >= 10

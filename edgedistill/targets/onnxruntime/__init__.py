@@ -93,9 +93,7 @@ class OnnxRuntimeTarget(Target):
                 # Static QDQ stays on the plain graph: it cannot quantize the fused Attention op, whose
                 # Q/K/V projections would stay float (1.2x slower on the MR student).
                 report.update(self._quantize_static(inputs, recipe, exported, scratch, artifact))
-        report["nodes_after"] = quantize.op_counts(artifact)
-        report["quantized_op_types"] = quantize.quantized_op_types(artifact)
-        report["contrib_op_types"] = quantize.contrib_op_types(artifact)
+        report.update(quantize.artifact_ops(artifact))
         report["conversion_seconds"] = round(time.perf_counter() - started, 2)
         return ExportResult(artifact, report)
 

@@ -123,22 +123,26 @@ def op_counts(path: Path) -> dict[str, int]:
     """Node count per op type, most frequent first."""
     import onnx
 
-    return dict(Counter(node.op_type for node in onnx.load(str(path)).graph.node).most_common())
+    return _op_counts(onnx.load(str(path)).graph)
 
 
-def contrib_op_types(path: Path) -> list[str]:
-    """Op types from ONNX Runtime's com.microsoft contrib domain, which reduced-operator builds may leave out."""
-    import onnx
-
-    return sorted({node.op_type for node in onnx.load(str(path)).graph.node if node.domain == "com.microsoft"})
-
-
-def quantized_op_types(path: Path) -> list[str]:
-    """Op types that compute in int8: integer kernels (dynamic int8), and, in QDQ graphs, ops wrapped
-    as DequantizeLinear -> op -> QuantizeLinear with no float input, which ORT fuses into int8 kernels."""
+def artifact_ops(path: Path) -> dict[str, object]:
+    """What the export report says of a written artifact's ops, from one load of the file: node counts, the op
+    types that compute in int8, and the com.microsoft contrib op types a reduced-operator build may leave out."""
     import onnx
 
     graph = onnx.load(str(path)).graph
+    return {"nodes_after": _op_counts(graph), "quantized_op_types": _quantized_op_types(graph),
+            "contrib_op_types": sorted({node.op_type for node in graph.node if node.domain == "com.microsoft"})}
+
+
+def _op_counts(graph) -> dict[str, int]:
+    return dict(Counter(node.op_type for node in graph.node).most_common())
+
+
+def _quantized_op_types(graph) -> list[str]:
+    """Op types that compute in int8: integer kernels (dynamic int8), and, in QDQ graphs, ops wrapped
+    as DequantizeLinear -> op -> QuantizeLinear with no float input, which ORT fuses into int8 kernels."""
     producer = {out: node.op_type for node in graph.node for out in node.output}
     consumers: dict[str, set[str]] = {}
     for node in graph.node:
