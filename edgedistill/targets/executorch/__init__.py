@@ -86,7 +86,7 @@ class ExecuTorchTarget(Target):
         artifact = inputs.work_dir / self.artifact_name(inputs.student_dir.name, recipe)
         atomic_write_bytes(artifact, buffer)
         report["size_bytes"] = len(buffer)
-        report["max_abs_diff_by_length"] = self._validate(artifact, model, shape, inputs.profile.threads, recipe)
+        report["max_abs_diff_by_length"] = self._validate(artifact, model, inputs.profile, recipe)
         report["conversion_seconds"] = round(time.perf_counter() - started, 2)
         return ExportResult(artifact, report)
 
@@ -117,17 +117,18 @@ class ExecuTorchTarget(Target):
             captured, quantizer, inputs.train.texts, inputs.train.labels, inputs.teacher_logits, encode, settings.qat)
         return quantized, {**report, **qat_report, "qat_samples": len(inputs.train)}
 
-    def _validate(self, artifact: Path, model, shape, threads: int, recipe: Recipe) -> dict[int, float]:
+    def _validate(self, artifact: Path, model, profile: DeviceProfile, recipe: Recipe) -> dict[int, float]:
         """Reload the artifact in the runtime and compare with PyTorch fp32 at the shortest, middle
         and longest token lengths; fp32 must stay within tolerance, int8 drift is only reported."""
         from edgedistill.metrics import max_abs_logit_diff
         from edgedistill.model.reference import reference_logits
 
-        session = self.load(artifact, threads)
+        session = self.load(artifact, profile.threads)
+        sequence = profile.sequence
         rng = np.random.default_rng(0)
         differences = {}
-        for length in sorted({2, shape.length // 2, shape.length, *shape.buckets}):
-            width = shape.width_for(length)
+        for length in sorted({2, sequence.longest // 2, sequence.longest, *sequence.buckets}):
+            width = sequence.width_for(length)
             ids = rng.integers(0, model.model.config.vocab_size, (_VALIDATION_ROWS, width), dtype=np.int64)
             mask = np.zeros_like(ids)
             mask[:, :length] = 1

@@ -45,12 +45,6 @@ class SequenceShape:
             return {bucket_method(bucket): bucket for bucket in self.buckets}
         return {FORWARD_METHOD: self.length}
 
-    def width_for(self, tokens: int) -> int:
-        """The width `tokens` tokens run at: themselves when dynamic, else the smallest bucket that fits."""
-        if self.dynamic:
-            return tokens
-        return next((bucket for bucket in self.buckets or (self.length,) if bucket >= tokens), self.length)
-
     def for_quantization(self) -> SequenceShape:
         """The capture quantization works on: dynamic in length when several buckets re-capture it after."""
         return SequenceShape(self.length, dynamic=True) if len(self.buckets) > 1 else self
