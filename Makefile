@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 # onnx2tf pins numpy 1.26 and tensorflow 2.19, so it lives in its own tool environment.
 toolenv: setup
-	$(BIN)/python -m edgedistill.targets.tflite.toolenv --create
+	$(BIN)/python -m edgedistill.toolenvs --create onnx2tf
 
 # Each stage's metrics.json is its make target, so a rerun picks up where the last one stopped.
 demo: setup toolenv $(RUNS)/student/metrics.json

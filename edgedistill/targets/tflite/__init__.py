@@ -119,9 +119,9 @@ class TFLiteTarget(Target):
         if not any(importlib.util.find_spec(name) for name in ("ai_edge_litert", "tflite_runtime")):
             return "no TFLite runtime is installed: pip install ai-edge-litert"
         if converter == "onnx2tf":
-            from edgedistill.targets.tflite.toolenv import MISSING, is_ready
+            from edgedistill.toolenvs.known import ONNX2TF
 
-            return None if is_ready() else MISSING
+            return None if ONNX2TF.is_ready() else ONNX2TF.missing
         if converter == "litert-torch" and importlib.util.find_spec("litert_torch") is None:
             return "litert-torch is not installed: pip install -e '.[tflite]' (or pick --converter onnx2tf)"
         if converter is not None and converter not in CONVERTERS:

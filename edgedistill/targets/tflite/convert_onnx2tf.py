@@ -22,9 +22,10 @@ import numpy as np
 from edgedistill.errors import UserError
 from edgedistill.jsonio import read_json
 from edgedistill.targets.tflite import drift
-from edgedistill.targets.tflite.toolenv import REQUIREMENTS, require_toolenv, tool_environ
+from edgedistill.toolenvs.known import ONNX2TF, ONNX2TF_PINS
+from edgedistill.toolenvs.venv import venv_environ
 
-VERSION = next(pin.split("==")[1] for pin in REQUIREMENTS if pin.startswith("onnx2tf=="))
+VERSION = next(pin.split("==")[1] for pin in ONNX2TF_PINS if pin.startswith("onnx2tf=="))
 _STEM = "static"
 # onnx2tf writes every float variant in one run; each recipe keeps one of its files.
 _OUTPUT_FILES = {
@@ -50,7 +51,7 @@ def convert(student_dir: Path, artifact: Path, length: int, recipe: str) -> dict
     """
     from edgedistill.targets.onnxruntime.convert import export_onnx
 
-    toolenv = require_toolenv()
+    toolenv = ONNX2TF.require()
     log = artifact.with_name(f"{artifact.stem}.onnx2tf.log")
     with tempfile.TemporaryDirectory(prefix=".onnx2tf-", dir=artifact.parent) as scratch_dir:
         scratch = Path(scratch_dir)
@@ -59,7 +60,7 @@ def convert(student_dir: Path, artifact: Path, length: int, recipe: str) -> dict
         command = [str(toolenv / "bin" / "onnx2tf"), "-i", str(onnx_model), "-o", str(scratch / "out"), *command_flags]
         with open(log, "w", encoding="utf-8") as handle:
             exit_code = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, cwd=scratch,
-                                       env=tool_environ(toolenv)).returncode
+                                       env=venv_environ(toolenv)).returncode
         produced = scratch / "out" / _OUTPUT_FILES[recipe]
         if exit_code != 0 or not produced.is_file():
             raise UserError(f"onnx2tf failed (exit {exit_code}): {_last_error(log)}; full log: {log}")
