@@ -55,7 +55,7 @@ def read_unlabelled(source: str, text_column: str) -> list[str]:
                         + ", ".join(BUILTIN_PREFIX + n for n in sorted({**LABELLED_BUILTINS, **UNLABELLED_BUILTINS})))
     path = Path(source)
     if path.suffix == ".txt":
-        return [line.strip() for _, line in _lines(path) if line.strip()]
+        return [line.strip() for _, line in numbered_lines(path) if line.strip()]
     texts = []
     for number, row in _read_rows(path):
         if text_column not in row:
@@ -65,7 +65,7 @@ def read_unlabelled(source: str, text_column: str) -> list[str]:
     return texts
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
+def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
     """Numbered lines of a UTF-8 file, read one at a time (a large file is never held whole) and split at "\n"
     only: str.splitlines would also split inside texts at U+2028, U+2029 or \x85. Each keeps its line ending."""
     if not path.is_file():
@@ -87,7 +87,7 @@ def _read_rows(path: Path) -> list[tuple[int, dict]]:
                         "or builtin:mr-polarity")
     if path.suffix == ".jsonl":
         rows = []
-        for number, line in _lines(path):
+        for number, line in numbered_lines(path):
             if not line.strip():
                 continue
             try:
@@ -103,7 +103,7 @@ def _read_rows(path: Path) -> list[tuple[int, dict]]:
     # csv reads its own line endings (newline=""), so a quoted field may hold line breaks; the field limit
     # is raised for long documents, and a malformed file is one line of error, not a traceback.
     csv.field_size_limit(CSV_FIELD_LIMIT)
-    lines = (line for _, line in _lines(path))  # with their own endings, as csv wants (newline="")
+    lines = (line for _, line in numbered_lines(path))  # with their own endings, as csv wants (newline="")
     reader = csv.DictReader(lines, delimiter="\t" if path.suffix == ".tsv" else ",", strict=True)
     try:
         return [(reader.line_num, row) for row in reader]

@@ -1,0 +1,1 @@
+"""What differs between tasks, torch-free: tag schemes, entity spans and scores, word alignment."""

@@ -1,0 +1,30 @@
+"""First-sub-token alignment and the torch-free decoder an app mirrors."""
+
+import numpy as np
+
+from edgedistill.tasks.words import IGNORED, align_labels, decode_entities, first_subtokens, word_tags
+
+# [CLS] Jo ##hn lives in New York [SEP] [PAD]
+WORD_IDS = [None, 0, 0, 1, 2, 3, 4, None, None]
+TAGS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+
+
+def test_first_subtokens_skip_specials_padding_and_continuations():
+    assert first_subtokens(WORD_IDS) == [1, 3, 4, 5, 6]
+
+
+def test_labels_sit_on_first_subtokens_or_on_all_of_them():
+    word_labels = [3, 0, 0, 1, 2]
+    assert align_labels(WORD_IDS, word_labels) == [IGNORED, 3, IGNORED, 0, 0, 1, 2, IGNORED, IGNORED]
+    assert align_labels(WORD_IDS, word_labels, label_all_subtokens=True) == [IGNORED, 3, 3, 0, 0, 1, 2, IGNORED, IGNORED]
+
+
+def test_decoder_reads_the_first_subtoken_and_maps_spans_back_to_words():
+    logits = np.full((len(WORD_IDS), len(TAGS)), -5.0, dtype=np.float32)
+    for position, tag in {1: 3, 2: 1, 3: 0, 4: 0, 5: 1, 6: 2}.items():  # position 2's B-LOC must be ignored
+        logits[position, tag] = 5.0
+    tags = word_tags(logits, WORD_IDS, TAGS, num_words=6)  # a sixth word was cut off by truncation
+    assert tags == ["B-PER", "O", "O", "B-LOC", "I-LOC", "O"]
+    words = ["John", "lives", "in", "New", "York", "today"]
+    assert decode_entities(words, tags) == [{"type": "PER", "start": 0, "end": 0, "text": "John"},
+                                            {"type": "LOC", "start": 3, "end": 4, "text": "New York"}]
