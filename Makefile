@@ -8,7 +8,7 @@ RUNS := runs/demo
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup toolenv demo test test-quick
+.PHONY: setup toolenv arm64env demo test test-quick
 
 setup: $(VENV)/.installed
 
@@ -24,6 +24,14 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 toolenv: setup
 	$(BIN)/python -m edgedistill.toolenvs --create onnx2tf
 
+# The emulated arm64 Python for checking Arm kernels' accuracy (check --arch arm64, export for arm64
+# profiles): qemu user-mode and debootstrap from apt when missing (CI is a root Debian machine), then the
+# rootfs and aarch64 wheels at constraints.txt's versions.
+arm64env: setup
+	@command -v qemu-aarch64-static >/dev/null && command -v debootstrap >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static debootstrap; }
+	$(BIN)/python -m edgedistill.toolenvs --create arm64
+
 # Each stage's metrics.json is its make target, so a rerun picks up where the last one stopped.
 demo: setup toolenv $(RUNS)/student/metrics.json
 	$(BIN)/edgedistill export $(RUNS)/student --target x86-64-host --out $(RUNS)/bundles
@@ -36,7 +44,7 @@ $(RUNS)/student/metrics.json: $(RUNS)/teacher/metrics.json
 	$(BIN)/edgedistill distill --data builtin:mr-polarity --teacher $(RUNS)/teacher --out $(RUNS)/student \
 		--layer-map 0,2,4 --resume
 
-test: setup toolenv
+test: setup toolenv arm64env
 	$(BIN)/python -m pytest
 
 # The edit loop: everything but the tests that convert with a real runtime (marked slow).

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from edgedistill.toolenvs.arm64 import arm64_toolenv
 from edgedistill.toolenvs.base import ToolEnv
 from edgedistill.toolenvs.venv import venv_toolenv
 
@@ -32,4 +35,7 @@ ONNX2TF_PINS = (
 ONNX2TF = venv_toolenv("onnx2tf", ONNX2TF_PINS, "import onnx2tf, onnxsim, tensorflow",
                        make_target="toolenv", build_note="about 2 minutes, 2.6 GB")
 
-KNOWN: dict[str, ToolEnv] = {env.name: env for env in (ONNX2TF,)}
+# The emulated arm64 Python takes its runtime wheels at the main environment's versions.
+ARM64 = arm64_toolenv(Path(__file__).resolve().parents[2] / "constraints.txt")
+
+KNOWN: dict[str, ToolEnv] = {env.name: env for env in (ONNX2TF, ARM64)}
