@@ -8,7 +8,7 @@ RUNS := runs/demo
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup toolenv arm64env demo test test-quick
+.PHONY: setup toolenv toolenv-peers arm64env sshd demo test test-quick
 
 setup: $(VENV)/.installed
 
@@ -24,6 +24,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 toolenv: setup
 	$(BIN)/python -m edgedistill.toolenvs --create onnx2tf
 
+# The peer tools benchmarks/headline.py compares against; each pins a transformers ours cannot sit beside.
+# Benchmark-only: neither `make test` nor `make demo` needs them.
+toolenv-peers: setup
+	$(BIN)/python -m edgedistill.toolenvs --create optimum-onnx
+	$(BIN)/python -m edgedistill.toolenvs --create optimum-executorch
+
 # The emulated arm64 Python for checking Arm kernels' accuracy (check --arch arm64, export for arm64
 # profiles): qemu user-mode and debootstrap from apt when missing (CI is a root Debian machine), then the
 # rootfs and aarch64 wheels at constraints.txt's versions.
@@ -31,6 +37,14 @@ arm64env: setup
 	@command -v qemu-aarch64-static >/dev/null && command -v debootstrap >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static debootstrap; }
 	$(BIN)/python -m edgedistill.toolenvs --create arm64
+
+# `bench --ssh` is tested against a real OpenSSH server that the tests start on a free loopback port
+# (tests/sshd.py): openssh-server from apt when missing. Installing it also starts it as a service on port 22;
+# that service is switched off again, so `make test` opens no port that was not open before.
+sshd:
+	@test -x /usr/sbin/sshd || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server \
+		  && { systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true; }; }
 
 # Each stage's metrics.json is its make target, so a rerun picks up where the last one stopped.
 demo: setup toolenv $(RUNS)/student/metrics.json
@@ -44,7 +58,7 @@ $(RUNS)/student/metrics.json: $(RUNS)/teacher/metrics.json
 	$(BIN)/edgedistill distill --data builtin:mr-polarity --teacher $(RUNS)/teacher --out $(RUNS)/student \
 		--layer-map 0,2,4 --resume
 
-test: setup toolenv arm64env
+test: setup toolenv arm64env sshd
 	$(BIN)/python -m pytest
 
 # The edit loop: everything but the tests that convert with a real runtime (marked slow).

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from edgedistill.toolenvs.arm64 import arm64_toolenv
 from edgedistill.toolenvs.base import ToolEnv
+from edgedistill.toolenvs.peers import PEER_TOOLENVS
 from edgedistill.toolenvs.venv import venv_toolenv
 
 # onnx2tf 1.29.24 pins numpy 1.26, tensorflow 2.19 and onnx 1.19; installed into the main environment it would
@@ -38,4 +39,4 @@ ONNX2TF = venv_toolenv("onnx2tf", ONNX2TF_PINS, "import onnx2tf, onnxsim, tensor
 # The emulated arm64 Python takes its runtime wheels at the main environment's versions.
 ARM64 = arm64_toolenv(Path(__file__).resolve().parents[2] / "constraints.txt")
 
-KNOWN: dict[str, ToolEnv] = {env.name: env for env in (ONNX2TF, ARM64)}
+KNOWN: dict[str, ToolEnv] = {env.name: env for env in (ONNX2TF, ARM64, *PEER_TOOLENVS)}
