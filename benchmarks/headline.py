@@ -9,7 +9,7 @@ Each thread count has one timing process holding every artifact; every repetitio
 it, each artifact in turn, so noise spreads over all rows alike. Peer tools that cannot install beside our pins
 run in their own tool environments (`make toolenv-peers`); a peer that cannot be built is recorded with why.
 
-    .venv/bin/python benchmarks/headline.py                 # -> benchmarks/results/headline.json and headline.md
+    .venv/bin/python benchmarks/headline.py                 # -> results/headline.json, headline.md, README table
     .venv/bin/python benchmarks/headline.py --quick         # smoke: 3 repetitions -> headline-smoke.json/.md
 """
 
@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 LENGTH = 64
 THREAD_COUNTS = ("1", "2")
+README_START, README_END = "<!-- headline:start -->", "<!-- headline:end -->"
 WORKER = Path(__file__).resolve().parent / "headline_worker.py"
 OUR_ARTIFACTS = (("onnxruntime", "fp32"), ("onnxruntime", "int8"), ("executorch", "fp32"), ("executorch", "int8"),
                  ("tflite", "fp32"), ("tflite", "fp16"), ("tflite", "int8"))
@@ -86,8 +87,22 @@ def main() -> None:
     results["goals"] = figures.goals(rows, teacher_accuracy)
     results["total_s"] = round(time.perf_counter() - started, 1)
     write_json(RESULTS / f"{stem}.json", results)
-    (RESULTS / f"{stem}.md").write_text(figures.markdown(results))
-    print(figures.markdown(results))
+    table = figures.markdown(results)
+    (RESULTS / f"{stem}.md").write_text(table)
+    if not args.quick:
+        update_readme(table)
+    print(table)
+
+
+def update_readme(table: str) -> None:
+    """Put the table between the README's headline markers (left alone when they are missing)."""
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        say(f"README.md has no {README_START} ... {README_END} markers; the table is only in {RESULTS}")
+        return
+    readme.write_text(text[:start + len(README_START)] + "\n" + table + text[end:])
 
 
 def collect(args: argparse.Namespace) -> tuple[list[build.Artifact], dict[str, tuple[str, str]]]:
