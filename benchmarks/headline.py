@@ -11,6 +11,7 @@ run in their own tool environments (`make toolenv-peers`); a peer that cannot be
 
     .venv/bin/python benchmarks/headline.py                 # -> results/headline.json, headline.md, README table
     .venv/bin/python benchmarks/headline.py --quick         # smoke: 3 repetitions -> headline-smoke.json/.md
+    .venv/bin/python benchmarks/headline.py --rebuild       # export again first (recipes chosen on this machine now)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -55,6 +57,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "headline", help="artifacts, built once and reused")
     parser.add_argument("--repetitions", type=int, default=40)
     parser.add_argument("--calls", type=int, default=10, help="timed calls per artifact, thread count and repetition")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="export every student artifact again (export keeps the recipe that measured fastest "
+                             "when it ran, so a record taken on an idle machine should rebuild what a busy one chose)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 repetitions of 3 calls, *-smoke results")
     args = parser.parse_args()
     if args.quick:
@@ -76,8 +81,8 @@ def main() -> None:
         "settings": {"length": LENGTH, "batch": 1, "threads": list(THREAD_COUNTS), "repetitions": args.repetitions,
                      "calls": args.calls, "test_texts": len(splits.test), "timing_text": timing_text,
                      "teacher": str(args.teacher), "student": str(args.student), "quick": args.quick,
-                     "notes": ["latency: every artifact padded to 64 tokens; peer .onnx files run with our bundles' "
-                               "ONNX Runtime session options (threads, sequential, denormals flushed)",
+                     "notes": [("latency: every artifact padded to 64 tokens; peer .onnx files run with our bundles' "
+                                "ONNX Runtime session options (threads, sequential, denormals flushed)"),
                                "accuracy and agreement: all test texts at batch 1, 64 tokens, in the 2-thread process",
                                "gflops: FLOPs counted from the model config (headline_figures.encoder_flops) / p50"]},
         "ceiling": ceiling(rows),
@@ -122,6 +127,8 @@ def collect(args: argparse.Namespace) -> tuple[list[build.Artifact], dict[str, t
     }
     artifacts, failures = [], {}
     for name, make in makers.items():
+        if args.rebuild and name.startswith(("student-", "peer-")) and name != "student-pytorch-fp32":
+            shutil.rmtree(work / name, ignore_errors=True)  # each such row builds into work/<its name>
         say(f"{name}: building or reusing")
         try:
             artifacts.append(make())
