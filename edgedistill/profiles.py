@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -95,8 +96,17 @@ class DeviceProfile:
     cpu_affinity: list[int] = field(default_factory=list)
     sequence: SequencePolicy = field(default_factory=SequencePolicy)
     budgets: Budgets = field(default_factory=Budgets)
+    # The qemu CPU model an arm64 profile's accuracy is checked under when no device is at hand
+    # (`check --arch arm64`, export's Arm check); see toolenvs/arm64.py for the models that run correctly.
+    emulation_cpu: str | None = None
     # Per-runtime options: raw tables as read, typed (defaults filled in) once resolved by the target registry.
     runtime_options: dict[str, Any] = field(default_factory=dict)
+
+
+def host_isa() -> str:
+    """This machine's ISA in profile terms ("x86-64", "arm64"), else its own machine name."""
+    machine = platform.machine().lower()
+    return {"x86_64": "x86-64", "amd64": "x86-64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
 
 
 def profiles_dir() -> Path:
@@ -148,5 +158,7 @@ def _check_consistent(profile: DeviceProfile, where: str) -> None:
         raise UserError(f"{where}: cpu_affinity lists cores by number from 0 (got {profile.cpu_affinity})")
     if profile.cpu_affinity and len(profile.cpu_affinity) < profile.threads:
         raise UserError(f"{where}: threads = {profile.threads} but cpu_affinity pins only {len(profile.cpu_affinity)} cores")
+    if profile.emulation_cpu is not None and profile.isa != "arm64":
+        raise UserError(f"{where}: emulation_cpu applies to isa = 'arm64' profiles only")
     profile.sequence.validate(where)
     profile.budgets.validate(where)

@@ -106,9 +106,27 @@ def print_check(report: dict[str, Any]) -> None:
                   _verdict(gates["tokenizer"]))
     console.print(table)
     latency = report["latency_ms"]
-    console.print(f"latency: load {_ms(latency['load'])} ms, first {_ms(latency['first'])} ms, "
-                  f"p50 {_ms(latency['p50'])} / p90 {_ms(latency['p90'])} / p99 {_ms(latency['p99'])} ms")
+    if latency is not None:
+        console.print(f"latency: load {_ms(latency['load'])} ms, first {_ms(latency['first'])} ms, "
+                      f"p50 {_ms(latency['p50'])} / p90 {_ms(latency['p90'])} / p99 {_ms(latency['p99'])} ms")
+    if "emulation" in report:
+        _print_emulation(report)
     console.print("[green]PASSED[/green]" if report["passed"] else "[red]FAILED[/red]")
+
+
+def _print_emulation(report: dict[str, Any]) -> None:
+    """Where an emulated check ran, and where its predictions differ from this host's."""
+    emulation, cross = report["emulation"], report["cross_isa"]
+    console.print(f"measured on {report['machine']} ({emulation['cpu']} under qemu, {emulation['wall_s']} s): "
+                  f"{emulation['note']}", markup=False)
+    verdict = "agree" if cross["agrees"] else "[yellow]DISAGREE[/yellow]"
+    console.print(f"Arm vs {cross['host_isa']}: {verdict}; accuracy {_pct(report['accuracy'])} vs "
+                  f"{_pct(cross['host_accuracy'])}, argmax agreement {_pct(cross['argmax_agreement'])} "
+                  f"({cross['flips']} flipped of {cross['examples']}), max |Δlogit| {cross['max_abs_logit_diff']:.3g} "
+                  f"(tolerance {cross['tolerance']:g})")
+    for worst in cross["worst"]:
+        console.print(f"  #{worst['index']} {'flipped' if worst['flipped'] else 'drifted'} |Δ| "
+                      f"{worst['max_abs_logit_diff']:.3g}: {worst['text'][:80]!r}", markup=False)
 
 
 def print_bench(report: dict[str, Any]) -> None:

@@ -1,9 +1,17 @@
-"""`edgedistill check`: re-measure a bundle in its runtime and hold it to its budgets (no torch)."""
+"""`edgedistill check`: re-measure a bundle in its runtime and hold it to its budgets (no torch).
+
+One check, run here or on another ISA: `arch="arm64"` on an x86 host runs this same code in the emulated arm64
+Python (check/emulated.py), so accuracy and parity come from Arm kernels.
+"""
 
 from __future__ import annotations
 
+import platform
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from edgedistill.bundle.reader import Bundle, open_bundle
 from edgedistill.check.latency import summarize
@@ -14,12 +22,37 @@ from edgedistill.data.sources import BUILTIN_PREFIX, read_labelled
 from edgedistill.data.splits import load_splits
 from edgedistill.errors import UserError
 from edgedistill.metrics import accuracy, macro_f1
+from edgedistill.profiles import host_isa
 from edgedistill.targets.registry import get_target
 from edgedistill.typed_config import from_mapping
 
 
-def check_bundle(bundle: Path, data: str | None = None, text_column: str = "text", label_column: str = "label") -> dict[str, Any]:
-    """Verify, load and measure a bundle; `passed` is False when any gate fails."""
+@dataclass
+class BundleRun:
+    """A check's report with the per-example logits and texts behind it (for comparing two ISAs)."""
+
+    report: dict[str, Any]
+    logits: np.ndarray
+    test: LabelledTexts
+
+
+def check_bundle(bundle: Path, data: str | None = None, text_column: str = "text", label_column: str = "label",
+                 arch: str | None = None, cpu: str | None = None) -> dict[str, Any]:
+    """Verify, load and measure a bundle; `passed` is False when any gate fails.
+
+    `arch` other than this host's runs the check on that ISA (arm64: under qemu as `cpu`, else the CPU model
+    of the bundle's profile) and compares its logits with this host's."""
+    if arch is None or arch == host_isa():
+        return run_check(bundle, data, text_column, label_column).report
+    if arch != "arm64":
+        raise UserError(f"--arch {arch}: this host ({host_isa()}) can check arm64 bundles under emulation only")
+    from edgedistill.check.emulated import check_on_arm64
+
+    return check_on_arm64(bundle, data, text_column, label_column, cpu)
+
+
+def run_check(bundle: Path, data: str | None = None, text_column: str = "text", label_column: str = "label") -> BundleRun:
+    """The check on this machine, with its logits."""
     opened = open_bundle(bundle)
     manifest = opened.manifest
     sequence, budgets = manifest.sequence_policy(), manifest.budget_limits()
@@ -38,7 +71,7 @@ def check_bundle(bundle: Path, data: str | None = None, text_column: str = "text
         "parity": parity["passed"],
         "tokenizer": tokenizer_matches(opened.tokenizer_json, opened.golden),
     }
-    return {
+    report = {
         "bundle": str(bundle), "runtime": manifest.runtime, "recipe": opened.recipe, "precision": manifest.precision,
         "data": source, "examples": len(test),
         "accuracy": measured, "macro_f1": macro_f1(run.logits, test.labels, len(opened.labels)),
@@ -48,7 +81,9 @@ def check_bundle(bundle: Path, data: str | None = None, text_column: str = "text
         "latency_ms": {"load": load_ms, "first": run.first_ms, **summarize(run.samples_ms)},
         "gates": gates,
         "passed": all(value for value in gates.values() if value is not None),
+        "isa": host_isa(), "machine": platform.machine(),
     }
+    return BundleRun(report, run.logits, test)
 
 
 def _test_set(bundle: Bundle, data: str | None, text_column: str, label_column: str) -> tuple[LabelledTexts, str]:

@@ -23,7 +23,7 @@ import numpy as np
 from rich.console import Console
 
 from edgedistill.bundle.golden import build_golden, pick_golden_texts
-from edgedistill.bundle.manifest import SCHEMA_VERSION, tensor_specs, toolchain_versions
+from edgedistill.bundle.manifest import MANIFEST_FILE, SCHEMA_VERSION, parse_manifest, tensor_specs, toolchain_versions
 from edgedistill.bundle.writer import bundle_name, write_bundle
 from edgedistill.check.runner import Example, encode_examples
 from edgedistill.data.dataset import Splits
@@ -31,13 +31,13 @@ from edgedistill.data.splits import load_splits
 from edgedistill.errors import UserError
 from edgedistill.export.calibration import agreement_texts, calibration_texts
 from edgedistill.export.measure import Measurement, measure_artifact, measured_texts
-from edgedistill.export.selection import Candidate, NoRecipePassed, rejection_reason, select_recipe
+from edgedistill.export.selection import Candidate, NoRecipePassed, Ranking, ranking_for, rejection_reason, select_recipe
 from edgedistill.fsutil import require_directory_path
 from edgedistill.jsonio import write_json
 from edgedistill.metrics import accuracy
 from edgedistill.modeldir import DISTILL_FILE, read_data_spec, read_distill_record, read_labels, read_metrics, require_model_dir
 from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Target
-from edgedistill.profiles import DeviceProfile
+from edgedistill.profiles import DeviceProfile, host_isa
 from edgedistill.targets.registry import get_target, load_profile
 from edgedistill.typed_config import from_mapping
 
@@ -164,44 +164,94 @@ def _export_runtime(target: Target, profile: DeviceProfile, prepared: Prepared, 
             trials.append(_try_recipe(target, profile, prepared, recipe_inputs, recipe))
         candidates = [trial.candidate for trial in trials]
         entries = [_candidate_entry(trial, profile) for trial in trials] + skipped
+        ranking = ranking_for(profile)
+        selection = {"basis": ranking.basis, "note": ranking.note, "host_isa": host_isa()}
         try:
-            kept = select_recipe(candidates, profile.budgets)
+            kept = select_recipe(candidates, profile.budgets, ranking)
         except NoRecipePassed as exc:
             _say(f"{target.name}: {exc}", "red")
-            return {"kept": None, "bundle": None, "error": str(exc), "candidates": entries}
+            return {"kept": None, "bundle": None, "error": str(exc), "candidates": entries, "selection": selection}
         index = next(i for i, candidate in enumerate(candidates) if candidate is kept)
         for entry in entries:
             if entry["status"] == "accepted" and entry["recipe"] != kept.recipe.name:
-                entry["reason"] = f"slower than {kept.recipe.name} (p50 {kept.p50_ms:.2f} ms)"
+                entry["reason"] = _ranked_below(kept, ranking)
         entries[index]["status"] = "kept"
-        verdict: dict[str, Any] = {}
+        if ranking.basis != "host-latency":
+            _say(f"{target.name}: {ranking.note}", "yellow")
+        arm = _arm_check(target, profile)
+        verdict: dict[str, Any] = {"measured_on": arm["measured_on"] if arm else host_isa()}
         try:
-            bundle = _write_bundle(target, profile, prepared, trials[index], out_dir,
-                                   verify=lambda scratch: _check_before_placing(scratch, verdict))
+            bundle = _write_bundle(target, profile, prepared, trials[index], out_dir, selection,
+                                   verify=lambda scratch: _check_before_placing(scratch, verdict, arm))
         except _FailedItsOwnCheck:
             failed = ", ".join(gate for gate, passed in verdict["gates"].items() if passed is False)
-            error = f"the written {kept.recipe.name} bundle failed its own check ({failed}) and was removed"
+            error = (f"the written {kept.recipe.name} bundle failed its own check on {verdict['measured_on']} "
+                     f"({failed}) and was removed")
             _say(f"{target.name}: {error}", "red")
-            return {"kept": None, "bundle": None, "error": error, "candidates": entries, "check": verdict}
-    _say(f"{target.name}: kept {kept.recipe.name} → {bundle} (checked)", "green")
-    return {"kept": kept.recipe.name, "bundle": str(bundle), "error": None, "candidates": entries, "check": verdict}
+            return {"kept": None, "bundle": None, "error": error, "candidates": entries, "check": verdict,
+                    "selection": selection}
+    _say(f"{target.name}: kept {kept.recipe.name} → {bundle} (checked on {verdict['measured_on']})", "green")
+    return {"kept": kept.recipe.name, "bundle": str(bundle), "error": None, "candidates": entries, "check": verdict,
+            "selection": selection}
+
+
+def _ranked_below(kept: Candidate, ranking: Ranking) -> str:
+    if ranking.basis == "host-latency":
+        return f"slower than {kept.recipe.name} (p50 {kept.p50_ms:.2f} ms)"
+    return f"ranked below {kept.recipe.name} by the {ranking.basis} ({kept.recipe.precision}, smaller or listed first)"
 
 
 class _FailedItsOwnCheck(Exception):
     """Raised inside the bundle writer, so the bundle is never moved into place."""
 
 
-def _check_before_placing(scratch: Path, verdict: dict[str, Any]) -> None:
+def _check_before_placing(scratch: Path, verdict: dict[str, Any], arm: dict[str, Any] | None) -> None:
     """Reload the complete bundle from disk and run the same `check` a user would (ExecuTorch's aot_compiler does
     the same) before it is moved into place: one that fails, cannot be checked, or whose process is killed
-    meanwhile never appears at its final path, so nothing is left behind looking as if it were good."""
+    meanwhile never appears at its final path, so nothing is left behind looking as if it were good.
+
+    With `arm` (an arm64 profile, the arm64 env built) the check runs on Arm kernels under emulation, its gates
+    decide, and its figures are added to the manifest beside the x86 ones."""
     from edgedistill.check.checker import check_bundle
 
-    report = check_bundle(scratch)
+    report = check_bundle(scratch, arch="arm64", cpu=arm["cpu"]) if arm else check_bundle(scratch)
     verdict.update(passed=report["passed"], gates=report["gates"], accuracy=report["accuracy"],
                    parity_widths=[entry["width"] for entry in report["parity"]["lengths"]])
+    if arm:
+        verdict["cross_isa"] = report["cross_isa"]
     if not report["passed"]:
         raise _FailedItsOwnCheck
+    if arm:
+        _record_arm_figures(scratch, report, arm)
+
+
+def _arm_check(target: Target, profile: DeviceProfile) -> dict[str, Any] | None:
+    """How the kept bundle is checked on Arm kernels, or None: not an arm64 profile, already on Arm, no env."""
+    from edgedistill.toolenvs.arm64 import RUNTIMES
+    from edgedistill.toolenvs.known import ARM64
+
+    if profile.isa != "arm64" or host_isa() == "arm64" or profile.emulation_cpu is None:
+        return None
+    if target.name not in RUNTIMES:
+        _say(f"{target.name}: no Arm-kernel check (the arm64 env runs {' and '.join(RUNTIMES)}); "
+             f"its figures are measured on {host_isa()}", "yellow")
+        return None
+    if not ARM64.is_ready():
+        _say(f"{target.name}: figures measured on {host_isa()}, not Arm kernels: {ARM64.missing}", "yellow")
+        return None
+    return {"cpu": profile.emulation_cpu, "measured_on": f"arm64 (qemu {profile.emulation_cpu})"}
+
+
+def _record_arm_figures(scratch: Path, report: dict[str, Any], arm: dict[str, Any]) -> None:
+    """Add the Arm check's figures to the scratch bundle's manifest (the files it hashes are unchanged)."""
+    manifest = json.loads((scratch / MANIFEST_FILE).read_text())
+    manifest["metrics"]["arm64"] = {
+        "measured_on": arm["measured_on"], "machine": report["machine"], "wheels": report["emulation"]["wheels"],
+        "accuracy": report["accuracy"], "reference_accuracy": report["reference_accuracy"],
+        "accuracy_drop_points": report["accuracy_drop_points"], "examples": report["examples"],
+        "parity": report["parity"], "cross_isa": report["cross_isa"], "note": report["emulation"]["note"],
+    }
+    write_json(scratch / MANIFEST_FILE, parse_manifest(manifest, f"manifest of {scratch.name}").to_dict())
 
 
 def _try_recipe(target: Target, profile: DeviceProfile, prepared: Prepared, inputs: ExportInputs, recipe: Recipe) -> Trial:
@@ -253,11 +303,13 @@ def _candidate_entry(trial: Trial, profile: DeviceProfile) -> dict[str, Any]:
 
 
 def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, trial: Trial, out_dir: Path,
-                  verify: Callable[[Path], None]) -> Path:
+                  selection: dict[str, Any], verify: Callable[[Path], None]) -> Path:
     student = prepared.student_dir.name
     recipe, result, measurement = trial.candidate.recipe, trial.result, trial.measurement
     inputs, outputs = tensor_specs(measurement.input_names, measurement.fixed_length, len(prepared.splits.label_names))
-    metrics = {**measurement.metrics, "teacher_accuracy": _teacher_accuracy(prepared.student_dir)}
+    # Every figure here comes from this host; an Arm check adds its own under "arm64" (_record_arm_figures).
+    metrics = {**measurement.metrics, "teacher_accuracy": _teacher_accuracy(prepared.student_dir),
+               "measured_on": host_isa(), "arm64": None}
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "name": bundle_name(student, target.name, recipe.name), "target": profile.name, "runtime": target.name,
@@ -269,7 +321,7 @@ def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, tr
         "cpu_affinity": list(profile.cpu_affinity),
         "data": read_data_spec(prepared.student_dir).to_dict(),
         "budgets": dataclasses.asdict(profile.budgets),
-        "export_report": {**result.report, "export_s": round(trial.export_s, 3)},
+        "export_report": {**result.report, "export_s": round(trial.export_s, 3), "selection": selection},
         "requirements": target.app_requirements(result.report),
         "metrics": metrics,
     }

@@ -1,7 +1,10 @@
-"""Which recipe to keep: the fastest one (by p50) that stays within the profile's budgets (pure logic).
+"""Which recipe to keep among those within the profile's budgets (pure logic).
 
 The accuracy budget is judged on the validation split, the agreement budget on unlabelled in-domain texts;
-the test split is only reported.
+the test split is only reported. Among accepted candidates the ranking depends on where they were timed:
+on a host of the profile's own ISA, the fastest by p50 wins; on a host of another ISA the host's latency says
+nothing about the device (ORT's S8S8 is a slow path on x86 and the fast one on Arm dot-product cores), so a
+per-ISA precision preference decides instead (ISA_PRECISION_PREFERENCE).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import Any
 
 from edgedistill.errors import UserError
 from edgedistill.targets.base import Recipe
-from edgedistill.profiles import Budgets
+from edgedistill.profiles import Budgets, DeviceProfile, host_isa
 
 _EPSILON = 1e-9
 
@@ -65,11 +68,50 @@ def rejection_reason(candidate: Candidate, budgets: Budgets) -> str | None:
     return None
 
 
-def select_recipe(candidates: list[Candidate], budgets: Budgets) -> Candidate:
-    """The accepted candidate with the lowest p50 (earlier wins a tie); NoRecipePassed when none is accepted."""
+# Precisions in the order a device of each ISA runs them best, used when the host cannot time that device.
+# arm64: int8 first. Armv8.2+ cores (Cortex-A76 in a Raspberry Pi 5, phone big cores, Neoverse) run int8 GEMMs
+# on dot-product instructions, four int8 MACs per 32-bit lane; Armv8.0 cores (Cortex-A72 in a Pi 4) still
+# widen int8 in NEON at twice fp32's lanes; and int8 moves a quarter of fp32's weight bytes on boards whose
+# memory bandwidth bounds these models. fp16 weights halve the bytes but compute in fp32 on CPUs.
+# x86-64: int8 first too (VNNI/AVX2 int8 GEMMs); an x86 profile exported on an Arm host lands here.
+ISA_PRECISION_PREFERENCE = {"arm64": ("int8", "fp16", "fp32"), "x86-64": ("int8", "fp16", "fp32")}
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """How accepted candidates are ordered: `host-latency` (lowest p50) or `isa-preference` (precision order,
+    then the smaller artifact, then the backend's recipe order)."""
+
+    basis: str
+    note: str
+    precision_order: tuple[str, ...] = ()
+
+    def key(self, candidate: Candidate) -> tuple[float, ...]:
+        if self.basis == "host-latency":
+            return (candidate.p50_ms,)
+        order = self.precision_order
+        precision = candidate.recipe.precision
+        return (order.index(precision) if precision in order else len(order), candidate.metrics["size_bytes"])
+
+
+def ranking_for(profile: DeviceProfile, host: str | None = None) -> Ranking:
+    """Rank by host latency when the host has the profile's ISA, else by that ISA's precision preference."""
+    host = host or host_isa()
+    if profile.isa == host:
+        return Ranking("host-latency", f"p50 measured on this {host} host, the profile's own ISA")
+    order = ISA_PRECISION_PREFERENCE[profile.isa]
+    return Ranking("isa-preference",
+                   f"this {host} host is not the profile's {profile.isa} device, so host latency does not rank candidates; "
+                   f"{profile.isa} preference {' > '.join(order)}, then the smaller artifact", order)
+
+
+def select_recipe(candidates: list[Candidate], budgets: Budgets, ranking: Ranking | None = None) -> Candidate:
+    """The first accepted candidate by `ranking` (default: lowest host p50; earlier wins a tie);
+    NoRecipePassed when none is accepted."""
+    ranking = ranking or Ranking("host-latency", "p50 on this host")
     accepted = [c for c in candidates if rejection_reason(c, budgets) is None]
     if accepted:
-        return min(accepted, key=lambda c: c.p50_ms)
+        return min(accepted, key=ranking.key)
     measured = [c for c in candidates if c.error is None]
     if not measured:
         failures = "; ".join(f"{c.recipe.name}: {c.error}" for c in candidates) or "no recipes to try"

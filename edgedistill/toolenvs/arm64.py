@@ -38,17 +38,21 @@ PLATFORMS = ("manylinux2014_aarch64", *(f"manylinux_2_{minor}_aarch64" for minor
 RUNTIMES = ("onnxruntime", "tflite")
 SYSTEM_TOOLS = {"qemu-aarch64-static": "qemu-user-static", "debootstrap": "debootstrap", "dpkg-deb": "dpkg"}
 
-# qemu 7.2 models that run these wheels correctly, with the /proc/cpuinfo part number of each.
-# cortex-a72 and cortex-a53 raise SIGILL in these wheels; `max` enables SME and gives wrong int8 results.
-CPU_MODELS = {"cortex-a76": "0xd0b", "neoverse-n1": "0xd0c"}
-# HWCAPs of an Armv8.2-A core with dot product (what qemu's cortex-a76 and neoverse-n1 report).
-_FEATURES = "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp ssbs"
+# qemu 7.2 models these wheels run correctly under, with each one's /proc/cpuinfo part number and HWCAPs.
+# `max` is left out: it enables SME, and ORT int8 outputs came out wrong under it.
+_ARMV80 = "fp asimd evtstrm aes pmull sha1 sha2 crc32 cpuid"
+_ARMV82_DOT = "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp ssbs"
+CPU_MODELS = {
+    "cortex-a72": ("0xd08", _ARMV80),  # Raspberry Pi 4: Armv8.0, no dot product, so int8 takes the widening NEON path
+    "cortex-a76": ("0xd0b", _ARMV82_DOT),  # Raspberry Pi 5, phone big cores
+    "neoverse-n1": ("0xd0c", _ARMV82_DOT),  # Graviton 2 and most Arm servers
+}
 
 
 def arm64_toolenv(constraints: Path) -> ToolEnv:
     """The emulated arm64 environment, its wheels pinned to the versions in `constraints` (a pip freeze)."""
     pinned = _pinned(constraints)
-    pins = (f"debootstrap-suite={SUITE}", f"cpus={','.join(sorted(CPU_MODELS))}",
+    pins = (f"debootstrap-suite={SUITE}", *(f"cpu={cpu}:{part}:{features}" for cpu, (part, features) in CPU_MODELS.items()),
             *(pinned[name.lower()] for name in WHEELS if name.lower() in pinned))
 
     def build(path: Path, env: ToolEnv) -> None:
@@ -72,8 +76,8 @@ def arm64_toolenv(constraints: Path) -> ToolEnv:
                        "--no-deps", "--only-binary=:all:", *platforms, "--python-version", "3.11",
                        "--implementation", "cp", "--abi", "cp311", "--target", str(path / "site"),
                        *(pinned[name.lower()] for name in WHEELS)])
-        for cpu, part in CPU_MODELS.items():
-            _cpu_root(rootfs, path / "cpus" / cpu, part)
+        for cpu, (part, features) in CPU_MODELS.items():
+            _cpu_root(rootfs, path / "cpus" / cpu, part, features)
         _write_wrapper(path / "bin" / "python")
         run_step(env, [str(path / "bin" / "python"), "-c",
                        "import platform, numpy, onnxruntime, tokenizers, yaml, jsonschema\n"
@@ -105,13 +109,13 @@ def _pinned(constraints: Path) -> dict[str, str]:
     return {line.split("==", 1)[0].lower(): line for line in lines if "==" in line and not line.startswith("#")}
 
 
-def _cpu_root(rootfs: Path, root: Path, part: str) -> None:
+def _cpu_root(rootfs: Path, root: Path, part: str, features: str) -> None:
     """A root for one CPU model: the rootfs's top-level entries by symlink, and its own /proc/cpuinfo."""
     (root / "proc").mkdir(parents=True)
     for entry in rootfs.iterdir():
         if entry.name != "proc":
             (root / entry.name).symlink_to(entry)
-    block = (f"BogoMIPS\t: 50.00\nFeatures\t: {_FEATURES}\nCPU implementer\t: 0x41\nCPU architecture: 8\n"
+    block = (f"BogoMIPS\t: 50.00\nFeatures\t: {features}\nCPU implementer\t: 0x41\nCPU architecture: 8\n"
              f"CPU variant\t: 0x4\nCPU part\t: {part}\nCPU revision\t: 1\n")
     (root / "proc" / "cpuinfo").write_text("".join(f"processor\t: {i}\n{block}\n" for i in range(4)))
 

@@ -1,8 +1,8 @@
 import pytest
 
-from edgedistill.export.selection import Candidate, NoRecipePassed, rejection_reason, select_recipe
+from edgedistill.export.selection import Candidate, NoRecipePassed, ranking_for, rejection_reason, select_recipe
 from edgedistill.targets.base import Recipe
-from edgedistill.profiles import Budgets
+from edgedistill.profiles import Budgets, read_profile
 
 
 def candidate(name, accuracy, p50, p90=None, reference=0.90, error=None, test_accuracy=None, agreement=None):
@@ -77,3 +77,30 @@ def test_agreement_budget_is_a_share(value):
 
     with pytest.raises(UserError, match="min_agreement must be a share between 0 and 1"):
         Budgets(min_agreement=value).validate("p.toml")
+
+
+def _sized(c, size_bytes):
+    c.metrics["size_bytes"] = size_bytes
+    return c
+
+
+def test_arm64_profile_on_x86_host_keeps_int8_even_when_slower_on_the_host():
+    # The case: S8S8 int8 is a slow path on x86 (12.8 ms) but the fast one on a Cortex-A76.
+    candidates = [_sized(candidate("fp32", 0.90, 2.4), 69_600_000), _sized(candidate("int8-qdq", 0.895, 12.8), 18_000_000)]
+    pi5 = read_profile("raspberry-pi-5")[0]
+    ranking = ranking_for(pi5, host="x86-64")
+    assert ranking.basis == "isa-preference" and "x86-64 host is not the profile's arm64 device" in ranking.note
+    assert select_recipe(candidates, Budgets(max_accuracy_drop=1.0), ranking).recipe.name == "int8-qdq"
+    # On an Arm host the same profile is timed on its own ISA, so the fastest wins.
+    native = ranking_for(pi5, host="arm64")
+    assert native.basis == "host-latency"
+    assert select_recipe(candidates, Budgets(max_accuracy_drop=1.0), native).recipe.name == "fp32"
+
+
+def test_isa_preference_still_respects_the_gate_and_prefers_the_smaller_int8():
+    rejected_int8 = _sized(candidate("int8-dynamic", 0.80, 1.0), 10)
+    small, large = _sized(candidate("int8-qdq", 0.90, 9.0), 20), _sized(candidate("int8-plain", 0.90, 1.0), 30)
+    fp32 = _sized(candidate("fp32", 0.90, 0.5), 100)
+    ranking = ranking_for(read_profile("raspberry-pi-5")[0], host="x86-64")
+    assert select_recipe([fp32, rejected_int8, large, small], Budgets(max_accuracy_drop=1.0), ranking) is small
+    assert select_recipe([fp32, rejected_int8], Budgets(max_accuracy_drop=1.0), ranking) is fp32
