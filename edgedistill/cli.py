@@ -199,13 +199,16 @@ def export(
     converter: Annotated[Optional[str], typer.Option(help="TFLite converter: onnx2tf or litert-torch.")] = None,
     prune_vocab: Annotated[bool, typer.Option(
         help="Keep only the vocabulary the student's training and transfer texts use (WordPiece tokenizers).")] = False,
+    model_card: Annotated[Optional[Path], typer.Option(
+        help="TOML or YAML file with the model card's intended_use and limits; default: stated from the data.")] = None,
 ) -> None:
     """Export a student for a device: try the profile's recipes, keep the fastest within budget."""
     from edgedistill.tables import print_export
     from edgedistill.export.pipeline import ExportRequest, run_export
 
     request = ExportRequest(student_dir=student, profile=target, out_dir=out, runtime=runtime,
-                            calibration=calibration, converter=converter, prune_vocab=prune_vocab)
+                            calibration=calibration, converter=converter, prune_vocab=prune_vocab,
+                            model_card=model_card)
     print_export(run_export(request))
 
 

@@ -1,8 +1,11 @@
 """The bundle manifest: what an artifact is, how it was built, and what it measured.
 
 `files` maps every other file in the bundle to its sha256 and size, so a copied bundle can be
-verified before it is trusted. The schema is versioned; readers refuse newer ones.
-Schema 1 recorded only the sha256 (`{name: digest}`); it is still read, with sizes unknown.
+verified before it is trusted. The schema is versioned; readers refuse newer ones and read older ones:
+- schema 3 adds `tokenizer` (the exact settings inputs are made with) and `model_card`, and requires
+  `requirements` and `created_at`;
+- schema 2 manifests are read with `tokenizer` and `model_card` None, checked against manifest-v2.json;
+- schema 1 recorded only the sha256 (`{name: digest}`); it is read with sizes unknown.
 """
 
 from __future__ import annotations
@@ -15,14 +18,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from edgedistill.bundle.schema import check_against_schema
+from edgedistill.bundle.schema import MANIFEST_SCHEMA_VERSION, MANIFEST_SCHEMAS, check_against_schema
 from edgedistill.data.dataset import DataSpec
 from edgedistill.errors import UserError
 from edgedistill.fsutil import sha256_file
 from edgedistill.profiles import PRECISIONS, Budgets, SequencePolicy
 from edgedistill.typed_config import from_mapping
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = MANIFEST_SCHEMA_VERSION
 MANIFEST_FILE = "manifest.json"
 SIGNATURE_FILE = "manifest.sig"  # beside the manifest, never listed in it (see bundle/signing.py)
 REQUIRED_FILES = ("tokenizer.json", "labels.json", "golden.json")
@@ -69,6 +72,9 @@ class Manifest:
     schema_version: int = SCHEMA_VERSION
     # What an app must link to run the model: libraries, kernels or operators, signatures or methods.
     requirements: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # How the bundle's tokenizer makes the inputs (text/settings.py), and a short model card; None before schema 3.
+    tokenizer: dict[str, Any] | None = None
+    model_card: dict[str, Any] | None = None
 
     def sequence_policy(self) -> SequencePolicy:
         """The sequence policy inputs are padded by (validated when the manifest was parsed)."""
@@ -79,8 +85,10 @@ class Manifest:
         return from_mapping(Budgets, self.budgets, f"{self.name} manifest budgets")
 
     def to_dict(self) -> dict[str, Any]:
+        """The manifest as written; `tokenizer` and `model_card` are left out of a schema 2 manifest, which had none."""
         return {"schema_version": self.schema_version,
-                **{k: v for k, v in dataclasses.asdict(self).items() if k != "schema_version"}}
+                **{k: v for k, v in dataclasses.asdict(self).items()
+                   if k != "schema_version" and not (k in ("tokenizer", "model_card") and v is None)}}
 
 
 def toolchain_versions(runtime_packages: tuple[str, ...]) -> dict[str, Any]:
@@ -127,8 +135,8 @@ def parse_manifest(mapping: Any, where: str) -> Manifest:
             raise UserError(f"{where}: files does not list {name!r}")
     _check_metrics(manifest.metrics, where)
     _check_settings(manifest, where)
-    if version == SCHEMA_VERSION:  # the published schema describes the current version
-        check_against_schema(mapping, where)
+    if version in MANIFEST_SCHEMAS:
+        check_against_schema(mapping, where, MANIFEST_SCHEMAS[version])
     return manifest
 
 

@@ -1,40 +1,53 @@
-"""The published JSON Schema of `manifest.json` (schemas/manifest-v2.json), checked on write and on read.
+"""The published JSON Schemas edgedistill's files are checked against on write and on read.
 
-App teams validate manifests in their own builds against the same file; `edgedistill manifest-schema` prints it.
+`schemas/manifest-v3.json` describes the current `manifest.json` (`manifest-v2.json` the version before it) and
+`schemas/bench-result-v1.json` what `bench --out` writes. App teams validate their copies in their own builds
+against the same files; `edgedistill manifest-schema` prints the manifest's. The files are read as package
+resources, so they are found when edgedistill runs from a zip on a board's PYTHONPATH (`bench --ssh`).
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 from edgedistill.errors import UserError
 
-SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "manifest-v2.json"
+SCHEMAS = resources.files(__package__).joinpath("schemas")
+MANIFEST_SCHEMA_VERSION = 3
+# Manifest versions with a published schema; version 1 predates it.
+MANIFEST_SCHEMAS = {2: "manifest-v2.json", 3: "manifest-v3.json"}
+SCHEMA_FILE = SCHEMAS.joinpath(MANIFEST_SCHEMAS[MANIFEST_SCHEMA_VERSION])
 
 
 @functools.cache
+def load_schema(name: str) -> dict[str, Any]:
+    return json.loads(SCHEMAS.joinpath(name).read_text(encoding="utf-8"))
+
+
 def manifest_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    """The schema of the manifests this edgedistill writes."""
+    return load_schema(MANIFEST_SCHEMAS[MANIFEST_SCHEMA_VERSION])
 
 
 @functools.cache
-def _validator():
+def _validator(name: str):
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(manifest_schema())
+    return Draft202012Validator(load_schema(name))
 
 
-def check_against_schema(mapping: Any, where: str) -> None:
-    """Raise a one-line UserError naming the first place `mapping` breaks the schema."""
+def check_against_schema(mapping: Any, where: str, name: str = MANIFEST_SCHEMAS[MANIFEST_SCHEMA_VERSION],
+                         what: str = "the manifest schema") -> None:
+    """Raise a one-line UserError naming the first place `mapping` breaks the schema in file `name`."""
     from jsonschema.exceptions import best_match
 
     try:
-        error = best_match(_validator().iter_errors(mapping))
+        error = best_match(_validator(name).iter_errors(mapping))
     except RecursionError:
-        raise UserError(f"{where}: nests too deeply to be a manifest") from None
+        raise UserError(f"{where}: nests too deeply to be a file edgedistill wrote") from None
     if error is not None:
         message = " ".join(error.message.split())[:200]
-        raise UserError(f"{where}: does not match the manifest schema at {error.json_path}: {message}")
+        raise UserError(f"{where}: does not match {what} at {error.json_path}: {message}")

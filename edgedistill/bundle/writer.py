@@ -14,7 +14,10 @@ from edgedistill.bundle.manifest import MANIFEST_FILE, Manifest, file_entry, par
 from edgedistill.bundle.reader import is_written_bundle
 from edgedistill.fsutil import atomic_output_dir
 from edgedistill.jsonio import write_json
+from edgedistill.typed_config import from_mapping
 from edgedistill.modeldir import LABELS_FILE, TOKENIZER_FILES
+from edgedistill.profiles import SequencePolicy
+from edgedistill.text.settings import tokenizer_settings
 from edgedistill.text.vocab import VOCAB_FILE, wordpiece_vocab_text
 
 
@@ -35,7 +38,8 @@ def write_bundle(final_dir: Path, artifact: Path, model_name: str, student_dir: 
                  manifest: dict[str, Any], verify: Callable[[Path], None] | None = None) -> Path:
     """Assemble the bundle in a scratch dir and move it into place only once it is complete (and verified).
 
-    `manifest` holds every manifest field except `model`, `files` and `created_at`, which are filled here.
+    `manifest` holds every manifest field except `model`, `files`, `created_at` and `tokenizer`, which are filled
+    here: the tokenizer settings are read off the bundle's own tokenizer files under the manifest's sequence policy.
     `verify` runs on the complete bundle in the scratch dir; if it raises, nothing is moved into place, so a
     bundle at `final_dir` has always passed it, even when the process is killed while it runs.
     """
@@ -49,7 +53,10 @@ def write_bundle(final_dir: Path, artifact: Path, model_name: str, student_dir: 
         files = {path.name: dataclasses.asdict(file_entry(path))
                  for path in sorted(scratch.iterdir()) if path.is_file()}
         created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        complete = {**manifest, "model": model_name, "files": files, "created_at": created_at}
+        sequence = from_mapping(SequencePolicy, manifest.get("sequence"), f"manifest of {final_dir.name} sequence")
+        sequence.validate(f"manifest of {final_dir.name}")
+        complete = {**manifest, "model": model_name, "files": files, "created_at": created_at,
+                    "tokenizer": tokenizer_settings(scratch / "tokenizer.json", sequence)}
         checked: Manifest = parse_manifest(complete, f"manifest of {final_dir.name}")
         write_json(scratch / MANIFEST_FILE, checked.to_dict())
         if verify is not None:

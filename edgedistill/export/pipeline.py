@@ -31,6 +31,7 @@ from edgedistill.data.splits import load_splits
 from edgedistill.errors import UserError
 from edgedistill.export.calibration import agreement_texts, calibration_texts
 from edgedistill.export.measure import Measurement, measure_artifact, measured_texts
+from edgedistill.export.model_card import CardText, load_card_text, model_card
 from edgedistill.export.selection import Candidate, NoRecipePassed, Ranking, ranking_for, rejection_reason, select_recipe
 from edgedistill.fsutil import require_directory_path
 from edgedistill.jsonio import write_json
@@ -57,6 +58,8 @@ class ExportRequest:
     recipes: list[Recipe] | None = None
     # Export a copy of the student whose vocabulary keeps only what its training and transfer texts use.
     prune_vocab: bool = False
+    # The model card's intended use and known limits (export/model_card.py); without it they are generated.
+    model_card: Path | None = None
 
 
 @dataclass
@@ -83,6 +86,9 @@ class Prepared:
     unlabelled_source: str
     reference_accuracy: float
     reference_cache: dict[str, np.ndarray]
+    # For the model card: the exporter's own words, and what vocabulary pruning kept and cost.
+    card_text: CardText = dataclasses.field(default_factory=CardText)
+    pruning: dict[str, Any] | None = None
 
     def reference_for(self, examples: list[Example]) -> np.ndarray:
         """fp32 student logits for these exact inputs, computed once per distinct input set."""
@@ -100,8 +106,9 @@ def run_export(request: ExportRequest) -> dict[str, Any]:
     student_dir = _require_student(Path(request.student_dir))
     out_dir = Path(request.out_dir)
     require_directory_path(out_dir)  # before minutes of conversion, not after them
+    card_text = load_card_text(request.model_card)
     if not request.prune_vocab:
-        return _export_student(request, profile, targets, student_dir, None, started)
+        return _export_student(request, profile, targets, student_dir, None, card_text, started)
     from edgedistill.model.vocab_prune import prune_student
 
     with tempfile.TemporaryDirectory(prefix="edgedistill-pruned-") as scratch:
@@ -112,14 +119,16 @@ def run_export(request: ExportRequest) -> dict[str, Any]:
              f"{pruning['held_out_unknown_share_after']:.2%} of held-out tokens become [UNK] "
              f"({pruning['held_out_unknown_share_before']:.2%} before); test accuracy "
              f"{pruning['test_accuracy_before']:.2%} -> {pruning['test_accuracy_after']:.2%}")
-        return _export_student(request, profile, targets, pruned, {"student": str(student_dir), **pruning}, started)
+        return _export_student(request, profile, targets, pruned, {"student": str(student_dir), **pruning}, card_text,
+                               started)
 
 
 def _export_student(request: ExportRequest, profile: DeviceProfile, targets: list[Target], student_dir: Path,
-                    pruning: dict[str, Any] | None, started: float) -> dict[str, Any]:
+                    pruning: dict[str, Any] | None, card_text: CardText, started: float) -> dict[str, Any]:
     """Export `student_dir` (the student, or its pruned copy) to every target and write the report."""
     out_dir = Path(request.out_dir)
-    prepared = prepare(student_dir, profile, request.calibration)
+    prepared = dataclasses.replace(prepare(student_dir, profile, request.calibration), card_text=card_text,
+                                   pruning=pruning)
     report: dict[str, Any] = {
         "student": pruning["student"] if pruning else str(student_dir), "profile": profile.name,
         "out_dir": str(out_dir), "vocab_prune": pruning,
@@ -324,6 +333,8 @@ def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, tr
         "export_report": {**result.report, "export_s": round(trial.export_s, 3), "selection": selection},
         "requirements": target.app_requirements(result.report),
         "metrics": metrics,
+        "model_card": model_card(prepared.student_dir, prepared.splits, metrics, recipe.precision,
+                                 profile.sequence.longest, prepared.pruning, prepared.card_text),
     }
     final = out_dir / bundle_name(student, target.name, recipe.name)
     model_name = target.artifact_name(student, recipe)

@@ -55,11 +55,18 @@ def _pad_id(tokenizer: Tokenizer, tokenizer_json: Path) -> int:
     `<pad>` = 1, and MPNet derives position ids from it), else `[PAD]`, else 0."""
     if tokenizer.padding:
         return tokenizer.padding["pad_id"]
-    config_path = tokenizer_json.with_name("tokenizer_config.json")
-    if config_path.is_file():
-        config = read_json(config_path, "tokenizer config")
-        token = config.get("pad_token") if isinstance(config, dict) else None
-        token = token.get("content") if isinstance(token, dict) else token
-        if isinstance(token, str) and tokenizer.token_to_id(token) is not None:
-            return tokenizer.token_to_id(token)
+    token = config_token(tokenizer_json, "pad_token")
+    if token is not None and tokenizer.token_to_id(token) is not None:
+        return tokenizer.token_to_id(token)
     return tokenizer.token_to_id("[PAD]") or 0
+
+
+def config_token(tokenizer_json: Path, key: str) -> str | None:
+    """A special token named in tokenizer_config.json beside `tokenizer_json` (`pad_token`, `cls_token`, ...)."""
+    config_path = Path(tokenizer_json).with_name("tokenizer_config.json")
+    if not config_path.is_file():
+        return None
+    config = read_json(config_path, "tokenizer config")
+    token = config.get(key) if isinstance(config, dict) else None
+    token = token.get("content") if isinstance(token, dict) else token
+    return token if isinstance(token, str) else None

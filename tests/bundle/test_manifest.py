@@ -47,6 +47,35 @@ def test_a_schema_1_manifest_is_read_with_sizes_unknown():
     assert manifest.files["labels.json"] == FileEntry(sha256="0" * 64, size=None)
 
 
+def schema_2(manifest: dict) -> dict:
+    """What a schema 2 manifest held: no tokenizer settings, no model card."""
+    return {**{k: v for k, v in manifest.items() if k not in ("tokenizer", "model_card")}, "schema_version": 2}
+
+
+def test_a_schema_2_manifest_is_read_without_tokenizer_settings_or_model_card():
+    manifest = parse_manifest(schema_2(complete_manifest()), "v2/manifest.json")
+    assert manifest.schema_version == 2 and manifest.tokenizer is None and manifest.model_card is None
+    assert "tokenizer" not in manifest.to_dict() and parse_manifest(manifest.to_dict(), "again") == manifest
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.pop("tokenizer"), r"at \$: 'tokenizer' is a required property"),
+    (lambda m: m.pop("model_card"), r"at \$: 'model_card' is a required property"),
+    (lambda m: m.pop("requirements"), r"'requirements' is a required property"),
+    (lambda m: m["tokenizer"].update(lowercase="yes"), r"at \$.tokenizer.lowercase"),
+    (lambda m: m["tokenizer"]["special_tokens"].update(pad={"token": "[PAD]", "id": -1}), r"special_tokens.pad.id"),
+    (lambda m: m["tokenizer"]["padding"].update(side="middle"), r"padding.side"),
+    (lambda m: m["model_card"].update(limits=[]), r"model_card.limits"),
+    (lambda m: m["model_card"]["metrics"].update(accuracy=2), r"model_card.metrics.accuracy"),
+    (lambda m: m.update(schema_version=2), r"at \$: Additional properties are not allowed \('model_card', 'tokenizer'"),
+])
+def test_schema_3_requires_the_tokenizer_settings_and_model_card(change, message):
+    manifest = copy.deepcopy(complete_manifest())
+    change(manifest)
+    with pytest.raises(UserError, match=message):
+        parse_manifest(manifest, "m")
+
+
 def test_tensor_specs_name_dynamic_axes_or_pin_static_ones():
     inputs, outputs = tensor_specs(["input_ids", "attention_mask"], None, 3)
     assert inputs[1] == {"name": "attention_mask", "dtype": "int64", "shape": ["batch", "sequence"]}

@@ -9,7 +9,7 @@ from edgedistill.bundle.reader import open_bundle
 from edgedistill.bundle.writer import write_bundle
 from edgedistill.errors import UserError
 from edgedistill.fsutil import sha256_file
-from tests.bundle.fakes import golden_payload, manifest_fields
+from tests.bundle.fakes import golden_payload, manifest_fields, tokenizer_json
 
 MODEL = "m_onnxruntime_fp32.onnx"
 
@@ -18,7 +18,7 @@ MODEL = "m_onnxruntime_fp32.onnx"
 def student(tmp_path):
     path = tmp_path / "student"
     path.mkdir()
-    (path / "tokenizer.json").write_text("{}")
+    (path / "tokenizer.json").write_text(tokenizer_json())
     (path / "vocab.txt").write_text("[PAD]\n")
     (path / "labels.json").write_text(json.dumps({"labels": ["neg", "pos"]}))
     (path / "model.safetensors").write_bytes(b"weights that must not be bundled")

@@ -48,10 +48,14 @@ def host_bundle(host_export) -> Path:
 
 @pytest.fixture(scope="session")
 def fp32_bundle(tiny_student_dir, profiles_dir, tmp_path_factory) -> Path:
-    """An fp32 bundle under a dynamic sequence policy, so golden widths differ (8, 16, 32, 64)."""
+    """An fp32 bundle under a dynamic sequence policy, so golden widths differ (8, 16, 32, 64), exported with a
+    model card file of the exporter's own words."""
     profile = write_profile(profiles_dir / "dynamic-fp32.toml", 'policy = "dynamic"\nmax_length = 64', ["fp32"],
                             max_accuracy_drop=1.0)
     out = tmp_path_factory.mktemp("fp32-bundles")
+    card = profiles_dir / "model-card.yaml"
+    card.write_text("intended_use: Test that a model card reaches the manifest.\n"
+                    "limits:\n  - Knows only synthetic sentiment words.\n")
     report = run_export(ExportRequest(student_dir=tiny_student_dir, profile=str(profile), out_dir=out,
-                                      runtime="onnxruntime"))
+                                      runtime="onnxruntime", model_card=card))
     return Path(report["runtimes"]["onnxruntime"]["bundle"])

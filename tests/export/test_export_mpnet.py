@@ -51,3 +51,7 @@ def test_bundles_pad_with_mpnets_own_pad_token(mpnet_export):
     bundle = Path(report["runtimes"]["onnxruntime"]["bundle"])
     ids, mask = TextEncoder(bundle / "tokenizer.json", 64).encode(["great film", "a dull and tedious plot"])
     assert ids[0, 0] == 0 and ids[0, -1] == 1 and mask[0, -1] == 0  # <s> first, <pad> (id 1) after the text
+    settings = json.loads((bundle / "manifest.json").read_text())["tokenizer"]  # and the manifest tells the app so
+    assert settings["padding"]["pad_id"] == 1 and settings["added_tokens"] == {"before": [0], "after": [2]}
+    special = settings["special_tokens"]
+    assert special["cls"] == {"token": "<s>", "id": 0} and special["mask"]["token"] == "<mask>"
