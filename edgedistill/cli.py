@@ -257,17 +257,64 @@ def bench(
     warmup: Annotated[int, typer.Option(help="Untimed runs after the first call.")] = 10,
     length: Annotated[int, typer.Option(help="Sequence length to time at.")] = 64,
     threads: Annotated[Optional[int], typer.Option(help="Override the profile's thread count.")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        help="Also write the result with the device's identity (board, OS, CPU, governor, throttling, versions) "
+             "to this JSON file, for `edgedistill results`.")] = None,
+    ssh: Annotated[Optional[str], typer.Option(
+        "--ssh", metavar="USER@HOST",
+        help="Run the bench on this board over ssh: the bundle and edgedistill are copied to a scratch directory "
+             "there, which is removed after. The board needs Python 3.11+, numpy, tokenizers, jsonschema, pyyaml "
+             "and the runtime.")] = None,
+    remote_python: Annotated[str, typer.Option(help="With --ssh: the python to run on the board.")] = "python3",
+    port: Annotated[Optional[int], typer.Option(help="With --ssh: the board's ssh port.")] = None,
+    identity: Annotated[Optional[Path], typer.Option(help="With --ssh: the private key to log in with.")] = None,
+    ssh_option: Annotated[list[str], typer.Option(
+        metavar="KEY=VALUE", help="With --ssh: an extra ssh -o option, e.g. UserKnownHostsFile=FILE (repeatable).")] = [],
     as_json: JsonFlag = False,
 ) -> None:
-    """Time a bundle on this device: load, first call, p50/p90/p99, peak RSS (no torch needed)."""
-    from edgedistill.check.bench import BenchSettings, bench_bundle
+    """Time a bundle on this device or on a board over ssh: load, first call, p50/p90/p99, peak RSS (no torch needed)."""
+    from edgedistill.check.bench import BenchSettings, bench_with_identity
+    from edgedistill.check.device_results import RESULT_FORMAT, require_writable_json, write_owned_json
     from edgedistill.tables import print_bench
 
     settings = BenchSettings(runs=runs, seconds=seconds, warmup=warmup, length=length, threads=threads)
-    report = bench_bundle(bundle, settings)
-    _print_json(report) if as_json else print_bench(report)
+    if ssh is None and (remote_python != "python3" or port is not None or identity is not None or ssh_option):
+        raise UserError("--remote-python, --port, --identity and --ssh-option go with --ssh USER@HOST")
+    if out is not None:
+        require_writable_json(out, RESULT_FORMAT)  # before the bench runs, not after
+    if ssh is not None:
+        from edgedistill.check.remote import SshTarget, bench_over_ssh
+
+        result = bench_over_ssh(bundle, settings, SshTarget(ssh, remote_python, port, identity, tuple(ssh_option)))
+    else:
+        result = bench_with_identity(bundle, settings)
+    if out is not None:
+        write_owned_json(out, result, RESULT_FORMAT)
+    report = result["bench"]
+    _print_json(report) if as_json else print_bench(report, result["device"])
     if not report["passed"]:
         raise typer.Exit(1)
+
+
+@app.command()
+def results(
+    files: Annotated[list[Path], typer.Argument(help="Result files written by `bench --out` (any number of devices).")],
+    bundle: Annotated[list[Path], typer.Option(
+        "--bundle", help="A bundle, or a folder of them (export --out), whose manifest's export-time figures make "
+                         "the first column (repeatable).")] = [],
+    out: Annotated[Optional[Path], typer.Option(help="Also write the merged table as JSON to this file.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Merge device results with export-time figures: one table per bundle, one column per device (no torch needed)."""
+    from edgedistill.check.device_results import MERGED_FORMAT, merge_device_results, require_writable_json, write_owned_json
+    from edgedistill.tables import print_device_results
+
+    if out is not None:
+        require_writable_json(out, MERGED_FORMAT)
+    merged = merge_device_results(files, bundle)
+    if out is not None:
+        write_owned_json(out, merged, MERGED_FORMAT)
+    _print_json(merged) if as_json else print_device_results(merged)
 
 
 @app.command()

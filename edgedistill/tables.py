@@ -129,7 +129,7 @@ def _print_emulation(report: dict[str, Any]) -> None:
                       f"{worst['max_abs_logit_diff']:.3g}: {worst['text'][:80]!r}", markup=False)
 
 
-def print_bench(report: dict[str, Any]) -> None:
+def print_bench(report: dict[str, Any], device: dict[str, Any] | None = None) -> None:
     latency = report["latency_ms"]
     _heading(f"bench {report['bundle']} ({report['runtime']} {report['recipe']}, "
              f"length {report['length']}, {report['threads']} thread(s))")
@@ -143,6 +143,8 @@ def print_bench(report: dict[str, Any]) -> None:
             ("model size", f"{report['size_bytes'] / 1e6:.2f} MB"),
             ("cores pinned", ", ".join(map(str, report["cpu_affinity"]["applied"])) or "none"),
             ("p90 budget", "none" if report["budget_p90_ms"] is None else f"{report['budget_p90_ms']:g} ms")]
+    if device is not None:
+        rows += [(name, _text(value)) for name, value in _device_rows(device)]
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
@@ -168,3 +170,57 @@ def print_bundles(listing: dict[str, dict[str, dict[str, Any]]]) -> None:
                                                               entry.get("precision", "?"))),
                           _pct(metrics.get("accuracy")), _number(size, 1e-6, ".2f"), _ms(latency.get("p50")))
         console.print(table)
+
+
+def _text(value: Any) -> str:
+    """A value from a device's files or a result file, printed as text: never interpreted as markup."""
+    if value is None or value == []:
+        return "–"
+    return escape(", ".join(map(str, value)) if isinstance(value, list) else str(value))
+
+
+def _device_rows(device: dict[str, Any]) -> list[tuple[str, Any]]:
+    cpu, throttling = device["cpu"], device["throttling"]
+    return [("device", device["hostname"]), ("board", device["board"]), ("CPU", cpu["model"]),
+            ("governor", cpu["governor"]),
+            ("throttled now", "not readable" if throttling is None else throttling["now"] or "no"),
+            ("OS", device["os"].get("distribution") or device["os"]["system"]), ("kernel", device["os"]["kernel"])]
+
+
+_MERGED_FIGURES = (("size_bytes", "model MB", 1e-6, ".2f"), ("accuracy", "accuracy", 100.0, ".2f"),
+                   ("load_ms", "load ms", 1.0, ".1f"), ("first_ms", "first call ms", 1.0, ".2f"),
+                   ("p50_ms", "p50 ms", 1.0, ".2f"), ("p90_ms", "p90 ms", 1.0, ".2f"), ("p99_ms", "p99 ms", 1.0, ".2f"),
+                   ("peak_rss_mb", "peak RSS MB", 1.0, ".1f"), ("threads", "threads", 1.0, "g"))
+_MERGED_IDENTITY = (("measured_on", "measured on"), ("where", "where"), ("board", "board"), ("cpu", "CPU"),
+                    ("cores", "cores"), ("governor", "governor"), ("throttled_now", "throttled now"),
+                    ("throttled_since_boot", "throttled since boot"), ("os", "OS"), ("kernel", "kernel"),
+                    ("runtime_version", "runtime version"), ("created_at", "when"))
+
+
+def print_device_results(merged: dict[str, Any]) -> None:
+    """One table per bundle build: figures down the side, the export-time column and then one per device."""
+    for group in merged["bundles"]:
+        budget = group["budget_p90_ms"]
+        _heading(f"{group['name']} ({group['runtime']} {group['recipe']}, profile {group['profile']}, "
+                 f"manifest {group['manifest_sha256'][:12]}, p90 budget {'none' if budget is None else f'{budget:g} ms'})")
+        columns = ([group["export"]] if group["export"] else []) + group["devices"]
+        table = _table()
+        table.add_column("")
+        for column in columns:
+            table.add_column(escape(column["label"]), justify="right")
+        for key, name, scale, spec in _MERGED_FIGURES:
+            table.add_row(name, *(_number(column["figures"][key], scale, spec) for column in columns))
+        table.add_row("p90 within budget", *("–" if column["passed"] is None else _verdict(column["passed"])
+                                             for column in columns))
+        for key, name in _MERGED_IDENTITY:
+            values = [column["identity"].get(key) for column in columns]
+            if any(value not in (None, []) for value in values):
+                table.add_row(name, *(_throttle_text(key, value) for value in values))
+        console.print(table)
+        if not group["export"]:
+            console.print("  no export-time column: pass the bundle with --bundle", markup=False)
+
+
+def _throttle_text(key: str, value: Any) -> str:
+    """An empty throttling list means "readable, and not throttled"; None means not readable there."""
+    return "no" if key.startswith("throttled") and value == [] else _text(value)

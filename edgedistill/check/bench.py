@@ -1,19 +1,22 @@
 """`edgedistill bench`: time a bundle on this device, like benchmark_model or onnxruntime_perf_test (no torch).
 
 Load, first call, warm-up, then a steady state of at least `runs` calls and `seconds`
-seconds at batch 1, with the profile's threads and core pinning.
+seconds at batch 1, with the profile's threads and core pinning. `bench_with_identity` adds who measured
+(the device, the bundle's manifest digest): the result file `bench --out` writes and `results` merges.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import platform
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgedistill.bundle.reader import open_bundle
+from edgedistill.bundle.reader import Bundle, open_bundle
 from edgedistill.check.affinity import pinned_to
+from edgedistill.check.device_results import bench_result
 from edgedistill.check.latency import elapsed_ms, summarize, time_steady_state
 from edgedistill.check.memory import PeakMemory
 from edgedistill.check.runner import load_session
@@ -42,11 +45,24 @@ class BenchSettings:
 def bench_bundle(bundle: Path, settings: BenchSettings) -> dict[str, Any]:
     """Latency and memory of one bundle; `passed` is False when p90 exceeds the profile's budget."""
     settings.validate()
+    return _bench(open_bundle(bundle), settings)
+
+
+def bench_with_identity(bundle: Path, settings: BenchSettings) -> dict[str, Any]:
+    """The bench result document: the figures, the device that measured them and the bundle they are of."""
+    settings.validate()
     opened = open_bundle(bundle)
+    return bench_result(opened, dataclasses.asdict(settings), _bench(opened, settings))
+
+
+def _bench(opened: Bundle, settings: BenchSettings) -> dict[str, Any]:
     manifest = opened.manifest
     sequence, budgets = manifest.sequence_policy(), manifest.budget_limits()
     threads = settings.threads or manifest.threads
     target = get_target(manifest.runtime)
+    problem = target.available()
+    if problem:
+        raise UserError(f"runtime {manifest.runtime} is not usable here: {problem}")
     text = max((case.text for case in opened.golden), key=len)
 
     with pinned_to(manifest.cpu_affinity) as applied, PeakMemory() as memory:
@@ -61,7 +77,7 @@ def bench_bundle(bundle: Path, settings: BenchSettings) -> dict[str, Any]:
     latency = summarize(samples)
     budget = budgets.p90_latency_ms
     return {
-        "bundle": str(bundle), "runtime": manifest.runtime, "recipe": opened.recipe, "precision": manifest.precision,
+        "bundle": str(opened.path), "runtime": manifest.runtime, "recipe": opened.recipe, "precision": manifest.precision,
         "size_bytes": opened.model_path.stat().st_size,
         "machine": platform.machine(), "platform": platform.platform(),
         "threads": threads, "cpu_affinity": {"requested": list(manifest.cpu_affinity), "applied": applied},
