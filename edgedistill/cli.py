@@ -263,8 +263,8 @@ def bench(
     ssh: Annotated[Optional[str], typer.Option(
         "--ssh", metavar="USER@HOST",
         help="Run the bench on this board over ssh: the bundle and edgedistill are copied to a scratch directory "
-             "there, which is removed after. The board needs Python 3.11+, numpy, tokenizers, jsonschema, pyyaml "
-             "and the runtime.")] = None,
+             "there, which is removed after. The board needs Python and edgedistill's torch-free dependencies, not "
+             "edgedistill itself; what is missing is named.")] = None,
     remote_python: Annotated[str, typer.Option(help="With --ssh: the python to run on the board.")] = "python3",
     port: Annotated[Optional[int], typer.Option(help="With --ssh: the board's ssh port.")] = None,
     identity: Annotated[Optional[Path], typer.Option(help="With --ssh: the private key to log in with.")] = None,

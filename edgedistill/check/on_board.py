@@ -12,6 +12,8 @@ import importlib.util
 import json
 import sys
 
+# The oldest Python edgedistill runs on (typed_config reads TOML with tomllib).
+BOARD_PYTHON = (3, 11)
 # Module -> the pip package a board installs for it: what bench imports besides the runtime.
 BOARD_MODULES = {"numpy": "numpy", "tokenizers": "tokenizers", "jsonschema": "jsonschema", "yaml": "pyyaml"}
 

@@ -33,6 +33,7 @@ from edgedistill.bundle.reader import open_bundle
 from edgedistill.bundle.schema import check_against_schema
 from edgedistill.check.bench import BenchSettings
 from edgedistill.check.device_results import RESULT_SCHEMA
+from edgedistill.check.on_board import BOARD_MODULES, BOARD_PYTHON
 from edgedistill.errors import UserError
 
 _DESTINATION = re.compile(r"^(?:[A-Za-z0-9_][A-Za-z0-9._+-]*@)?(?:[A-Za-z0-9][A-Za-z0-9._-]*|[0-9A-Fa-f:.]+)$")
@@ -40,16 +41,16 @@ _OPTION = re.compile(r"^[A-Za-z][A-Za-z0-9]*=[^\n\r\0]+$")
 _CONNECT_TIMEOUT_S = 15
 # The board's half, standard library only: it runs before edgedistill can be imported there. The scratch
 # directory is made here, and nothing else is ever removed.
-_BOOTSTRAP = """\
+_BOOTSTRAP = f"""\
 import os, shutil, sys, tarfile, tempfile
-if sys.version_info < (3, 11):
-    print("error: edgedistill needs Python 3.11 or newer; %s is %s" % (sys.executable, sys.version.split()[0]),
-          file=sys.stderr)
+if sys.version_info < {BOARD_PYTHON!r}:
+    print("error: edgedistill needs Python {'.'.join(map(str, BOARD_PYTHON))} or newer; %s is %s"
+          % (sys.executable, sys.version.split()[0]), file=sys.stderr)
     sys.exit(2)
 scratch = tempfile.mkdtemp(prefix="edgedistill-bench-")
 try:
     with tarfile.open(fileobj=sys.stdin.buffer, mode="r|") as archive:
-        archive.extractall(scratch, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+        archive.extractall(scratch, **({{"filter": "data"}} if hasattr(tarfile, "data_filter") else {{}}))
     sys.path.insert(0, os.path.join(scratch, "edgedistill.zip"))
     from edgedistill.check.on_board import main
     code = main(os.path.join(scratch, "bundle"), sys.argv[1])
@@ -161,8 +162,8 @@ def _failure(remote: SshTarget, code: int, stderr: str) -> str:
                     f"`ssh{'' if remote.port is None else f' -p {remote.port}'} {where}` to check and accept it")
         return f"cannot reach {where} over ssh: {last or 'ssh exited with 255'}"
     if code == 127:
-        return (f"no python at {remote.python!r} on {where}; pass --remote-python PATH (a Python 3.11+ with numpy, "
-                "tokenizers, jsonschema, pyyaml and the bundle's runtime)")
+        return (f"no python at {remote.python!r} on {where}; pass --remote-python PATH (a Python "
+                f"{'.'.join(map(str, BOARD_PYTHON))}+ with {', '.join(BOARD_MODULES.values())} and the bundle's runtime)")
     errors = [line[len("error: "):] for line in stderr.splitlines() if line.startswith("error: ")]
     if errors:
         return f"on {where}: {errors[-1]}"
