@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 LENGTH = 64
 THREAD_COUNTS = ("1", "2")
+QUICK_SCORED_TEXTS = 40
 README_START, README_END = "<!-- headline:start -->", "<!-- headline:end -->"
 WORKER = Path(__file__).resolve().parent / "headline_worker.py"
 OUR_ARTIFACTS = (("onnxruntime", "fp32"), ("onnxruntime", "int8"), ("executorch", "fp32"), ("executorch", "int8"),
@@ -60,7 +61,8 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true",
                         help="export every student artifact again (export keeps the recipe that measured fastest "
                              "when it ran, so a record taken on an idle machine should rebuild what a busy one chose)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 3 repetitions of 3 calls, *-smoke results")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 3 repetitions of 3 calls, accuracy on the first 40 test texts, *-smoke results")
     args = parser.parse_args()
     if args.quick:
         args.repetitions, args.calls = 3, 3
@@ -69,9 +71,11 @@ def main() -> None:
     artifacts, failures = collect(args)
     splits = load_splits(read_data_spec(args.student), label_names=read_labels(args.student))
     timing_text = max(splits.test.texts, key=len)
-    argmax, samples, load_errors = measure(artifacts, splits.test.texts, timing_text, args.repetitions, args.calls)
+    scored = len(splits.test) if not args.quick else QUICK_SCORED_TEXTS
+    texts, labels = splits.test.texts[:scored], splits.test.labels[:scored]
+    argmax, samples, load_errors = measure(artifacts, texts, timing_text, args.repetitions, args.calls)
     configs = {"teacher": args.teacher / "config.json", "student": args.student / "config.json"}
-    rows = describe_rows(artifacts, failures, argmax, samples, load_errors, splits.test.labels, configs)
+    rows = describe_rows(artifacts, failures, argmax, samples, load_errors, labels, configs)
     teacher_accuracy = rows.get("teacher-pytorch-fp32", {}).get("accuracy") or read_json(
         args.teacher / "metrics.json")["teacher"]["accuracy"]
     results = {
@@ -79,7 +83,7 @@ def main() -> None:
         "command": [Path(sys.executable).name, *sys.argv],
         "environment": describe_environment(),
         "settings": {"length": LENGTH, "batch": 1, "threads": list(THREAD_COUNTS), "repetitions": args.repetitions,
-                     "calls": args.calls, "test_texts": len(splits.test), "timing_text": timing_text,
+                     "calls": args.calls, "test_texts": len(texts), "timing_text": timing_text,
                      "teacher": str(args.teacher), "student": str(args.student), "quick": args.quick,
                      "notes": [("latency: every artifact padded to 64 tokens; peer .onnx files run with our bundles' "
                                 "ONNX Runtime session options (threads, sequential, denormals flushed)"),
