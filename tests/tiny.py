@@ -118,3 +118,36 @@ def train_tiny_student(path: Path, data_csv: Path, family: str = "bert", extra_w
     accuracy = float((predictions == torch.tensor(splits.test.labels)).float().mean())
     write_json(path / "metrics.json", {"student": {"accuracy": accuracy}, "teacher": {"accuracy": accuracy}})
     return path
+
+
+PEOPLE = ["alice", "bob", "carol", "dave"]
+PLACES = ["paris", "rome", "oslo", "lima"]
+TAGGED_WORDS = tuple(PEOPLE + PLACES + ["met", "in", "visited", "from"])
+
+
+def synthetic_tagged(count: int, seed: int = 0) -> list[dict]:
+    """Sentences of filler words with people (one or two words: B-PER I-PER) and places (B-LOC) in them."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(count):
+        tokens, tags = [], []
+        for _part in range(rng.randint(1, 3)):
+            filler = rng.choices(FILLER + ["met", "in", "visited", "from"], k=rng.randint(1, 4))
+            tokens += filler
+            tags += ["O"] * len(filler)
+            if rng.random() < 0.5:
+                person = rng.sample(PEOPLE, rng.randint(1, 2))
+                tokens += person
+                tags += ["B-PER"] + ["I-PER"] * (len(person) - 1)
+            else:
+                tokens.append(rng.choice(PLACES))
+                tags.append("B-LOC")
+        rows.append({"tokens": tokens, "tags": tags})
+    return rows
+
+
+def write_tagged_jsonl(path: Path, rows: list[dict]) -> Path:
+    import json
+
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path

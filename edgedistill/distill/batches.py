@@ -49,15 +49,29 @@ class Batch:
                      self.rows.to(device, non_blocking=True))
 
 
-def load_tokenizer(model_dir: Path):
-    """The fast tokenizer saved with a Hugging Face model."""
+def load_tokenizer(model_dir: Path, words: bool = False):
+    """The fast tokenizer saved with a Hugging Face model; `words` readies byte-level BPE ones (RoBERTa, GPT-2)
+    for pre-split words, which they must see with a leading space as inside a sentence."""
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(model_dir, use_fast=True)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir, use_fast=True)
+        if words and _refuses_split_words(tokenizer):
+            tokenizer = AutoTokenizer.from_pretrained(model_dir, use_fast=True, add_prefix_space=True)
+        return tokenizer
     except Exception as exc:  # malformed tokenizer files fail in transformers or tokenizers, in many ways
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
         raise UserError(f"cannot load the tokenizer in {model_dir} ({type(exc).__name__}: {reason})") from None
+
+
+def _refuses_split_words(tokenizer) -> bool:
+    try:
+        tokenizer([["word"]], is_split_into_words=True)
+    except ValueError as exc:
+        if "add_prefix_space" in str(exc):
+            return True
+        raise
+    return False
 
 
 def encode_texts(tokenizer, texts: list[str], max_length: int) -> EncodedTexts:

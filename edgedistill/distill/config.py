@@ -38,6 +38,8 @@ class TrainingConfig:
 @dataclass(kw_only=True)
 class TeachConfig(TrainingConfig):
     base: str | None = None  # a model directory or builtin:NAME; None: builtin:all-minilm-l6-v2
+    # One label per text, or one IOB2 tag per word (data: CoNLL columns, {"tokens", "tags"} JSON lines, builtin:conll2003).
+    task: Literal["sequence-classification", "token-classification"] = "sequence-classification"
     epochs: int = 3
     learning_rate: float = 5e-5
 

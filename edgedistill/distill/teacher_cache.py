@@ -23,6 +23,8 @@ from edgedistill.fsutil import atomic_write_bytes, exclusive_lock, sha256_file
 
 LOGITS_KEY = "logits"
 TEXTS_KEY = "text_sha256"
+COUNTS_KEY = "rows_per_text"
+WORD_SEPARATOR = "\x1f"  # joins a sentence's words into its cache key (Python counts it as whitespace, so split words never hold it)
 KEYED_FILES = ("config.json", "tokenizer.json", "vocab.txt", "tokenizer_config.json")
 
 
@@ -52,29 +54,62 @@ def teacher_logits(teacher_dir: Path, texts: list[str], max_length: int, batch_s
                    show_progress: bool = True) -> np.ndarray:
     """float32 logits [N, classes] of the classifier in `teacher_dir` on `texts`, from the cache where possible."""
     path = cache_dir() / f"{teacher_key(teacher_dir, max_length)}.safetensors"
-    digests = text_digests(texts)
+
+    def compute(missing: list[str]) -> list[np.ndarray]:
+        return list(_compute(Path(teacher_dir), missing, max_length, batch_size, show_progress))
+
+    rows = _cached_rows(path, texts, compute, "texts", show_progress)
+    return np.stack(rows).astype(np.float32) if texts else np.zeros((0, 0), np.float32)
+
+
+def teacher_word_logits(teacher_dir: Path, sentences: list[list[str]], max_length: int, batch_size: int = 64,
+                        show_progress: bool = True) -> list[np.ndarray]:
+    """float32 logits (kept words, tags) per sentence of the token classifier in `teacher_dir`, at each word's
+    first sub-token in the teacher's own tokenization; cached per sentence like `teacher_logits`."""
+    path = cache_dir() / f"{teacher_key(teacher_dir, max_length)}-words.safetensors"
+    by_key = {WORD_SEPARATOR.join(words): words for words in sentences}
+
+    def compute(missing: list[str]) -> list[np.ndarray]:
+        from edgedistill.distill.batches import load_tokenizer
+        from edgedistill.distill.token_task import encode_words, predict_word_logits
+
+        model = _load_teacher(Path(teacher_dir))
+        encoded = encode_words(load_tokenizer(teacher_dir, words=True), [by_key[key] for key in missing], max_length)
+        return predict_word_logits(model, encoded, batch_size)
+
+    return _cached_rows(path, [WORD_SEPARATOR.join(words) for words in sentences], compute,
+                        "sentences", show_progress)
+
+
+def _cached_rows(path: Path, keys: list[str], compute, what: str, show_progress: bool) -> list[np.ndarray]:
+    """The cached row of each key, computing (and caching) the missing ones with `compute(missing keys)`."""
+    digests = text_digests(keys)
     known = _read(path)
     missing = [index for index, digest in enumerate(map(bytes, digests)) if digest not in known]
     if missing:
-        log(f"teacher logits: computing {len(missing)} of {len(texts)} texts ({len(texts) - len(missing)} cached)",
+        log(f"teacher logits: computing {len(missing)} of {len(keys)} {what} ({len(keys) - len(missing)} cached)",
             show_progress)
         started = time.perf_counter()
-        fresh = _compute(Path(teacher_dir), [texts[index] for index in missing], max_length, batch_size, show_progress)
+        fresh = [np.ascontiguousarray(row, dtype=np.float32) for row in compute([keys[index] for index in missing])]
         known.update(zip(map(bytes, digests[missing]), fresh))
         _merge_into(path, {bytes(digests[index]): row for index, row in zip(missing, fresh)})
         log(f"teacher logits: {time.perf_counter() - started:.1f} s, cached in {path}", show_progress)
     else:
-        log(f"teacher logits: all {len(texts)} texts cached ({path})", show_progress)
-    return np.stack([known[bytes(digest)] for digest in digests]).astype(np.float32) if texts else np.zeros((0, 0), np.float32)
+        log(f"teacher logits: all {len(keys)} {what} cached ({path})", show_progress)
+    return [known[bytes(digest)] for digest in digests]
 
 
 def _read(path: Path) -> dict[bytes, np.ndarray]:
+    """{digest: row}; a file of per-sentence rows stores them end to end with each one's length."""
     from safetensors.numpy import load_file
 
     if not path.is_file():
         return {}
     stored = load_file(str(path))
-    return dict(zip(map(bytes, stored[TEXTS_KEY]), stored[LOGITS_KEY]))
+    rows = stored[LOGITS_KEY]
+    if COUNTS_KEY in stored:
+        rows = np.split(rows, np.cumsum(stored[COUNTS_KEY])[:-1])
+    return dict(zip(map(bytes, stored[TEXTS_KEY]), rows))
 
 
 def _merge_into(path: Path, rows: dict[bytes, np.ndarray]) -> None:
@@ -85,17 +120,28 @@ def _merge_into(path: Path, rows: dict[bytes, np.ndarray]) -> None:
     with exclusive_lock(path.with_name(path.name + ".lock")):
         merged = {**_read(path), **rows}
         digests = np.frombuffer(b"".join(merged), dtype=np.uint8).reshape(len(merged), 32)
-        logits = np.ascontiguousarray(np.stack(list(merged.values())), dtype=np.float32)
-        atomic_write_bytes(path, save({TEXTS_KEY: np.ascontiguousarray(digests), LOGITS_KEY: logits}))
+        tensors = {TEXTS_KEY: np.ascontiguousarray(digests)}
+        values = list(merged.values())
+        if values[0].ndim == 2:  # per-sentence (words, tags) rows
+            tensors[COUNTS_KEY] = np.array([len(value) for value in values], dtype=np.int64)
+            tensors[LOGITS_KEY] = np.ascontiguousarray(np.concatenate(values), dtype=np.float32)
+        else:
+            tensors[LOGITS_KEY] = np.ascontiguousarray(np.stack(values), dtype=np.float32)
+        atomic_write_bytes(path, save(tensors))
+
+
+def _load_teacher(teacher_dir: Path):
+    from edgedistill.distill.distributed import training_device
+    from edgedistill.model.classifiers import load_trained_classifier
+
+    return load_trained_classifier(teacher_dir).to(training_device())
 
 
 def _compute(teacher_dir: Path, texts: list[str], max_length: int, batch_size: int, show_progress: bool) -> np.ndarray:
     from edgedistill.distill.batches import encode_texts, load_tokenizer
-    from edgedistill.distill.distributed import training_device
     from edgedistill.distill.predict import predict_logits
-    from edgedistill.model.classifiers import load_trained_classifier
 
-    model = load_trained_classifier(teacher_dir).to(training_device())
     encoded = encode_texts(load_tokenizer(teacher_dir), texts, max_length)
-    logits = predict_logits(model, encoded, batch_size, description="teacher logits", show_progress=show_progress)
+    logits = predict_logits(_load_teacher(teacher_dir), encoded, batch_size, description="teacher logits",
+                            show_progress=show_progress)
     return np.ascontiguousarray(logits, dtype=np.float32)

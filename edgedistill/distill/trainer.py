@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -22,31 +22,48 @@ import torch
 
 from edgedistill.data import DataSpec, load_splits
 from edgedistill.data.splits import load_transfer
-from edgedistill.distill.backbones import resolve_backbone
 from edgedistill.distill.batches import encode_texts, load_tokenizer
 from edgedistill.distill.checkpoint import CheckpointStore, fingerprint
 from edgedistill.distill.config import DistillConfig
 from edgedistill.distill.console import log
-from edgedistill.distill.distributed import DistContext, device_name, distributed_context
-from edgedistill.distill.evaluate import classification_metrics
+from edgedistill.distill.distributed import (
+    DistContext,
+    device_name,
+    distributed_context,
+)
+from edgedistill.distill.evaluate import classification_metrics, text_validator
 from edgedistill.distill.layer_map import resolve_layer_map, top_aligned_layer_map
-from edgedistill.distill.losses import UNLABELLED, IntermediateLosses, build_intermediate_losses, validate_kd_settings
-from edgedistill.distill.objectives import DistillationObjective, FrozenTeacher, KDSettings
-from edgedistill.distill.outputs import finish_stage, require_output_dir, write_model_dir
+from edgedistill.distill.losses import (
+    UNLABELLED,
+    IntermediateLosses,
+    build_intermediate_losses,
+    validate_kd_settings,
+)
+from edgedistill.distill.objectives import (
+    DistillationObjective,
+    FrozenTeacher,
+    KDSettings,
+)
+from edgedistill.distill.outputs import (
+    finish_stage,
+    require_output_dir,
+    write_model_dir,
+)
 from edgedistill.distill.predict import predict_logits
-from edgedistill.distill.student import build_student, count_parameters, describe_layer_map
+from edgedistill.distill.student import count_parameters, describe_layer_map
+from edgedistill.distill.student_source import StudentSource, teacher_and_student
 from edgedistill.distill.teacher_cache import teacher_logits
+from edgedistill.distill.token_distill import run_token_distill
 from edgedistill.distill.training import TrainSettings, train
 from edgedistill.metrics import agreement
 from edgedistill.model.classifiers import (
+    TOKEN_TASK,
     check_max_length,
-    load_base_classifier,
-    load_trained_classifier,
+    classifier_task,
     read_model_config,
     require_classifier_dir,
 )
 from edgedistill.modeldir import DATA_FILE, DISTILL_FILE, read_data_spec
-
 
 
 def split_like_teacher(spec: DataSpec, teacher_dir: Path) -> DataSpec:
@@ -72,12 +89,14 @@ def run_distill(config: DistillConfig) -> dict:
     label_names = require_classifier_dir(config.teacher)
     require_output_dir(config.out, config.overwrite)
     config = dataclasses.replace(config, data=split_like_teacher(config.data, config.teacher))
-    splits = load_splits(config.data, label_names)
     teacher_config = read_model_config(config.teacher)
     source = StudentSource.of(config)
     check_max_length(config.max_length, teacher_config)
     check_max_length(config.max_length, source.config)
     layer_map = resolve_layer_map(source.config.num_hidden_layers, config.layers, config.layer_map)
+    if classifier_task(config.teacher) == TOKEN_TASK:
+        return run_token_distill(config, label_names, layer_map, source, _distill_record(config, layer_map), settings)
+    splits = load_splits(config.data, label_names)
     intermediate = _intermediate_losses(config, teacher_config, source, layer_map)
     transfer = _transfer_texts(config, held_out=splits.validation.texts + splits.test.texts)
     train_texts = splits.train.texts + transfer
@@ -88,7 +107,7 @@ def run_distill(config: DistillConfig) -> dict:
         store.resumable()  # fails fast on a checkpoint of other settings, before any heavy work
     with distributed_context() as ctx:
         log(f"layer map: {describe_layer_map(layer_map, source.name)}", ctx.is_main)
-        teacher, student = _teacher_and_student(config, source, label_names, layer_map, intermediate)
+        teacher, student = teacher_and_student(config, source, label_names, layer_map, intermediate)
         logits_started = time.perf_counter()
         every_text = train_texts + splits.validation.texts + splits.test.texts
         soft_labels, teacher_validation_logits, teacher_test_logits = np.split(
@@ -106,9 +125,9 @@ def run_distill(config: DistillConfig) -> dict:
             KDSettings(config.temperature, config.alpha, config.kl_reduction), intermediate, frozen_teacher,
         )
         training_started = time.perf_counter()
+        validation_set = encode_texts(tokenizer, splits.validation.texts, config.max_length)
         result = train(objective, encode_texts(tokenizer, train_texts, config.max_length),
-                       encode_texts(tokenizer, splits.validation.texts, config.max_length),
-                       splits.validation.labels, settings, store, config.resume, ctx)
+                       text_validator(validation_set, splits.validation.labels), settings, store, config.resume, ctx)
         train_seconds = time.perf_counter() - training_started
         teacher_validation = classification_metrics(teacher_validation_logits, splits.validation.labels)["accuracy"]
         _warn_on_weak_teacher(result.best_validation.get("validation_accuracy", 0.0), teacher_validation, ctx.is_main)
@@ -139,46 +158,6 @@ def run_distill(config: DistillConfig) -> dict:
             return metrics
 
         return finish_stage(ctx, store, config.out, write)
-
-
-@dataclass(frozen=True)
-class StudentSource:
-    """The model whose layers the student copies: the teacher itself, or another pretrained encoder."""
-
-    path: Path
-    config: object  # its Hugging Face config
-    name: str  # "teacher" or the --student-base value
-    shares_tokenizer: bool
-
-    @classmethod
-    def of(cls, config: DistillConfig) -> StudentSource:
-        if config.student_base is None:
-            return cls(Path(config.teacher), read_model_config(config.teacher), "teacher", True)
-        path = resolve_backbone(config.student_base)
-        return cls(path, read_model_config(path), str(config.student_base), same_tokenizer(config.teacher, path))
-
-    @property
-    def is_teacher(self) -> bool:
-        return self.name == "teacher"
-
-
-def same_tokenizer(first: Path, second: Path) -> bool:
-    """Whether two model directories tokenise identically (same tokenizer class and vocabulary)."""
-    first_tokenizer, second_tokenizer = load_tokenizer(first), load_tokenizer(second)
-    return (type(first_tokenizer) is type(second_tokenizer)
-            and first_tokenizer.get_vocab() == second_tokenizer.get_vocab())
-
-
-def _teacher_and_student(config: DistillConfig, source: StudentSource, label_names: list[str], layer_map: list[int],
-                         intermediate: IntermediateLosses | None):
-    """The teacher, and the student initialised from the source's layers; eager attention when a loss reads attention maps."""
-    teacher = load_trained_classifier(config.teacher)
-    source_model = teacher if source.is_teacher else load_base_classifier(source.path, label_names, config.seed)
-    student = build_student(source_model, layer_map, config.init, config.seed)
-    if intermediate is not None and intermediate.needs_attentions:
-        teacher.set_attn_implementation("eager")
-        student.set_attn_implementation("eager")
-    return teacher, student
 
 
 def _intermediate_losses(config: DistillConfig, teacher_config, source: StudentSource,

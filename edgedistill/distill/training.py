@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,9 +24,7 @@ from edgedistill.distill.batches import EncodedTexts, collate, training_batches
 from edgedistill.distill.checkpoint import CheckpointStore, TrainProgress
 from edgedistill.distill.console import log, progress
 from edgedistill.distill.distributed import DistContext
-from edgedistill.distill.evaluate import classification_metrics
 from edgedistill.distill.optim import build_optimizer, linear_schedule
-from edgedistill.distill.predict import predict_logits
 from edgedistill.errors import UserError
 
 MAX_GRAD_NORM = 1.0
@@ -73,6 +72,15 @@ class TrainSettings:
             raise UserError(f"--patience must be at least 1 epoch (got {self.patience})")
 
 
+@dataclass(frozen=True)
+class Validator:
+    """How an epoch is scored on the validation split: `measure(classifier)` gives named figures, and `metric`
+    names the one that picks the best epoch (accuracy for texts, entity F1 for tagged words)."""
+
+    metric: str
+    measure: Callable[[nn.Module], dict[str, float]]
+
+
 @dataclass
 class TrainResult:
     best_epoch: int
@@ -86,8 +94,7 @@ class TrainResult:
         return len(self.history) == self.planned_epochs >= 2 and self.best_epoch == self.planned_epochs
 
 
-def train(objective: nn.Module, train_set: EncodedTexts, validation_set: EncodedTexts, validation_labels: list[int],
-          settings: TrainSettings, store: CheckpointStore, resume: bool, ctx: DistContext) -> TrainResult:
+def train(objective: nn.Module, train_set: EncodedTexts, validator: Validator, settings: TrainSettings, store: CheckpointStore, resume: bool, ctx: DistContext) -> TrainResult:
     """Train `objective` in place; on return its classifier holds the best validation epoch's weights."""
     classifier = objective.classifier
     objective.to(ctx.device)
@@ -102,7 +109,7 @@ def train(objective: nn.Module, train_set: EncodedTexts, validation_set: Encoded
 
     for epoch in range(state.epochs_done + 1, epochs + 1):
         if settings.patience is not None and state.epochs_done - state.best_epoch >= settings.patience:
-            log(f"stopping early: validation accuracy has not improved for {settings.patience} epochs", ctx.is_main)
+            log(f"stopping early: validation {validator.metric} has not improved for {settings.patience} epochs", ctx.is_main)
             break
         started = time.perf_counter()
         torch.manual_seed(_epoch_seed(settings.seed, epoch, ctx.rank))
@@ -120,7 +127,7 @@ def train(objective: nn.Module, train_set: EncodedTexts, validation_set: Encoded
             loss_sum += loss.detach()
         if ctx.is_main:
             best_state = _end_epoch(epoch, epochs, state, best_state, float(loss_sum) / len(batches),
-                                    time.perf_counter() - started, classifier, validation_set, validation_labels)
+                                    time.perf_counter() - started, classifier, validator)
             store.save(objective, optimizer, scheduler, state, best_state)
         ctx.barrier()
 
@@ -151,18 +158,18 @@ def _restore(store, resume, objective, optimizer, scheduler, ctx) -> tuple[Train
     return TrainProgress(), None
 
 
-def _end_epoch(epoch, epochs, state, best_state, train_loss, seconds, classifier, validation_set, validation_labels):
+def _end_epoch(epoch, epochs, state, best_state, train_loss, seconds, classifier, validator: Validator):
     """Evaluate on validation, record the epoch, and return the (possibly new) best weights."""
-    scores = classification_metrics(predict_logits(classifier, validation_set), validation_labels)
+    scores = validator.measure(classifier)
     state.history.append({"epoch": epoch, "train_loss": train_loss, "seconds": seconds,
-                          "validation_accuracy": scores["accuracy"], "validation_macro_f1": scores["macro_f1"]})
+                          **{f"validation_{name}": value for name, value in scores.items()}})
     state.epochs_done = epoch
-    improved = scores["accuracy"] > state.best_score
+    improved = scores[validator.metric] > state.best_score
     if improved:
-        state.best_score, state.best_epoch = scores["accuracy"], epoch
+        state.best_score, state.best_epoch = scores[validator.metric], epoch
         best_state = {name: tensor.detach().clone() for name, tensor in classifier.state_dict().items()}
-    log(f"epoch {epoch}/{epochs}: train loss {train_loss:.4f}, validation accuracy {scores['accuracy']:.4f}"
-        f"{' (best)' if improved else ''}, {seconds:.1f} s")
+    log(f"epoch {epoch}/{epochs}: train loss {train_loss:.4f}, validation {validator.metric} "
+        f"{scores[validator.metric]:.4f}{' (best)' if improved else ''}, {seconds:.1f} s")
     return best_state
 
 

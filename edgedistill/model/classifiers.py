@@ -12,7 +12,9 @@ from edgedistill.errors import UserError
 from edgedistill.jsonio import read_json
 from edgedistill.modeldir import LABELS_FILE, read_labels
 
-CLASSIFIER_SUFFIX = "ForSequenceClassification"
+SEQUENCE_TASK, TOKEN_TASK = "sequence-classification", "token-classification"
+# The Hugging Face head of each task, by the suffix of its architecture name.
+HEAD_SUFFIXES = {SEQUENCE_TASK: "ForSequenceClassification", TOKEN_TASK: "ForTokenClassification"}
 
 
 def require_classifier_dir(path: Path) -> list[str]:
@@ -27,11 +29,25 @@ def require_classifier_dir(path: Path) -> list[str]:
     return read_labels(path)
 
 
-def _require_classifier(path: Path, architectures: object) -> None:
+def _require_classifier(path: Path, architectures: object) -> str:
+    """The task of the classifier head `architectures` names (see HEAD_SUFFIXES)."""
     names = [str(name) for name in architectures] if isinstance(architectures, list) else []
-    if not any(name.endswith(CLASSIFIER_SUFFIX) for name in names):
-        raise UserError(f"{path} is not a classifier ({', '.join(names) or 'no architecture'}); "
-                        "pass a directory written by `edgedistill teach` or `edgedistill distill`")
+    for task, suffix in HEAD_SUFFIXES.items():
+        if any(name.endswith(suffix) for name in names):
+            return task
+    raise UserError(f"{path} is not a classifier ({', '.join(names) or 'no architecture'}); "
+                    "pass a directory written by `edgedistill teach` or `edgedistill distill`")
+
+
+def classifier_task(path: Path) -> str:
+    """sequence-classification or token-classification, from the saved model's architecture."""
+    return _require_classifier(Path(path), read_model_config(path).architectures)
+
+
+def _auto_class(task: str):
+    import transformers
+
+    return getattr(transformers, f"AutoModel{HEAD_SUFFIXES[task]}")
 
 
 def _first_line(exc: Exception) -> str:
@@ -64,15 +80,14 @@ def read_model_config(path: Path):
         raise UserError(f"cannot read the model config in {path}: {_first_line(exc)}") from None
 
 
-def load_base_classifier(base: Path, label_names: list[str], seed: int) -> nn.Module:
-    """An encoder with a fresh classification head for `label_names`, initialised from `seed`."""
+def load_base_classifier(base: Path, label_names: list[str], seed: int, task: str = SEQUENCE_TASK) -> nn.Module:
+    """An encoder with a fresh head for `task` over `label_names`, initialised from `seed`."""
     import torch
-    from transformers import AutoModelForSequenceClassification
 
     try:
         with quiet_transformers(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            return AutoModelForSequenceClassification.from_pretrained(
+            return _auto_class(task).from_pretrained(
                 base, num_labels=len(label_names), id2label=dict(enumerate(label_names)),
                 label2id={name: i for i, name in enumerate(label_names)}, ignore_mismatched_sizes=True,
             )
@@ -82,15 +97,13 @@ def load_base_classifier(base: Path, label_names: list[str], seed: int) -> nn.Mo
 
 def load_trained_classifier(path: Path, eager_attention: bool = False) -> nn.Module:
     """A saved classifier in eval mode; eager attention when attention maps are needed."""
-    from transformers import AutoModelForSequenceClassification
-
     config = read_model_config(path)
-    _require_classifier(Path(path), config.architectures)
+    task = _require_classifier(Path(path), config.architectures)
     if eager_attention:
         config._attn_implementation = "eager"
     try:
         with quiet_transformers():
-            model = AutoModelForSequenceClassification.from_pretrained(path, config=config)
+            model = _auto_class(task).from_pretrained(path, config=config)
     except Exception as exc:  # truncated weights, shapes that disagree with the config: safetensors, torch, transformers
         raise UserError(f"cannot load the classifier in {path}: {_first_line(exc)}") from None
     return model.eval()

@@ -3,7 +3,12 @@
 import random
 
 import pytest
-from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+from seqeval.metrics import (
+    classification_report,
+    f1_score,
+    precision_score,
+    recall_score,
+)
 
 from edgedistill.tasks.entities import Entity, entities, entity_scores
 

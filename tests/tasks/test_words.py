@@ -2,7 +2,13 @@
 
 import numpy as np
 
-from edgedistill.tasks.words import IGNORED, align_labels, decode_entities, first_subtokens, word_tags
+from edgedistill.tasks.words import (
+    IGNORED,
+    align_labels,
+    decode_entities,
+    first_subtokens,
+    word_tags,
+)
 
 # [CLS] Jo ##hn lives in New York [SEP] [PAD]
 WORD_IDS = [None, 0, 0, 1, 2, 3, 4, None, None]
