@@ -16,7 +16,7 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 
 def write_json(path: Path, payload: Any) -> None:
     """Write indented JSON atomically."""
-    atomic_write_text(Path(path), json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    atomic_write_text(Path(path), dump_json(payload))
 
 
 def read_json(path: Path, what: str = "file") -> Any:
@@ -24,13 +24,28 @@ def read_json(path: Path, what: str = "file") -> Any:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{what} {path} not found")
-    size = path.stat().st_size
+    check_json_size(path.stat().st_size, what, str(path))
+    return parse_json(path.read_bytes(), what, str(path))
+
+
+def check_json_size(size: int, what: str, where: str) -> None:
+    """Refuse a JSON file larger than any edgedistill writes, before it is read."""
     if size > MAX_JSON_BYTES:
-        raise UserError(f"{what} {path} is {size / 1e6:.0f} MB; edgedistill writes none above "
+        raise UserError(f"{what} {where} is {size / 1e6:.0f} MB; edgedistill writes none above "
                         f"{MAX_JSON_BYTES / 1e6:.0f} MB, so it was not written by this tool")
+
+
+def parse_json(data: bytes, what: str, where: str) -> Any:
+    """Parse UTF-8 JSON bytes read from `where`, turning a malformed file into a UserError."""
+    check_json_size(len(data), what, where)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(data.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{what} {path} is not valid JSON: {exc}") from None
+        raise UserError(f"{what} {where} is not valid JSON: {exc}") from None
     except RecursionError:
-        raise UserError(f"{what} {path} nests too deeply to be a file edgedistill wrote") from None
+        raise UserError(f"{what} {where} nests too deeply to be a file edgedistill wrote") from None
+
+
+def dump_json(payload: Any) -> str:
+    """Indented JSON text, as every JSON file edgedistill writes is laid out."""
+    return json.dumps(payload, indent=2, sort_keys=False) + "\n"

@@ -173,8 +173,8 @@ def test_unknown_names_and_versions_list_what_exists(bundle, registry):
         resolve(f"{bundle.name}@1@2", str(registry))
     with pytest.raises(UserError, match="registry .* is not an existing directory"):
         resolve(bundle.name, str(registry / "missing"))
-    with pytest.raises(UserError, match="must be a directory or a file:// URL"):
-        resolve(bundle.name, "s3://bucket/models")
+    with pytest.raises(UserError, match=r"ftp:// is not a registry store; give a directory or a file://, s3://"):
+        resolve(bundle.name, "ftp://host/models")
 
 
 def test_cli_round_trip_with_the_registry_from_the_environment(bundle, registry, tmp_path, monkeypatch, capsys):
@@ -196,7 +196,7 @@ def test_cli_round_trip_with_the_registry_from_the_environment(bundle, registry,
     (["publish", "{bundle}", "--registry", "{registry}", "--version", "v2"], "--version 'v2' must look like"),
     (["publish", "{bundle}", "--registry", "{registry}", "--version", "1"], "is already published"),
     (["publish", "{registry}", "--registry", "{registry}"], "refusing to publish: .* is not a bundle"),
-    (["publish", "{bundle}"], "pass --registry DIR or set EDGEDISTILL_REGISTRY"),
+    (["publish", "{bundle}"], "pass --registry DIR or URL, or set EDGEDISTILL_REGISTRY"),
     (["pull", "nope", "--registry", "{registry}", "--out", "{out}"], "no bundle named 'nope'"),
     (["pull", "{name}@7", "--registry", "{registry}", "--out", "{out}"], "published versions: 1$"),
     (["bundles", "--registry", "{registry}/missing"], "registry .* is not an existing directory"),

@@ -823,10 +823,16 @@ def registry_cases() -> Iterator[Case]:
     for what, (damage, commands) in damaged.items():
         for command in commands:
             yield Case(f"registry/{what}/{command}", "registry", argv[command], damage)
-    for url in ("http://example.com/registry", "s3://bucket/registry", "file://remote-host/registry", "file://"):
+    # Remote stores only on loopback ports where nothing listens: the cases need no network and end at once.
+    unreachable_s3 = (("AWS_ENDPOINT_URL", "http://127.0.0.1:1"), ("AWS_ACCESS_KEY_ID", "k"),
+                      ("AWS_SECRET_ACCESS_KEY", "s"), ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_MAX_ATTEMPTS", "1"),
+                      ("AWS_EC2_METADATA_DISABLED", "true"))
+    for url, env in (("http://127.0.0.1:1/registry", ()), ("s3://bucket/registry", unreachable_s3),
+                     ("s3://Bucket_Name/registry", ()), ("s3://bucket/../registry", ()), ("memory://reg/../x", ()),
+                     ("ftp://127.0.0.1:1/registry", ()), ("file://remote-host/registry", ()), ("file://", ())):
         for command in ("pull", "bundles", "publish"):
             yield Case(f"registry/registry given as {url}/{command}", "registry",
-                       _replace(argv[command], "--registry", url))
+                       _replace(argv[command], "--registry", url), env=env)
     yield Case("registry/no registry given/pull", "registry", ("pull", NAME, "--out", "app-model"),
                env=(("EDGEDISTILL_REGISTRY", ""),))
 

@@ -1,0 +1,103 @@
+"""A registry that is a directory: local, an NFS/SMB mount or a synced bucket folder, named by a path or a
+`file://` URL.
+
+Publishers hold an flock on `.index.lock` for the whole publish, so the index is read, extended and rewritten
+by one of them at a time. A version is copied into a scratch folder beside its final place and renamed there,
+so it appears whole. Symbolic links are never followed out of the root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+from edgedistill.bundle.reader import is_written_bundle, listed_file_problem
+from edgedistill.bundle.stores.base import INDEX_FILE, SEGMENT, IndexChange, Store
+from edgedistill.errors import UserError
+from edgedistill.fsutil import atomic_output_dir, atomic_write_bytes, exclusive_lock, sweep_scratch
+from edgedistill.jsonio import check_json_size
+
+LOCK_FILE = ".index.lock"
+
+
+class DirectoryStore(Store):
+    def __init__(self, root: Path, label: str):
+        super().__init__(label)
+        self.root = root
+
+    @classmethod
+    def open(cls, registry: str, create: bool) -> DirectoryStore:
+        """The directory a registry path or `file://` URL names; only a publish creates it."""
+        path = registry
+        if "://" in registry:
+            url = urlparse(registry)
+            if url.scheme != "file" or url.netloc not in ("", "localhost") or not url.path:
+                raise UserError(f"registry {registry!r}: a file:// URL names a local path (file:///PATH, no host); "
+                                "give a remote registry's s3:// or http(s):// URL")
+            path = url2pathname(url.path)
+        root = Path(path).expanduser()
+        if create:
+            with contextlib.suppress(FileExistsError):  # a file there is reported below; a racing publisher's dir is fine
+                root.mkdir(parents=True, exist_ok=True)
+        if not root.is_dir():
+            raise UserError(f"registry {root} is not an existing directory; check --registry or EDGEDISTILL_REGISTRY")
+        return cls(root, registry)
+
+    def read_index(self) -> bytes | None:
+        path = self.root / INDEX_FILE
+        if not os.path.lexists(path):
+            return None
+        if not path.is_file():
+            raise UserError(f"registry index {path} is not a file; move it away, or restore the registry's index.json")
+        check_json_size(path.stat().st_size, "registry index", str(path))
+        return path.read_bytes()
+
+    def fetch(self, name: str, version: str, file_name: str, target: Path, size: int | None,
+              required: bool = True) -> str | None:
+        source = self._inside(name, version) / file_name
+        if not required and not os.path.lexists(source):
+            return None
+        problem = listed_file_problem(source, size)  # lstat first: a link or a wrong size is never read
+        if problem is None:
+            shutil.copyfile(source, target)
+        return problem
+
+    def location(self, name: str, version: str) -> Path:
+        return self.root / name / version
+
+    @contextlib.contextmanager
+    def publishing(self) -> Iterator[None]:
+        with exclusive_lock(self.root / LOCK_FILE):
+            self._sweep_stale_scratch()
+            yield
+
+    def stage(self, name: str, version: str) -> contextlib.AbstractContextManager[Path]:
+        # Not in the index, so never visible to pull: a folder there is a leftover of an interrupted publish
+        # (this one holds the lock), replaced only if it holds nothing but a bundle.
+        return atomic_output_dir(self._inside(name, version), is_written_bundle)
+
+    def update_index(self, change: IndexChange) -> None:
+        updated = change(self.read_index())  # under the lock `publishing` holds
+        if updated is not None:
+            atomic_write_bytes(self.root / INDEX_FILE, updated)
+
+    def _inside(self, name: str, version: str) -> Path:
+        """`root/name/version`, refusing symbolic links on the way, which could lead out of the registry."""
+        for path in (self.root / name, self.root / name / version):
+            if path.is_symlink():
+                raise UserError(f"{path} is a symbolic link; a registry holds plain folders only, refusing to follow it")
+            if path.exists() and not path.is_dir():
+                raise UserError(f"{path} is a file; a registry holds one folder per name and per version")
+        return self.root / name / version
+
+    def _sweep_stale_scratch(self) -> None:
+        """Remove what publishers killed mid-write left behind; under the lock, no live publisher owns any of it."""
+        sweep_scratch(self.root)
+        for folder in self.root.iterdir():
+            if SEGMENT.fullmatch(folder.name) and folder.name != INDEX_FILE and folder.is_dir() and not folder.is_symlink():
+                sweep_scratch(folder)
