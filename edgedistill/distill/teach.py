@@ -8,14 +8,13 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 
-import torch
 
 from edgedistill.distill.backbones import resolve_backbone
 from edgedistill.distill.batches import load_tokenizer
 from edgedistill.distill.checkpoint import CheckpointStore, fingerprint
 from edgedistill.distill.config import TeachConfig
 from edgedistill.distill.console import log
-from edgedistill.distill.distributed import device_name, distributed_context
+from edgedistill.distill.distributed import distributed_context
 from edgedistill.distill.outputs import (
     finish_stage,
     require_output_dir,
@@ -23,7 +22,7 @@ from edgedistill.distill.outputs import (
 )
 from edgedistill.distill.student import count_parameters
 from edgedistill.distill.teach_data import teach_task
-from edgedistill.distill.training import TrainSettings, train
+from edgedistill.distill.training import TrainSettings, train, training_record
 from edgedistill.model.classifiers import (
     TOKEN_TASK,
     check_max_length,
@@ -64,13 +63,8 @@ def run_teach(config: TeachConfig) -> dict:
                 "task": config.task,
                 "teacher": {**data.test_metrics(model, prepared.test_set), "params": count_parameters(model)[0]},
                 "base": str(base),
-                "best_epoch": result.best_epoch,
                 "still_rising": result.still_rising,
-                "validation": result.best_validation,
-                "history": result.history,
-                "timings": {"train_seconds": train_seconds, "threads": torch.get_num_threads(), "processes": ctx.world_size,
-                            "device": device_name(ctx.device)},
-                "wall_seconds": time.perf_counter() - started,
+                **training_record(result, ctx, started, train_seconds=train_seconds),
             }
             write_model_dir(config.out, model, tokenizer, data.label_names, config.data, metrics, overwrite=config.overwrite)
             return metrics

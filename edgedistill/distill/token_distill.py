@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import torch
 
 from edgedistill.data.splits import load_transfer
 from edgedistill.data.tagged import TaggedSentences, load_tagged_splits
@@ -20,7 +19,7 @@ from edgedistill.distill.batches import load_tokenizer
 from edgedistill.distill.checkpoint import CheckpointStore, fingerprint
 from edgedistill.distill.config import DistillConfig
 from edgedistill.distill.console import log
-from edgedistill.distill.distributed import device_name, distributed_context
+from edgedistill.distill.distributed import distributed_context
 from edgedistill.distill.objectives import KDSettings
 from edgedistill.distill.outputs import finish_stage, write_model_dir
 from edgedistill.distill.student import count_parameters, describe_layer_map
@@ -34,7 +33,7 @@ from edgedistill.distill.token_task import (
     token_validator,
     word_tag_predictions,
 )
-from edgedistill.distill.training import TrainSettings, train
+from edgedistill.distill.training import TrainSettings, train, training_record
 from edgedistill.errors import UserError
 from edgedistill.modeldir import DISTILL_FILE
 from edgedistill.tasks.words import IGNORED
@@ -92,13 +91,8 @@ def run_token_distill(config: DistillConfig, label_names: list[str], layer_map: 
                 "layer_map": layer_map,
                 "student_base": source.name,
                 "train_sentences": {"labelled": len(splits.train), "transfer": len(transfer)},
-                "best_epoch": result.best_epoch,
-                "validation": result.best_validation,
-                "history": result.history,
-                "timings": {"teacher_logits_seconds": logits_seconds, "train_seconds": train_seconds,
-                            "threads": torch.get_num_threads(), "processes": ctx.world_size,
-                            "device": device_name(ctx.device)},
-                "wall_seconds": time.perf_counter() - started,
+                **training_record(result, ctx, started, teacher_logits_seconds=logits_seconds,
+                                  train_seconds=train_seconds),
             }
             write_model_dir(config.out, student, tokenizer, label_names, config.data, metrics,
                             extra_json={DISTILL_FILE: record}, overwrite=config.overwrite)

@@ -28,7 +28,6 @@ from edgedistill.distill.config import DistillConfig
 from edgedistill.distill.console import log
 from edgedistill.distill.distributed import (
     DistContext,
-    device_name,
     distributed_context,
 )
 from edgedistill.distill.evaluate import classification_metrics, text_validator
@@ -54,7 +53,7 @@ from edgedistill.distill.student import count_parameters, describe_layer_map
 from edgedistill.distill.student_source import StudentSource, teacher_and_student
 from edgedistill.distill.teacher_cache import teacher_logits
 from edgedistill.distill.token_distill import run_token_distill
-from edgedistill.distill.training import TrainSettings, train
+from edgedistill.distill.training import TrainSettings, train, training_record
 from edgedistill.metrics import agreement
 from edgedistill.model.classifiers import (
     TOKEN_TASK,
@@ -145,13 +144,8 @@ def run_distill(config: DistillConfig) -> dict:
                 "student_base": source.name,
                 "teacher_validation_accuracy": teacher_validation,
                 "train_texts": {"labelled": len(splits.train), "transfer": len(transfer)},
-                "best_epoch": result.best_epoch,
-                "validation": result.best_validation,
-                "history": result.history,
-                "timings": {"teacher_logits_seconds": logits_seconds, "train_seconds": train_seconds,
-                            "threads": torch.get_num_threads(), "processes": ctx.world_size,
-                            "device": device_name(ctx.device)},
-                "wall_seconds": time.perf_counter() - started,
+                **training_record(result, ctx, started, teacher_logits_seconds=logits_seconds,
+                                  train_seconds=train_seconds),
             }
             write_model_dir(config.out, student, tokenizer, label_names, config.data, metrics,
                             extra_json={DISTILL_FILE: record}, overwrite=config.overwrite)

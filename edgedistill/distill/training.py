@@ -23,7 +23,7 @@ from torch import nn
 from edgedistill.distill.batches import EncodedTexts, collate, training_batches
 from edgedistill.distill.checkpoint import CheckpointStore, TrainProgress
 from edgedistill.distill.console import log, progress
-from edgedistill.distill.distributed import DistContext
+from edgedistill.distill.distributed import DistContext, device_name
 from edgedistill.distill.optim import build_optimizer, linear_schedule
 from edgedistill.errors import UserError
 
@@ -92,6 +92,15 @@ class TrainResult:
     def still_rising(self) -> bool:
         """Whether the last planned epoch was the best so far (a strict improvement): more training would likely help."""
         return len(self.history) == self.planned_epochs >= 2 and self.best_epoch == self.planned_epochs
+
+
+def training_record(result: TrainResult, ctx: DistContext, started: float, **seconds: float) -> dict:
+    """What every stage's metrics.json says about its training: the best epoch, the validation history, the
+    `seconds` of each phase, the threads, processes and device, and the wall time since `started`."""
+    return {"best_epoch": result.best_epoch, "validation": result.best_validation, "history": result.history,
+            "timings": {**seconds, "threads": torch.get_num_threads(), "processes": ctx.world_size,
+                        "device": device_name(ctx.device)},
+            "wall_seconds": time.perf_counter() - started}
 
 
 def train(objective: nn.Module, train_set: EncodedTexts, validator: Validator, settings: TrainSettings, store: CheckpointStore, resume: bool, ctx: DistContext) -> TrainResult:
