@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from edgedistill.check.affinity import pinned_to
-from edgedistill.check.latency import summarize
+from edgedistill.check.latency import LatencyDistribution, summarize
 from edgedistill.check.memory import PeakMemory
 from edgedistill.check.runner import Example, encode_examples, load_session, run_timed
 from edgedistill.data.dataset import LabelledTexts
@@ -33,6 +33,8 @@ class Measurement:
     metrics: dict[str, Any]
     input_names: list[str]
     fixed_length: int | None
+    # The shape of the per-call latencies behind metrics' p50/p90/p99, for the report (not the manifest).
+    latency_distribution: LatencyDistribution
 
 
 def measure_artifact(target: Target, artifact: Path, profile: DeviceProfile, tokenizer_json: Path,
@@ -63,7 +65,7 @@ def measure_artifact(target: Target, artifact: Path, profile: DeviceProfile, tok
         "peak_rss_delta_mb": rss["peak_rss_delta_mb"],
         "test_examples": len(test),
     }
-    return Measurement(metrics, list(session.input_names), session.fixed_length)
+    return Measurement(metrics, list(session.input_names), session.fixed_length, LatencyDistribution.of(run.samples_ms))
 
 
 def measured_texts(validation: LabelledTexts, test: LabelledTexts, unlabelled: list[str]) -> list[str]:

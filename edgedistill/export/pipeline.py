@@ -306,9 +306,11 @@ def _skipped_entry(recipe: Recipe, reason: str) -> dict[str, Any]:
 def _candidate_entry(trial: Trial, profile: DeviceProfile) -> dict[str, Any]:
     candidate = trial.candidate
     reason = rejection_reason(candidate, profile.budgets)
+    distribution = dataclasses.asdict(trial.measurement.latency_distribution) if trial.measurement else None
     return {"recipe": candidate.recipe.name, "precision": candidate.recipe.precision,
             "description": candidate.recipe.description, "status": "rejected" if reason else "accepted",
-            "reason": reason, "export_s": round(trial.export_s, 3), "metrics": candidate.metrics}
+            "reason": reason, "export_s": round(trial.export_s, 3), "metrics": candidate.metrics,
+            "latency_distribution": distribution}
 
 
 def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, trial: Trial, out_dir: Path,

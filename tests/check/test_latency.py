@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from edgedistill.check.latency import summarize, time_steady_state
+from edgedistill.check.latency import LatencyDistribution, summarize, time_steady_state
 
 
 def test_percentiles_of_known_samples():
@@ -16,6 +16,14 @@ def test_percentiles_of_known_samples():
 def test_summarize_rejects_no_samples():
     with pytest.raises(ValueError):
         summarize([])
+
+
+def test_distribution_keeps_every_fifth_percentile():
+    distribution = LatencyDistribution.of([float(v) for v in range(1, 101)])
+    assert distribution.percentiles[:3] == [0, 5, 10] and len(distribution.ms) == 21
+    assert distribution.at(0) == 1.0 and distribution.at(100) == 100.0
+    assert distribution.at(50) == pytest.approx(summarize([float(v) for v in range(1, 101)])["p50"])
+    assert distribution.ms == sorted(distribution.ms)
 
 
 def test_steady_state_meets_both_minimums():

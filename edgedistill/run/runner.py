@@ -1,0 +1,73 @@
+"""`edgedistill run`: every stage of a recipe in order, skipping those whose key is unchanged since they finished.
+
+One progress line per stage with its elapsed time; a stage that fails says which it was and the command that
+resumes the run (the same command: finished stages are skipped, an interrupted training resumes its checkpoint).
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from edgedistill.errors import UserError
+from edgedistill.report.writer import PAGE_FILE
+from edgedistill.run.ledger import Ledger, stage_key
+from edgedistill.run.recipe import Recipe
+from edgedistill.run.stages import REPORT_DIR, plan
+
+console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def resume_command(recipe: Recipe) -> str:
+    return f"edgedistill run {shlex.quote(recipe.source)} --out {shlex.quote(str(recipe.out))}"
+
+
+def run_recipe(recipe: Recipe) -> dict[str, str]:
+    """Run or skip every stage; returns each stage's outcome ("ran" or "skipped") by name."""
+    started = time.perf_counter()
+    stages = plan(recipe)
+    ledger = Ledger(recipe.out)
+    run_ids: dict[str, str] = {}
+    outcomes: dict[str, str] = {}
+    _say(f"run {recipe.name} in {recipe.out}: {len(stages)} stages", "bold")
+    for number, stage in enumerate(stages, start=1):
+        prefix = f"[{number}/{len(stages)}] {stage.name}"
+        key = stage_key({**stage.settings, "after": {name: run_ids[name] for name in stage.after}})
+        record = ledger.read(stage.name)
+        if record is not None and record.status == "done" and record.key == key and stage.output.is_file():
+            run_ids[stage.name], outcomes[stage.name] = record.run_id, "skipped"
+            _say(f"{prefix}: skipped, inputs unchanged (it took {_duration(record.elapsed_s)})")
+            continue
+        resume = record is not None and record.status == "running" and record.key == key
+        _say(f"{prefix}: running" + (" (resuming the interrupted attempt)" if resume else ""), "bold")
+        ledger.start(stage.name, key)
+        stage_started = time.perf_counter()
+        try:
+            stage.action(resume)
+        except UserError as exc:
+            raise UserError(f"stage {stage.name} failed: {exc}; "
+                            f"fix that and resume with: {resume_command(recipe)}") from None
+        except BaseException:
+            _say(f"{prefix}: failed after {_duration(time.perf_counter() - stage_started)}; "
+                 f"resume with: {resume_command(recipe)}", "red")
+            raise
+        elapsed = time.perf_counter() - stage_started
+        run_ids[stage.name], outcomes[stage.name] = ledger.finish(stage.name, key, elapsed).run_id, "ran"
+        _say(f"{prefix}: done in {_duration(elapsed)} (run total {_duration(time.perf_counter() - started)})", "green")
+    _say(f"run {recipe.name} finished in {_duration(time.perf_counter() - started)}; "
+         f"report: {Path(recipe.out) / REPORT_DIR / PAGE_FILE}", "bold")
+    return outcomes
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def _say(text: str, style: str | None = None) -> None:
+    console.print(text, style=style, markup=False)
