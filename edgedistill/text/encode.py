@@ -40,12 +40,25 @@ class TextEncoder:
     def encode(self, texts: list[str], pad_to: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Encode a batch, padded to the longest text or to `pad_to`."""
         encodings = self.tokenizer.encode_batch([clip_text(text, self.max_length) for text in texts])
+        return self._padded([e.ids for e in encodings], pad_to or max(len(e.ids) for e in encodings))
+
+
+    def encode_words(self, sentences: list[list[str]], pad_to: int | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, list[list[int | None]]]:
+        """Encode pre-split words (token classification) like `encode`, plus each position's word index
+        (None for special tokens and padding), which maps per-token logits back to words."""
+        encodings = self.tokenizer.encode_batch(
+            [[clip_text(word, self.max_length) for word in words] for words in sentences], is_pretokenized=True)
         width = pad_to or max(len(e.ids) for e in encodings)
-        ids = np.full((len(encodings), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(encodings), width), dtype=np.int64)
-        for row, encoding in enumerate(encodings):
-            length = min(len(encoding.ids), width)
-            ids[row, :length] = encoding.ids[:length]
+        ids, mask = self._padded([e.ids for e in encodings], width)
+        return ids, mask, [(list(e.word_ids) + [None] * width)[:width] for e in encodings]
+
+    def _padded(self, rows: list[list[int]], width: int) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for row, token_ids in enumerate(rows):
+            length = min(len(token_ids), width)
+            ids[row, :length] = token_ids[:length]
             mask[row, :length] = 1
         return ids, mask
 
