@@ -118,7 +118,7 @@ def peer_goals(rows: dict[str, Any]) -> list[dict[str, Any]]:
         ours, theirs = measured[ours_name], measured[peer_name]
         misses = []
         if _p50(ours) > _p50(theirs):
-            misses.append(f"{(_p50(ours) / _p50(theirs) - 1):.0%} slower ({_p50(ours):.2f} vs {_p50(theirs):.2f} ms)")
+            misses.append(f"{(_p50(ours) / _p50(theirs) - 1):.1%} slower ({_p50(ours):.2f} vs {_p50(theirs):.2f} ms)")
         if ours["accuracy"] < theirs["accuracy"]:
             misses.append(f"{(theirs['accuracy'] - ours['accuracy']) * 100:.2f} points less accurate")
         outcome.append({**goal, "met": not misses, "missed_by": "; ".join(misses) or None})
@@ -162,8 +162,13 @@ def markdown(results: dict[str, Any]) -> str:
         for kind in ("int8", "fp32") for t in ("1", "2") if kind in ceiling) + ".", ""]
     lines += ["| goal | met | missed by |", "|---|---|---|"]
     for goal in results["goals"]:
-        subject = f" ({goal['row']})" if goal.get("row") else ""
-        lines.append(f"| {goal['goal']}{subject} | {'yes' if goal['met'] else 'no'} | {goal.get('missed_by') or '–'} |")
+        subject = f" ({goal['row']})" if goal.get("row") and goal["row"] not in goal["goal"] else ""
+        measured = goal.get("speedup") and (f"; measured {goal['speedup']['vs_pytorch']:.1f}x and "
+                                            f"{goal['speedup']['vs_onnxruntime']:.1f}x")
+        if goal.get("fraction") is not None:
+            measured = f"; measured {goal['fraction']:.0%}"
+        lines.append(f"| {goal['goal']}{subject}{measured or ''} | {'yes' if goal['met'] else 'no'} | "
+                     f"{goal.get('missed_by') or '–'} |")
     pipeline = results["pipeline"]
     lines += ["", f"Pipeline wall time: {pipeline['total_s'] / 60:.0f} minutes ({pipeline['how']})."]
     return "\n".join(lines) + "\n"

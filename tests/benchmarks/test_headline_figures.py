@@ -58,6 +58,6 @@ def test_goals_say_by_how_much_they_are_missed():
     assert best["row"] == "student-tflite-int8" and not best["met"]
     assert best["missed_by"].startswith("no student reaches 87.30% (best 81.00%, 6.30 points short)")
     assert best["speedup"] == {"vs_pytorch": 12.5, "vs_onnxruntime": 7.5}
-    assert not by_hand["met"] and "20% slower" in by_hand["missed_by"] and "2.00 points" in by_hand["missed_by"]
+    assert not by_hand["met"] and "20.0% slower" in by_hand["missed_by"] and "2.00 points" in by_hand["missed_by"]
     assert not executorch["met"] and "tool environment is missing" in executorch["missed_by"]
     assert ceiling["met"] and ceiling["row"] == "student-tflite-int8"
