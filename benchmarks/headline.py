@@ -58,6 +58,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "headline", help="artifacts, built once and reused")
     parser.add_argument("--repetitions", type=int, default=40)
     parser.add_argument("--calls", type=int, default=10, help="timed calls per artifact, thread count and repetition")
+    parser.add_argument("--pipeline-run", type=Path,
+                        help="an `edgedistill run` folder: the pipeline wall time is its stages' recorded elapsed "
+                             "time (default: teach + distill + export figures of --teacher and --student)")
     parser.add_argument("--rebuild", action="store_true",
                         help="export every student artifact again (export keeps the recipe that measured fastest "
                              "when it ran, so a record taken on an idle machine should rebuild what a busy one chose)")
@@ -68,6 +71,7 @@ def main() -> None:
         args.repetitions, args.calls = 3, 3
     stem = "headline-smoke" if args.quick else "headline"
     started = time.perf_counter()
+    pipeline = run_wall_time(args.pipeline_run) if args.pipeline_run else None  # a wrong folder fails before timing
     artifacts, failures = collect(args)
     splits = load_splits(read_data_spec(args.student), label_names=read_labels(args.student))
     timing_text = max(splits.test.texts, key=len)
@@ -91,7 +95,7 @@ def main() -> None:
                                "gflops: FLOPs counted from the model config (headline_figures.encoder_flops) / p50"]},
         "ceiling": ceiling(rows),
         "rows": rows,
-        "pipeline": pipeline_wall_time(args.teacher, args.student, artifacts),
+        "pipeline": pipeline or pipeline_wall_time(args.teacher, args.student, artifacts),
     }
     results["goals"] = figures.goals(rows, teacher_accuracy)
     results["total_s"] = round(time.perf_counter() - started, 1)
@@ -257,6 +261,15 @@ def pipeline_wall_time(teacher: Path, student: Path, artifacts: list[build.Artif
             "how": "teach + distill wall_seconds from their metrics.json, plus each student export's total_s from "
                    "export_report.json (one export per runtime x precision here; `edgedistill export` runs one per "
                    "runtime)"}
+
+
+def run_wall_time(run_dir: Path) -> dict[str, Any]:
+    """The stages of an `edgedistill run`, as its ledger (RUN/stages/STAGE.json) recorded their last run."""
+    stages = {path.stem: read_json(path).get("elapsed_s", 0.0) for path in sorted((run_dir / "stages").glob("*.json"))}
+    if not stages:
+        raise SystemExit(f"error: {run_dir} has no stages/*.json; is it an `edgedistill run` folder?")
+    return {"stages_s": stages, "total_s": sum(stages.values()),
+            "how": f"the stages of `edgedistill run` in {run_dir}, each as last run (a skipped stage keeps its time)"}
 
 
 def runtime_of(name: str) -> str:
