@@ -237,6 +237,9 @@ def export(
         help="Keep only the vocabulary the student's training and transfer texts use (WordPiece tokenizers).")] = False,
     model_card: Annotated[Optional[Path], typer.Option(
         help="TOML or YAML file with the model card's intended_use and limits; default: stated from the data.")] = None,
+    device_results: Annotated[Optional[list[Path]], typer.Option(
+        "--device-results", help="A `bench --out` result from the profile's device (repeatable): when this host "
+                                 "is not that device, the recipes it measured are ranked by their p50 there.")] = None,
 ) -> None:
     """Export a student for a device: try the profile's recipes, keep the fastest within budget."""
     from edgedistill.tables import print_export
@@ -244,7 +247,7 @@ def export(
 
     request = ExportRequest(student_dir=student, profile=target, out_dir=out, runtime=runtime,
                             calibration=calibration, converter=converter, prune_vocab=prune_vocab,
-                            model_card=model_card)
+                            model_card=model_card, device_results=device_results or [])
     print_export(run_export(request))
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 POSITIVE = ["great", "wonderful", "moving", "brilliant", "funny", "charming", "superb", "delightful"]
@@ -151,3 +153,18 @@ def write_tagged_jsonl(path: Path, rows: list[dict]) -> Path:
 
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     return path
+
+
+@contextlib.contextmanager
+def isolated_training(cache: Path) -> Iterator[None]:
+    """A private teacher-logit cache and one torch thread: reruns are bit-reproducible and the shared CPU stays calm."""
+    import pytest
+    import torch
+
+    threads = torch.get_num_threads()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EDGEDISTILL_CACHE", str(cache))
+        patch.setenv("OMP_NUM_THREADS", "1")
+        torch.set_num_threads(1)
+        yield
+    torch.set_num_threads(threads)

@@ -7,7 +7,9 @@ checked against its published schema, and a bad one is a one-line error naming i
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -191,3 +193,30 @@ def _label_columns(columns: list[dict[str, Any]]) -> None:
         seen[column["label"]] = seen.get(column["label"], 0) + 1
         if seen[column["label"]] > 1:
             column["label"] = f"{column['label']} #{seen[column['label']]}"
+
+
+@dataclass(frozen=True)
+class DeviceLatencies:
+    """p50 (ms) that `bench --out` measured on a profile's device, {runtime: {recipe: p50}} (the median over
+    results when a recipe was benched more than once), and the devices they came from."""
+
+    p50_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+    devices: tuple[str, ...] = ()
+
+
+def device_latencies(result_paths: Iterable[Path], profile: str) -> DeviceLatencies:
+    """The latencies of the results benched for `profile`; results for other profiles are left out, and a result
+    file that is not one is a one-line error (read before any export work starts)."""
+    timings: dict[str, dict[str, list[float]]] = {}
+    devices: list[str] = []
+    for path in result_paths:
+        result = read_result(Path(path))
+        bundle = result["bundle"]
+        if bundle["profile"] != profile:
+            continue
+        timings.setdefault(bundle["runtime"], {}).setdefault(bundle["recipe"], []).append(
+            result["bench"]["latency_ms"]["p50"])
+        label = result["device"]["board"] or result["device"]["hostname"]
+        devices += [label] if label not in devices else []
+    return DeviceLatencies({runtime: {recipe: float(statistics.median(values)) for recipe, values in recipes.items()}
+                            for runtime, recipes in timings.items()}, tuple(devices))

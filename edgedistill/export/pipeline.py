@@ -25,6 +25,7 @@ from rich.console import Console
 from edgedistill.bundle.golden import build_golden, pick_golden_texts
 from edgedistill.bundle.manifest import MANIFEST_FILE, SCHEMA_VERSION, parse_manifest, tensor_specs, toolchain_versions
 from edgedistill.bundle.writer import bundle_name, write_bundle
+from edgedistill.check.device_results import DeviceLatencies, device_latencies
 from edgedistill.check.runner import Example, encode_examples
 from edgedistill.data.dataset import Splits
 from edgedistill.data.splits import load_splits
@@ -60,6 +61,8 @@ class ExportRequest:
     prune_vocab: bool = False
     # The model card's intended use and known limits (export/model_card.py); without it they are generated.
     model_card: Path | None = None
+    # `bench --out` results from the profile's device: where the host is not that device, they rank the recipes.
+    device_results: list[Path] = dataclasses.field(default_factory=list)
 
 
 @dataclass
@@ -107,8 +110,9 @@ def run_export(request: ExportRequest) -> dict[str, Any]:
     out_dir = Path(request.out_dir)
     require_directory_path(out_dir)  # before minutes of conversion, not after them
     card_text = load_card_text(request.model_card)
+    on_device = device_latencies(request.device_results, profile.name)
     if not request.prune_vocab:
-        return _export_student(request, profile, targets, student_dir, None, card_text, started)
+        return _export_student(request, profile, targets, student_dir, None, card_text, on_device, started)
     from edgedistill.model.vocab_prune import prune_student
 
     with tempfile.TemporaryDirectory(prefix="edgedistill-pruned-") as scratch:
@@ -120,11 +124,12 @@ def run_export(request: ExportRequest) -> dict[str, Any]:
              f"({pruning['held_out_unknown_share_before']:.2%} before); test accuracy "
              f"{pruning['test_accuracy_before']:.2%} -> {pruning['test_accuracy_after']:.2%}")
         return _export_student(request, profile, targets, pruned, {"student": str(student_dir), **pruning}, card_text,
-                               started)
+                               on_device, started)
 
 
 def _export_student(request: ExportRequest, profile: DeviceProfile, targets: list[Target], student_dir: Path,
-                    pruning: dict[str, Any] | None, card_text: CardText, started: float) -> dict[str, Any]:
+                    pruning: dict[str, Any] | None, card_text: CardText, on_device: DeviceLatencies,
+                    started: float) -> dict[str, Any]:
     """Export `student_dir` (the student, or its pruned copy) to every target and write the report."""
     out_dir = Path(request.out_dir)
     prepared = dataclasses.replace(prepare(student_dir, profile, request.calibration), card_text=card_text,
@@ -136,10 +141,11 @@ def _export_student(request: ExportRequest, profile: DeviceProfile, targets: lis
         "calibration": {"source": request.calibration or "train split", "texts": len(prepared.calibration)},
         "agreement_texts": {"source": prepared.unlabelled_source, "texts": len(prepared.unlabelled)},
         "budgets": dataclasses.asdict(profile.budgets), "runtimes": {},
+        "device_results": [str(path) for path in request.device_results],
     }
     failures = []
     for target in targets:
-        outcome = _export_runtime(target, profile, prepared, out_dir, request.recipes)
+        outcome = _export_runtime(target, profile, prepared, out_dir, request.recipes, on_device)
         report["runtimes"][target.name] = outcome
         if outcome["bundle"] is None:
             failures.append(f"{target.name}: {outcome['error']}")
@@ -152,7 +158,7 @@ def _export_student(request: ExportRequest, profile: DeviceProfile, targets: lis
 
 
 def _export_runtime(target: Target, profile: DeviceProfile, prepared: Prepared, out_dir: Path,
-                    explicit: list[Recipe] | None) -> dict[str, Any]:
+                    explicit: list[Recipe] | None, on_device: DeviceLatencies) -> dict[str, Any]:
     """Try each recipe, keep the fastest within budget, write its bundle."""
     recipes = explicit if explicit is not None else _default_recipes(target, profile)
     with tempfile.TemporaryDirectory(prefix=f"edgedistill-{target.name}-") as scratch:
@@ -173,7 +179,7 @@ def _export_runtime(target: Target, profile: DeviceProfile, prepared: Prepared, 
             trials.append(_try_recipe(target, profile, prepared, recipe_inputs, recipe))
         candidates = [trial.candidate for trial in trials]
         entries = [_candidate_entry(trial, profile) for trial in trials] + skipped
-        ranking = ranking_for(profile)
+        ranking = ranking_for(profile, device_p50_ms=on_device.p50_ms.get(target.name), devices=on_device.devices)
         selection = {"basis": ranking.basis, "note": ranking.note, "host_isa": host_isa()}
         try:
             kept = select_recipe(candidates, profile.budgets, ranking)
@@ -207,6 +213,8 @@ def _export_runtime(target: Target, profile: DeviceProfile, prepared: Prepared, 
 def _ranked_below(kept: Candidate, ranking: Ranking) -> str:
     if ranking.basis == "host-latency":
         return f"slower than {kept.recipe.name} (p50 {kept.p50_ms:.2f} ms)"
+    if kept.recipe.name in ranking.device_p50_ms:
+        return f"slower on the device than {kept.recipe.name} (p50 {ranking.device_p50_ms[kept.recipe.name]:.2f} ms there)"
     return f"ranked below {kept.recipe.name} by the {ranking.basis} ({kept.recipe.precision}, smaller or listed first)"
 
 

@@ -79,30 +79,43 @@ ISA_PRECISION_PREFERENCE = {"arm64": ("int8", "fp16", "fp32"), "x86-64": ("int8"
 
 @dataclass(frozen=True)
 class Ranking:
-    """How accepted candidates are ordered: `host-latency` (lowest p50) or `isa-preference` (precision order,
-    then the smaller artifact, then the backend's recipe order)."""
+    """How accepted candidates are ordered: `host-latency` (lowest p50 here), `device-latency` (lowest p50 that
+    `bench --out` measured on the profile's device; recipes it did not measure follow, by `isa-preference`), or
+    `isa-preference` (precision order, then the smaller artifact, then the backend's recipe order)."""
 
     basis: str
     note: str
     precision_order: tuple[str, ...] = ()
+    device_p50_ms: dict[str, float] = field(default_factory=dict)  # recipe name -> p50 on the device
 
     def key(self, candidate: Candidate) -> tuple[float, ...]:
         if self.basis == "host-latency":
             return (candidate.p50_ms,)
+        on_device = self.device_p50_ms.get(candidate.recipe.name)
+        if on_device is not None:
+            return (0, on_device, 0)
         order = self.precision_order
         precision = candidate.recipe.precision
-        return (order.index(precision) if precision in order else len(order), candidate.metrics["size_bytes"])
+        return (1, order.index(precision) if precision in order else len(order), candidate.metrics["size_bytes"])
 
 
-def ranking_for(profile: DeviceProfile, host: str | None = None) -> Ranking:
-    """Rank by host latency when the host has the profile's ISA, else by that ISA's precision preference."""
+def ranking_for(profile: DeviceProfile, host: str | None = None, device_p50_ms: dict[str, float] | None = None,
+                devices: tuple[str, ...] = ()) -> Ranking:
+    """Rank by host latency when the host has the profile's ISA; else by the device's own p50 where `bench --out`
+    measured these recipes on it (`devices` names where), else by that ISA's precision preference."""
     host = host or host_isa()
     if profile.isa == host:
         return Ranking("host-latency", f"p50 measured on this {host} host, the profile's own ISA")
     order = ISA_PRECISION_PREFERENCE[profile.isa]
+    preference = f"{profile.isa} preference {' > '.join(order)}, then the smaller artifact"
+    if device_p50_ms:
+        measured = ", ".join(f"{name} {p50:.2f} ms" for name, p50 in sorted(device_p50_ms.items()))
+        return Ranking("device-latency",
+                       f"p50 measured on the {profile.name} device ({', '.join(devices)}) by bench --out: {measured}; "
+                       f"recipes not measured there follow, by {preference}", order, dict(device_p50_ms))
     return Ranking("isa-preference",
                    f"this {host} host is not the profile's {profile.isa} device, so host latency does not rank candidates; "
-                   f"{profile.isa} preference {' > '.join(order)}, then the smaller artifact", order)
+                   f"{preference}", order)
 
 
 def select_recipe(candidates: list[Candidate], budgets: Budgets, ranking: Ranking | None = None) -> Candidate:

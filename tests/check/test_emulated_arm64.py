@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def pi5_export(tiny_student_dir, tmp_path_factory):
-    """(report, out) of exporting for raspberry-pi-5, its budgets widened for the 40-text tiny test split
+    """(report, out, profile file) of exporting for raspberry-pi-5, its budgets widened for the 40-text tiny test split
     (one flip costs 2.5 points) and its p90 budget dropped (this host is not the Pi)."""
     ARM64.require()
     shipped = (profiles_dir() / "raspberry-pi-5.toml").read_text()
@@ -30,11 +30,11 @@ def pi5_export(tiny_student_dir, tmp_path_factory):
     profile = tmp_path_factory.mktemp("pi5") / "raspberry-pi-5.toml"
     profile.write_text(budgets)
     out = tmp_path_factory.mktemp("pi5-bundles")
-    return run_export(ExportRequest(student_dir=tiny_student_dir, profile=str(profile), out_dir=out)), out
+    return run_export(ExportRequest(student_dir=tiny_student_dir, profile=str(profile), out_dir=out)), out, profile
 
 
 def test_pi5_export_keeps_int8_on_the_isa_preference_not_host_latency(pi5_export):
-    report, _ = pi5_export
+    report, *_ = pi5_export
     outcome = report["runtimes"]["onnxruntime"]
     assert outcome["selection"]["basis"] == "isa-preference"
     kept = next(entry for entry in outcome["candidates"] if entry["status"] == "kept")
@@ -47,7 +47,7 @@ def test_pi5_export_keeps_int8_on_the_isa_preference_not_host_latency(pi5_export
 
 
 def test_pi5_bundle_figures_come_from_an_aarch64_interpreter(pi5_export):
-    report, _ = pi5_export
+    report, *_ = pi5_export
     bundle = Path(report["runtimes"]["onnxruntime"]["bundle"])
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["metrics"]["measured_on"] == "x86-64"
@@ -69,3 +69,21 @@ def test_pi5_bundle_figures_come_from_an_aarch64_interpreter(pi5_export):
     assert cross["agrees"] == (cross["max_abs_logit_diff"] <= cross["tolerance"])
     assert cross["agrees"] or cross["worst"][0]["max_abs_logit_diff"] == cross["max_abs_logit_diff"]
     assert cross["max_abs_logit_diff"] == arm["cross_isa"]["max_abs_logit_diff"]  # the same kernels, run twice
+
+
+def test_device_results_rank_the_pi_recipes_they_measured(pi5_export, tiny_student_dir, tmp_path):
+    """A `bench --out` result of the kept bundle, fed back to export, becomes the ranking basis for that profile."""
+    from edgedistill.cli import main
+
+    report, _, profile = pi5_export
+    outcome = report["runtimes"]["onnxruntime"]
+    result = tmp_path / "pi5-bench.json"
+    assert main(["bench", outcome["bundle"], "--runs", "5", "--seconds", "0", "--warmup", "1", "--out", str(result)]) == 0
+    kept = next(entry["recipe"] for entry in outcome["candidates"] if entry["status"] == "kept")
+    again = run_export(ExportRequest(student_dir=tiny_student_dir, profile=str(profile), runtime="onnxruntime",
+                                     out_dir=tmp_path / "again", device_results=[result]))
+    selection = again["runtimes"]["onnxruntime"]["selection"]
+    assert selection["basis"] == "device-latency" and f"{kept} " in selection["note"]
+    assert next(entry["recipe"] for entry in again["runtimes"]["onnxruntime"]["candidates"]
+                if entry["status"] == "kept") == kept
+    assert again["device_results"] == [str(result)]

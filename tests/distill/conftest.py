@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from edgedistill.cli import main
+from tests.tiny import isolated_training
 
 # Tiny models need a high learning rate to separate the classes in a few epochs.
 TEACH_ARGS = ["--epochs", "8", "--min-steps", "0", "--learning-rate", "3e-3"]
@@ -15,16 +16,8 @@ DISTILL_ARGS = ["--layers", "1", "--epochs", "4", "--min-steps", "0", "--learnin
 
 @pytest.fixture(scope="package", autouse=True)
 def isolated_runs(tmp_path_factory):
-    """A private teacher-logit cache, and one torch thread: reruns are bit-reproducible and the shared CPU stays calm."""
-    import torch
-
-    threads = torch.get_num_threads()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("EDGEDISTILL_CACHE", str(tmp_path_factory.mktemp("edgedistill-cache")))
-        patch.setenv("OMP_NUM_THREADS", "1")
-        torch.set_num_threads(1)
+    with isolated_training(tmp_path_factory.mktemp("edgedistill-cache")):
         yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")

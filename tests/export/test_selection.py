@@ -104,3 +104,22 @@ def test_isa_preference_still_respects_the_gate_and_prefers_the_smaller_int8():
     ranking = ranking_for(read_profile("raspberry-pi-5")[0], host="x86-64")
     assert select_recipe([fp32, rejected_int8, large, small], Budgets(max_accuracy_drop=1.0), ranking) is small
     assert select_recipe([fp32, rejected_int8], Budgets(max_accuracy_drop=1.0), ranking) is fp32
+
+
+def _sized(c, size):
+    c.metrics["size_bytes"] = size
+    return c
+
+
+def test_device_results_rank_what_they_measured_first_then_the_isa_preference():
+    """A Pi profile exported on x86: the device's own p50 decides between the recipes benched there; a recipe
+    never benched on it follows them, however fast it was on the host."""
+    pi = read_profile("raspberry-pi-5")[0]
+    candidates = [_sized(candidate("fp32", 0.90, 2.4), 40), _sized(candidate("int8-qdq", 0.90, 12.8), 10),
+                  _sized(candidate("int8-dynamic", 0.90, 1.0), 12)]
+    ranking = ranking_for(pi, host="x86-64", device_p50_ms={"fp32": 30.0, "int8-qdq": 9.0}, devices=("Raspberry Pi 5",))
+    assert ranking.basis == "device-latency" and "Raspberry Pi 5" in ranking.note and "int8-qdq 9.00 ms" in ranking.note
+    assert select_recipe(candidates, Budgets(max_accuracy_drop=1.0), ranking).recipe.name == "int8-qdq"
+    assert sorted(candidates, key=ranking.key)[-1].recipe.name == "int8-dynamic"  # not benched on the device
+    same_isa = ranking_for(pi, host="arm64", device_p50_ms={"fp32": 30.0})
+    assert same_isa.basis == "host-latency"  # on the device itself, its own timing of every candidate decides

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tiny import isolated_training
+
 # Tiny models need a high learning rate to separate the classes in a few epochs.
 TEACH = {"epochs": 8, "min_steps": 0, "learning_rate": 3e-3}
 DISTILL = {"layers": 1, "epochs": 4, "min_steps": 0, "learning_rate": 3e-3}
@@ -13,16 +15,8 @@ DISTILL = {"layers": 1, "epochs": 4, "min_steps": 0, "learning_rate": 3e-3}
 
 @pytest.fixture(scope="package", autouse=True)
 def isolated_runs(tmp_path_factory):
-    """A private teacher-logit cache and one torch thread, so the shared CPU stays calm."""
-    import torch
-
-    threads = torch.get_num_threads()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("EDGEDISTILL_CACHE", str(tmp_path_factory.mktemp("edgedistill-cache")))
-        patch.setenv("OMP_NUM_THREADS", "1")
-        torch.set_num_threads(1)
+    with isolated_training(tmp_path_factory.mktemp("edgedistill-cache")):
         yield
-    torch.set_num_threads(threads)
 
 
 def write_profile(path: Path, sequence: str, precisions: str, budgets: str) -> Path:
