@@ -240,6 +240,9 @@ def export(
     device_results: Annotated[Optional[list[Path]], typer.Option(
         "--device-results", help="A `bench --out` result from the profile's device (repeatable): when this host "
                                  "is not that device, the recipes it measured are ranked by their p50 there.")] = None,
+    arm_check: Annotated[bool, typer.Option(
+        help="For an arm64 profile, check the kept bundle on Arm kernels under qemu when the arm64 env is built "
+             "(make arm64env; minutes per bundle).")] = True,
 ) -> None:
     """Export a student for a device: try the profile's recipes, keep the fastest within budget."""
     from edgedistill.tables import print_export
@@ -247,7 +250,7 @@ def export(
 
     request = ExportRequest(student_dir=student, profile=target, out_dir=out, runtime=runtime,
                             calibration=calibration, converter=converter, prune_vocab=prune_vocab,
-                            model_card=model_card, device_results=device_results or [])
+                            model_card=model_card, device_results=device_results or [], arm_check=arm_check)
     print_export(run_export(request))
 
 

@@ -31,6 +31,8 @@ class ExportPlan:
     prune_vocab: bool = False
     calibration: str | None = None
     converter: str | None = None
+    # Check arm64 profiles' kept bundles on Arm kernels under qemu when the arm64 env is built (minutes per bundle).
+    arm_check: bool = True
 
 
 @dataclass(frozen=True)

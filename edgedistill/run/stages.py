@@ -91,7 +91,7 @@ def _export(recipe: Recipe, target: str, profile: DeviceProfile, folder: Path) -
                 "calibration": source_fingerprint(options.calibration), "converter": options.converter}
     request = ExportRequest(student_dir=recipe.distill.out, profile=target, out_dir=folder,
                             calibration=options.calibration, converter=options.converter,
-                            prune_vocab=options.prune_vocab)
+                            prune_vocab=options.prune_vocab, arm_check=options.arm_check)
 
     def export(_resume: bool) -> None:
         _clear_export(folder)

@@ -27,7 +27,8 @@ def test_keeps_the_fastest_accepted_int8_recipe(host_export):
     report, out = host_export
     outcome = report["runtimes"]["onnxruntime"]
     candidates = {entry["recipe"]: entry for entry in outcome["candidates"]}
-    assert set(candidates) == {"int8-dynamic", "int8-dynamic-plain", "int8-qdq"}  # the profile's precisions leave fp32 out
+    # the profile's precisions leave fp32 out; the graph choices are candidates, measured on this machine
+    assert set(candidates) == {"int8-dynamic", "int8-dynamic-plain", "int8-qdq", "int8-qdq-per-tensor"}
     accepted = [e for e in candidates.values() if e["status"] in ("kept", "accepted")]
     fastest = min(accepted, key=lambda e: e["metrics"]["latency_ms"]["p50"])
     assert outcome["kept"] == fastest["recipe"] and fastest["status"] == "kept"

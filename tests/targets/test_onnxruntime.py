@@ -77,7 +77,18 @@ def test_attention_and_gelu_are_fused_but_not_skip_layernorm(ort_export, tiny_st
     assert report["nodes_after"]["LayerNormalization"] == 2 * layers + 1
 
 
-@pytest.mark.parametrize("recipe", ["int8-dynamic", "int8-dynamic-plain", "int8-qdq"])
+def test_online_fp32_is_the_exported_graph_and_matches_offline_fp32(ort_export, tiny_student_dir, tiny_splits):
+    """fp32-online leaves fusion and optimisation to load time; its logits match the offline-optimised graph's."""
+    offline, online = ort_export("fp32"), ort_export("fp32-online")
+    assert "fused_ops" not in online.report and online.report["graph_optimization"] == "disabled"
+    assert "Softmax" in online.report["nodes_after"]
+    input_ids, attention_mask = encode_test_split(tiny_student_dir, tiny_splits)
+    expected = TARGET.load(offline.artifact, threads=1).run(input_ids, attention_mask)
+    logits = TARGET.load(online.artifact, threads=1).run(input_ids, attention_mask)
+    assert np.abs(logits - expected).max() <= TARGET.tolerance("fp32")
+
+
+@pytest.mark.parametrize("recipe", ["int8-dynamic", "int8-dynamic-plain", "int8-qdq", "int8-qdq-per-tensor"])
 def test_int8_agrees_with_fp32_and_is_smaller(ort_export, tiny_student_dir, tiny_splits, recipe):
     fp32, int8 = ort_export("fp32"), ort_export(recipe)
     input_ids, attention_mask = encode_test_split(tiny_student_dir, tiny_splits)

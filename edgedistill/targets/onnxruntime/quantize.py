@@ -25,9 +25,11 @@ _FLOAT_TYPES = {1, 10, 11, 16}  # onnx.TensorProto FLOAT, FLOAT16, DOUBLE, BFLOA
 
 @dataclass(frozen=True)
 class GraphSettings:
-    """fp32: which ONNX Runtime graph optimisations are applied offline."""
+    """fp32: which ONNX Runtime graph optimisations are applied offline ("disabled": all of them happen when the
+    artifact is loaded), on the graph with Attention/BiasGelu fused or on the graph as exported."""
 
     graph_optimization: str
+    fused: bool
 
 
 @dataclass(frozen=True)
