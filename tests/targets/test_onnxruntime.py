@@ -193,7 +193,7 @@ def test_recipes_follow_profile(ort_profile):
     assert [r.name for r in TARGET.recipes(ort_profile)] == list(DEFAULT_RECIPES)
     assert NAIVE_RECIPE not in DEFAULT_RECIPES
     fp32_only = DeviceProfile(**{**ort_profile.__dict__, "precisions": ["fp32"]})
-    assert [r.name for r in TARGET.recipes(fp32_only)] == ["fp32"]
+    assert [r.name for r in TARGET.recipes(fp32_only)] == ["fp32", "fp32-online"]
     assert TARGET.recipe("int8-qdq", ort_profile).options.activation_type == "uint8"
     with pytest.raises(UserError, match="unknown onnxruntime recipe"):
         TARGET.recipe("int4", ort_profile)
