@@ -78,8 +78,12 @@ def encode_texts(tokenizer, texts: list[str], max_length: int) -> EncodedTexts:
     """Tokenise `texts` once, with special tokens, truncated to `max_length` tokens."""
     encoded = tokenizer([clip_text(text, max_length) for text in texts], truncation=True, max_length=max_length,
                         padding=False, return_attention_mask=False, return_token_type_ids=False)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    return EncodedTexts(token_ids=encoded["input_ids"], pad_id=pad_id)
+    return EncodedTexts(token_ids=encoded["input_ids"], pad_id=padding_id(tokenizer))
+
+
+def padding_id(tokenizer) -> int:
+    """The id batches are padded with: the tokenizer's pad token, else 0."""
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
 
 def collate(encoded: EncodedTexts, rows: np.ndarray) -> Batch:

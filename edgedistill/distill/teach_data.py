@@ -34,8 +34,6 @@ class Prepared:
 class TextTask:
     """One label per text: accuracy picks the epoch; test figures are accuracy and macro-F1."""
 
-    task = SEQUENCE_TASK
-
     def __init__(self, spec: DataSpec):
         self.splits = load_splits(spec)
         self.label_names = self.splits.label_names
@@ -55,8 +53,6 @@ class TextTask:
 
 class WordTask:
     """One tag per word (IOB2): entity F1 picks the epoch; test figures are entity P/R/F1 and per type."""
-
-    task = TOKEN_TASK
 
     def __init__(self, spec: DataSpec):
         self.splits = load_tagged_splits(spec.source, spec.test_source, spec.seed, spec.validation_fraction,

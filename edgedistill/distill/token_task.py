@@ -14,14 +14,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from edgedistill.distill.batches import Batch, EncodedTexts, collate, inference_batches
+from edgedistill.distill.batches import Batch, EncodedTexts, collate, inference_batches, padding_id
 from edgedistill.distill.objectives import KDSettings
+from edgedistill.distill.predict import INFERENCE_BATCH_SIZE
 from edgedistill.distill.token_losses import gather_words, token_kd_loss
 from edgedistill.distill.training import Validator
-from edgedistill.tasks.entities import OUTSIDE, entity_scores
-from edgedistill.tasks.words import IGNORED, first_subtokens
-
-INFERENCE_BATCH_SIZE = 64
+from edgedistill.tasks.entities import entity_scores
+from edgedistill.tasks.words import IGNORED, first_subtokens, tags_of_words
 
 
 @dataclass
@@ -36,9 +35,8 @@ def encode_words(tokenizer, sentences: list[list[str]], max_length: int) -> Enco
     """Tokenise pre-split words once, with special tokens, truncated to `max_length` sub-tokens."""
     encoded = tokenizer(sentences, is_split_into_words=True, truncation=True, max_length=max_length,
                         padding=False, return_attention_mask=False, return_token_type_ids=False)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     positions = [first_subtokens(encoded.word_ids(row)) for row in range(len(sentences))]
-    return EncodedWords(encoded["input_ids"], pad_id, positions, [len(words) for words in sentences])
+    return EncodedWords(encoded["input_ids"], padding_id(tokenizer), positions, [len(words) for words in sentences])
 
 
 def _padded(rows: list[list[int]] | list[np.ndarray], fill) -> np.ndarray:
@@ -105,8 +103,7 @@ def predict_word_logits(model: nn.Module, encoded: EncodedWords, batch_size: int
 
 def word_tag_predictions(word_logits: list[np.ndarray], num_words: list[int], tag_names: list[str]) -> list[list[str]]:
     """Each sentence's tags by argmax; words cut off by truncation are tagged O."""
-    return [[tag_names[int(i)] for i in np.argmax(logits, axis=-1)] + [OUTSIDE] * (count - len(logits))
-            if len(logits) else [OUTSIDE] * count for logits, count in zip(word_logits, num_words)]
+    return [tags_of_words(logits, tag_names, count) for logits, count in zip(word_logits, num_words)]
 
 
 def token_metrics(word_logits: list[np.ndarray], num_words: list[int], tags: list[list[str]],

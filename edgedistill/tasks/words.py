@@ -1,8 +1,7 @@
 """Sub-tokens back to words: which position speaks for each word, and per-word tags from per-token logits.
 
 Every stage agrees on one rule: a word is represented by its first sub-token. Labels sit there (the
-continuation sub-tokens are ignored, or carry the word's label under `label_all_subtokens`), the KD loss
-compares teacher and student there, and an app decodes there. Two tokenizers that split words differently
+continuation sub-tokens are ignored), the KD loss compares teacher and student there, and an app decodes there. Two tokenizers that split words differently
 still agree on words, which is what lets a student with another tokenizer learn from the teacher.
 """
 
@@ -26,30 +25,18 @@ def first_subtokens(word_ids: Sequence[int | None]) -> list[int]:
     return [positions[word] for word in sorted(positions)]
 
 
-def align_labels(word_ids: Sequence[int | None], word_labels: Sequence[int], label_all_subtokens: bool = False) -> list[int]:
-    """Per-position label ids: the word's label at its first sub-token, IGNORED elsewhere (or the word's label on
-    every sub-token with `label_all_subtokens`). Words cut off by truncation simply get no position."""
-    aligned, previous = [], None
-    for word in word_ids:
-        if word is None:
-            aligned.append(IGNORED)
-        elif word != previous or label_all_subtokens:
-            aligned.append(word_labels[word])
-        else:
-            aligned.append(IGNORED)
-        previous = word
-    return aligned
-
-
 def word_tags(logits: np.ndarray, word_ids: Sequence[int | None], tag_names: Sequence[str], num_words: int) -> list[str]:
     """The tag of each of `num_words` words (argmax at its first sub-token) from one sentence's (positions, tags)
     logits; a word truncation cut off gets "O"."""
     if logits.ndim != 2 or logits.shape[1] != len(tag_names):
         raise ValueError(f"expected (positions, {len(tag_names)}) logits, got {logits.shape}")
-    tags = [OUTSIDE] * num_words
-    for word, position in enumerate(first_subtokens(word_ids)):
-        tags[word] = tag_names[int(np.argmax(logits[position]))]
-    return tags
+    return tags_of_words(logits[first_subtokens(word_ids)], tag_names, num_words)
+
+
+def tags_of_words(word_logits: np.ndarray, tag_names: Sequence[str], num_words: int) -> list[str]:
+    """The argmax tag of each word from (kept words, tags) logits; the words truncation cut off are tagged "O"."""
+    kept = [tag_names[int(index)] for index in np.argmax(word_logits, axis=-1)] if len(word_logits) else []
+    return kept + [OUTSIDE] * (num_words - len(kept))
 
 
 def decode_entities(words: Sequence[str], tags: Sequence[str]) -> list[dict]:

@@ -3,8 +3,6 @@
 import numpy as np
 
 from edgedistill.tasks.words import (
-    IGNORED,
-    align_labels,
     decode_entities,
     first_subtokens,
     word_tags,
@@ -17,12 +15,6 @@ TAGS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
 
 def test_first_subtokens_skip_specials_padding_and_continuations():
     assert first_subtokens(WORD_IDS) == [1, 3, 4, 5, 6]
-
-
-def test_labels_sit_on_first_subtokens_or_on_all_of_them():
-    word_labels = [3, 0, 0, 1, 2]
-    assert align_labels(WORD_IDS, word_labels) == [IGNORED, 3, IGNORED, 0, 0, 1, 2, IGNORED, IGNORED]
-    assert align_labels(WORD_IDS, word_labels, label_all_subtokens=True) == [IGNORED, 3, 3, 0, 0, 1, 2, IGNORED, IGNORED]
 
 
 def test_decoder_reads_the_first_subtoken_and_maps_spans_back_to_words():
