@@ -67,7 +67,8 @@ def teacher_word_logits(teacher_dir: Path, sentences: list[list[str]], max_lengt
     """float32 logits (kept words, tags) per sentence of the token classifier in `teacher_dir`, at each word's
     first sub-token in the teacher's own tokenization; cached per sentence like `teacher_logits`."""
     path = cache_dir() / f"{teacher_key(teacher_dir, max_length)}-words.safetensors"
-    by_key = {WORD_SEPARATOR.join(words): words for words in sentences}
+    keys = [WORD_SEPARATOR.join(words) for words in sentences]
+    by_key = dict(zip(keys, sentences))
 
     def compute(missing: list[str]) -> list[np.ndarray]:
         from edgedistill.distill.batches import load_tokenizer
@@ -77,8 +78,7 @@ def teacher_word_logits(teacher_dir: Path, sentences: list[list[str]], max_lengt
         encoded = encode_words(load_tokenizer(teacher_dir, words=True), [by_key[key] for key in missing], max_length)
         return predict_word_logits(model, encoded, batch_size)
 
-    return _cached_rows(path, [WORD_SEPARATOR.join(words) for words in sentences], compute,
-                        "sentences", show_progress)
+    return _cached_rows(path, keys, compute, "sentences", show_progress)
 
 
 def _cached_rows(path: Path, keys: list[str], compute, what: str, show_progress: bool) -> list[np.ndarray]:
