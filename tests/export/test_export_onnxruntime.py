@@ -84,7 +84,8 @@ def test_manifest_metrics_are_measured_and_sane(host_bundle, tiny_student_dir):
 
 def test_fp32_bundle_matches_the_student(fp32_bundle):
     manifest = open_bundle(fp32_bundle).manifest
-    assert manifest.precision == "fp32" and manifest.quantization["recipe"] == "fp32"
+    # Offline- and online-optimised fp32 are both candidates; which is faster depends on the machine.
+    assert manifest.precision == "fp32" and manifest.quantization["recipe"] in ("fp32", "fp32-online")
     assert manifest.metrics["agreement"] == 1.0
     assert manifest.metrics["max_abs_logit_diff"] <= OnnxRuntimeTarget.fp32_tolerance
     assert manifest.inputs[0]["shape"] == ["batch", "sequence"]
