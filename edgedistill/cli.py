@@ -365,13 +365,17 @@ def predict(
     texts: Annotated[Optional[list[str]], typer.Argument(help="Texts to classify; none: JSON lines on stdin.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Classify texts with a bundle in its runtime and print label and probabilities (no torch needed)."""
+    """Classify texts with a bundle in its runtime and print label and probabilities, or a token classifier's
+    entity spans over the text's whitespace-split words (no torch needed)."""
     from edgedistill.check.predict import predict_texts
 
     results = predict_texts(bundle, list(texts) if texts else _stdin_texts())
     for result in results:
         if as_json:
             print(json.dumps(result, ensure_ascii=False))
+        elif "entities" in result:
+            spans = ", ".join(f"{span['type']} {span['text']!r}" for span in result["entities"]) or "no entities"
+            print(f"{spans}\t{result['text']}")
         else:
             odds = ", ".join(f"{label} {p:.3f}" for label, p in result["probabilities"].items())
             print(f"{result['label']}\t{odds}\t{result['text']}")

@@ -62,19 +62,21 @@ def print_profiles(profiles: list[DeviceProfile]) -> None:
 
 
 def print_export(report: dict[str, Any]) -> None:
+    metric = report.get("metric", "accuracy")
+    short = "F1" if metric == "entity_f1" else "acc."
     _heading(f"export {report['student']} → {report['profile']} "
-             f"(fp32 student accuracy {_pct(report['reference_accuracy'])})")
+             f"(fp32 student {_named(metric)} {_pct(report[f'reference_{metric}'])})")
     for runtime, outcome in report["runtimes"].items():
         table = _table(f"{runtime} (latency in ms, size in MB)")
-        # Selection reads the validation split and the unlabelled agreement; the test accuracy is only reported.
-        for column in ("recipe", "status", "val acc.", "test acc.", "agree", "max|Δ|", "p50", "p90", "MB"):
+        # Selection reads the validation split and the unlabelled agreement; the test figure is only reported.
+        for column in ("recipe", "status", f"val {short}", f"test {short}", "agree", "max|Δ|", "p50", "p90", "MB"):
             table.add_column(column, no_wrap=True)
         for entry in outcome["candidates"]:
             m = entry["metrics"]
             latency = m.get("latency_ms", {})
             agreed = (m.get("unlabelled") or m.get("validation") or {}).get("agreement")
-            table.add_row(entry["recipe"], _STATUS[entry["status"]], _pct((m.get("validation") or {}).get("accuracy")),
-                          _pct(m.get("accuracy")), _pct(agreed),
+            table.add_row(entry["recipe"], _STATUS[entry["status"]], _pct((m.get("validation") or {}).get(metric)),
+                          _pct(m.get(metric)), _pct(agreed),
                           "–" if "max_abs_logit_diff" not in m else f"{m['max_abs_logit_diff']:.1e}",
                           _ms(latency.get("p50")), _ms(latency.get("p90")),
                           "–" if "size_bytes" not in m else f"{m['size_bytes'] / 1e6:.2f}")
@@ -85,18 +87,24 @@ def print_export(report: dict[str, Any]) -> None:
         console.print(f"{runtime}: {outcome['bundle'] or outcome['error']}", markup=False, soft_wrap=True)
 
 
+def _named(metric: str) -> str:
+    return "entity F1" if metric == "entity_f1" else metric
+
+
 def print_check(report: dict[str, Any]) -> None:
+    metric = report["metric"]
+    items = "sentences" if metric == "entity_f1" else "texts"
     _heading(f"check {report['bundle']} ({report['runtime']} {report['recipe']}, "
-             f"{report['examples']} texts from {report['data']})")
+             f"{report['examples']} {items} from {report['data']})")
     table = _table()
     table.add_column("gate")
     table.add_column("measured")
     table.add_column("limit")
     table.add_column("result")
     gates = report["gates"]
-    table.add_row("accuracy", f"{_pct(report['accuracy'])} (export measured {_pct(report['manifest_accuracy'])}: "
-                  f"{report['drift_from_export_points']:.2f} pt lower; fp32 {_pct(report['reference_accuracy'])})",
-                  f"≤ {report['max_accuracy_drop']:g} pt lower", _verdict(gates["accuracy"]))
+    table.add_row(_named(metric), f"{_pct(report[metric])} (export measured {_pct(report[f'manifest_{metric}'])}: "
+                  f"{report['drift_from_export_points']:.2f} pt lower; fp32 {_pct(report[f'reference_{metric}'])})",
+                  f"≤ {report['max_accuracy_drop']:g} pt lower", _verdict(gates[metric]))
     parity = report["parity"]
     for entry in parity["lengths"]:
         table.add_row(f"parity {entry['max_tokens']} tok, width {entry['width']}",
@@ -120,8 +128,9 @@ def _print_emulation(report: dict[str, Any]) -> None:
     console.print(f"measured on {report['machine']} ({emulation['cpu']} under qemu, {emulation['wall_s']} s): "
                   f"{emulation['note']}", markup=False)
     verdict = "agree" if cross["agrees"] else "[yellow]DISAGREE[/yellow]"
-    console.print(f"Arm vs {cross['host_isa']}: {verdict}; accuracy {_pct(report['accuracy'])} vs "
-                  f"{_pct(cross['host_accuracy'])}, argmax agreement {_pct(cross['argmax_agreement'])} "
+    metric = report["metric"]
+    console.print(f"Arm vs {cross['host_isa']}: {verdict}; {_named(metric)} {_pct(report[metric])} vs "
+                  f"{_pct(cross[f'host_{metric}'])}, argmax agreement {_pct(cross['argmax_agreement'])} "
                   f"({cross['flips']} flipped of {cross['examples']}), max |Δlogit| {cross['max_abs_logit_diff']:.3g} "
                   f"(tolerance {cross['tolerance']:g})")
     for worst in cross["worst"]:
@@ -159,7 +168,7 @@ def print_bundles(listing: dict[str, dict[str, dict[str, Any]]]) -> None:
     for name, versions in listing.items():
         _heading(f"{name} (latency in ms, size in MB)")
         table = _table()
-        for column in ("version", "runtime", "target", "precision", "acc.", "MB", "p50"):
+        for column in ("version", "runtime", "target", "precision", "acc./F1", "MB", "p50"):
             table.add_column(column)
         for version, entry in versions.items():
             metrics = entry.get("metrics") if isinstance(entry.get("metrics"), dict) else {}
@@ -168,7 +177,8 @@ def print_bundles(listing: dict[str, dict[str, dict[str, Any]]]) -> None:
             # Index strings come from a file anyone with write access can edit: print them, never interpret markup.
             table.add_row(*(escape(str(value)) for value in (version, entry.get("runtime", "?"), entry.get("target", "?"),
                                                               entry.get("precision", "?"))),
-                          _pct(metrics.get("accuracy")), _number(size, 1e-6, ".2f"), _ms(latency.get("p50")))
+                          _pct(metrics.get("accuracy", metrics.get("entity_f1"))), _number(size, 1e-6, ".2f"),
+                          _ms(latency.get("p50")))
         console.print(table)
 
 

@@ -38,3 +38,20 @@ def tiny_student_dir(tmp_path_factory, tiny_csv):
 def tiny_mpnet_student_dir(tmp_path_factory, tiny_csv):
     """The same, with MPNet's architecture (relative position bias, no segment ids) and tokenizer."""
     return train_tiny_student(tmp_path_factory.mktemp("mpnet-student") / "tiny-mpnet", tiny_csv, family="mpnet")
+
+
+@pytest.fixture(scope="session")
+def tiny_tagger_dir(tmp_path_factory):
+    """A 2-layer BERT token classifier (people and places, IOB2) trained by `teach` on 480 synthetic sentences."""
+    from edgedistill.data import DataSpec
+    from edgedistill.distill.config import TeachConfig
+    from edgedistill.distill.teach import run_teach
+    from edgedistill.tasks.kinds import TOKEN_TASK
+    from tests.tiny import TAGGED_WORDS, synthetic_tagged, write_tagged_jsonl
+
+    data = write_tagged_jsonl(tmp_path_factory.mktemp("tagged") / "people.jsonl", synthetic_tagged(480))
+    base = save_tiny_encoder(tmp_path_factory.mktemp("tagger-base") / "tiny", extra_words=TAGGED_WORDS)
+    out = tmp_path_factory.mktemp("tagger") / "tiny-tagger"
+    run_teach(TeachConfig(data=DataSpec(source=str(data)), out=out, base=str(base), task=TOKEN_TASK, epochs=8,
+                          batch_size=8, min_steps=0, patience=None, learning_rate=3e-3, max_length=32))
+    return out

@@ -2,6 +2,8 @@
 
 `files` maps every other file in the bundle to its sha256 and size, so a copied bundle can be
 verified before it is trusted. The schema is versioned; readers refuse newer ones and read older ones:
+- schema 4 adds `task` (what the model does, the metric its figures are about, its labels or tags, and how a token
+  classifier's outputs map to words); older manifests are read as text classifiers judged by accuracy;
 - schema 3 adds `tokenizer` (the exact settings inputs are made with) and `model_card`, and requires
   `requirements` and `created_at`;
 - schema 2 manifests are read with `tokenizer` and `model_card` None, checked against manifest-v2.json;
@@ -23,14 +25,14 @@ from edgedistill.data.dataset import DataSpec
 from edgedistill.errors import UserError
 from edgedistill.fsutil import sha256_file
 from edgedistill.profiles import PRECISIONS, Budgets, SequencePolicy
+from edgedistill.tasks.kinds import SEQUENCE_TASK, TASK_METRICS
 from edgedistill.typed_config import from_mapping
 
 SCHEMA_VERSION = MANIFEST_SCHEMA_VERSION
 MANIFEST_FILE = "manifest.json"
 SIGNATURE_FILE = "manifest.sig"  # beside the manifest, never listed in it (see bundle/signing.py)
 REQUIRED_FILES = ("tokenizer.json", "labels.json", "golden.json")
-METRIC_KEYS = ("accuracy", "reference_accuracy", "teacher_accuracy", "agreement", "max_abs_logit_diff",
-               "size_bytes", "latency_ms", "peak_rss_mb")
+METRIC_KEYS = ("agreement", "max_abs_logit_diff", "size_bytes", "latency_ms", "peak_rss_mb")
 LATENCY_KEYS = ("load", "first", "p50", "p90", "p99")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -75,6 +77,17 @@ class Manifest:
     # How the bundle's tokenizer makes the inputs (text/settings.py), and a short model card; None before schema 3.
     tokenizer: dict[str, Any] | None = None
     model_card: dict[str, Any] | None = None
+    # What the model does and the metric it is judged by (task_record); None before schema 4 (a text classifier).
+    task: dict[str, Any] | None = None
+
+    @property
+    def task_kind(self) -> str:
+        return self.task["kind"] if self.task else SEQUENCE_TASK
+
+    @property
+    def metric(self) -> str:
+        """The metric `metrics`, the gates and the reports are about: accuracy or entity_f1."""
+        return TASK_METRICS[self.task_kind]
 
     def sequence_policy(self) -> SequencePolicy:
         """The sequence policy inputs are padded by (validated when the manifest was parsed)."""
@@ -85,10 +98,18 @@ class Manifest:
         return from_mapping(Budgets, self.budgets, f"{self.name} manifest budgets")
 
     def to_dict(self) -> dict[str, Any]:
-        """The manifest as written; `tokenizer` and `model_card` are left out of a schema 2 manifest, which had none."""
+        """The manifest as written; fields a schema version did not have yet (None here) are left out."""
         return {"schema_version": self.schema_version,
                 **{k: v for k, v in dataclasses.asdict(self).items()
-                   if k != "schema_version" and not (k in ("tokenizer", "model_card") and v is None)}}
+                   if k != "schema_version" and not (k in ("tokenizer", "model_card", "task") and v is None)}}
+
+
+def task_record(task: str, labels: list[str]) -> dict[str, Any]:
+    """The manifest's `task`: kind, metric, labels in logit order, and the word alignment of a token classifier."""
+    from edgedistill.tasks.kinds import TOKEN_TASK, WORD_ALIGNMENT
+
+    return {"kind": task, "metric": TASK_METRICS[task], "labels": list(labels),
+            "alignment": WORD_ALIGNMENT if task == TOKEN_TASK else None}
 
 
 def toolchain_versions(runtime_packages: tuple[str, ...]) -> dict[str, Any]:
@@ -102,12 +123,15 @@ def toolchain_versions(runtime_packages: tuple[str, ...]) -> dict[str, Any]:
     return versions
 
 
-def tensor_specs(input_names: list[str], fixed_length: int | None, num_labels: int) -> tuple[list[dict], list[dict]]:
-    """Input/output specs; static-shape artifacts are built at batch 1, dynamic ones name their axes."""
+def tensor_specs(input_names: list[str], fixed_length: int | None, num_labels: int,
+                 per_token: bool = False) -> tuple[list[dict], list[dict]]:
+    """Input/output specs; static-shape artifacts are built at batch 1, dynamic ones name their axes. A token
+    classifier's logits have a row per position: [batch, sequence, tags]."""
     batch: int | str = 1 if fixed_length else "batch"
     sequence: int | str = fixed_length or "sequence"
     inputs = [{"name": name, "dtype": "int64", "shape": [batch, sequence]} for name in input_names]
-    outputs = [{"name": "logits", "dtype": "float32", "shape": [batch, num_labels]}]
+    shape = [batch, sequence, num_labels] if per_token else [batch, num_labels]
+    outputs = [{"name": "logits", "dtype": "float32", "shape": shape}]
     return inputs, outputs
 
 
@@ -133,7 +157,7 @@ def parse_manifest(mapping: Any, where: str) -> Manifest:
     for name in (manifest.model, *REQUIRED_FILES):
         if name not in manifest.files:
             raise UserError(f"{where}: files does not list {name!r}")
-    _check_metrics(manifest.metrics, where)
+    _check_metrics(manifest.metrics, manifest.metric, where)
     _check_settings(manifest, where)
     if version in MANIFEST_SCHEMAS:
         check_against_schema(mapping, where, MANIFEST_SCHEMAS[version])
@@ -153,14 +177,14 @@ def _file_entry(name: str, value: Any, version: int, where: str) -> FileEntry:
     return entry
 
 
-def _check_metrics(metrics: dict[str, Any], where: str) -> None:
-    missing = [key for key in METRIC_KEYS if key not in metrics]
+def _check_metrics(metrics: dict[str, Any], metric: str, where: str) -> None:
+    missing = [key for key in (metric, f"reference_{metric}", f"teacher_{metric}", *METRIC_KEYS) if key not in metrics]
     if missing:
         raise UserError(f"{where}: metrics lacks {missing[0]!r}")
     latency = metrics["latency_ms"]
     if not isinstance(latency, dict) or any(key not in latency for key in LATENCY_KEYS):
         raise UserError(f"{where}: metrics.latency_ms needs {', '.join(LATENCY_KEYS)}")
-    for key in ("accuracy", "reference_accuracy"):
+    for key in (metric, f"reference_{metric}"):
         value = metrics[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
             raise UserError(f"{where}: metrics.{key} must be a number between 0 and 1 (got {value!r})")

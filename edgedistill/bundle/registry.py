@@ -216,7 +216,7 @@ def _index_entry(manifest: Manifest, manifest_sha256: str) -> dict[str, Any]:
     return {
         "runtime": manifest.runtime, "target": manifest.target, "precision": manifest.precision,
         "created_at": manifest.created_at, "manifest_sha256": manifest_sha256,
-        "metrics": {"accuracy": metrics["accuracy"], "size_bytes": metrics["size_bytes"],
+        "metrics": {manifest.metric: metrics[manifest.metric], "size_bytes": metrics["size_bytes"],
                     "latency_ms": {"p50": metrics["latency_ms"]["p50"]}},
     }
 

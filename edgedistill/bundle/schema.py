@@ -1,6 +1,6 @@
 """The published JSON Schemas edgedistill's files are checked against on write and on read.
 
-`schemas/manifest-v3.json` describes the current `manifest.json` (`manifest-v2.json` the version before it) and
+`schemas/manifest-v4.json` describes the current `manifest.json` (`manifest-v3.json` and `-v2.json` older ones) and
 `schemas/bench-result-v1.json` what `bench --out` writes. App teams validate their copies in their own builds
 against the same files; `edgedistill manifest-schema` prints the manifest's. The files are read as package
 resources, so they are found when edgedistill runs from a zip on a board's PYTHONPATH (`bench --ssh`).
@@ -16,9 +16,9 @@ from typing import Any
 from edgedistill.errors import UserError
 
 SCHEMAS = resources.files(__package__).joinpath("schemas")
-MANIFEST_SCHEMA_VERSION = 3
+MANIFEST_SCHEMA_VERSION = 4
 # Manifest versions with a published schema; version 1 predates it.
-MANIFEST_SCHEMAS = {2: "manifest-v2.json", 3: "manifest-v3.json"}
+MANIFEST_SCHEMAS = {2: "manifest-v2.json", 3: "manifest-v3.json", 4: "manifest-v4.json"}
 SCHEMA_FILE = SCHEMAS.joinpath(MANIFEST_SCHEMAS[MANIFEST_SCHEMA_VERSION])
 
 

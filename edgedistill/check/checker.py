@@ -14,26 +14,29 @@ from typing import Any
 import numpy as np
 
 from edgedistill.bundle.reader import Bundle, open_bundle
+from edgedistill.check.evaluation import TaskScoring, load_task_splits, scoring_for
 from edgedistill.check.latency import summarize
 from edgedistill.check.parity import golden_parity, tokenizer_matches
-from edgedistill.check.runner import encode_examples, load_session, run_timed
+from edgedistill.check.runner import load_session, run_timed
 from edgedistill.data.dataset import DataSpec, LabelledTexts
 from edgedistill.data.sources import BUILTIN_PREFIX, read_labelled
-from edgedistill.data.splits import load_splits
+from edgedistill.data.tagged import TaggedSentences, read_tagged_file
 from edgedistill.errors import UserError
-from edgedistill.metrics import accuracy, macro_f1
 from edgedistill.profiles import host_isa
 from edgedistill.targets.registry import get_target
+from edgedistill.tasks.kinds import TOKEN_TASK
 from edgedistill.typed_config import from_mapping
 
 
 @dataclass
 class BundleRun:
-    """A check's report with the per-example logits and texts behind it (for comparing two ISAs)."""
+    """A check's report with the rows behind it (a text's logits, or a word's), for comparing two ISAs."""
 
     report: dict[str, Any]
-    logits: np.ndarray
-    test: LabelledTexts
+    logits: np.ndarray  # (rows, classes)
+    # What each row is about, for showing the rows that differ: its text (or word in its sentence) and label.
+    row_texts: list[str]
+    row_labels: list[int]
 
 
 def check_bundle(bundle: Path, data: str | None = None, text_column: str = "text", label_column: str = "label",
@@ -52,35 +55,38 @@ def check_bundle(bundle: Path, data: str | None = None, text_column: str = "text
 
 
 def run_check(bundle: Path, data: str | None = None, text_column: str = "text", label_column: str = "label") -> BundleRun:
-    """The check on this machine, with its logits."""
+    """The check on this machine, with its rows."""
     opened = open_bundle(bundle)
     manifest = opened.manifest
     sequence, budgets = manifest.sequence_policy(), manifest.budget_limits()
-    test, source = _test_set(opened, data, text_column, label_column)
+    scoring = scoring_for(manifest.task_kind, opened.labels)
+    test, source = _test_set(opened, scoring, data, text_column, label_column)
 
     target = get_target(manifest.runtime)
     session, load_ms = load_session(target, opened.model_path, manifest.threads)
-    run = run_timed(session, encode_examples(opened.tokenizer_json, test.texts, sequence, session.fixed_length))
+    encoded = scoring.encode(opened.tokenizer_json, scoring.items(test), sequence, session.fixed_length)
+    run = run_timed(session, encoded.examples)
+    rows = encoded.rows(run.outputs)
     parity = golden_parity(session, opened.golden, target.tolerance(manifest.precision))
 
-    measured = accuracy(run.logits, test.labels)
-    reference = float(manifest.metrics["reference_accuracy"])
-    drop_points = (reference - measured) * 100.0
+    metric = scoring.metric
+    scores = scoring.score(rows, test)
+    measured, recorded = scores[metric], float(manifest.metrics[metric])
+    reference = float(manifest.metrics[f"reference_{metric}"])
     # Export chose this recipe on the validation split (the test split is only reported), so the gate here is
-    # that this runtime, on this machine, reproduces the accuracy export recorded for this very bundle, within the
+    # that this runtime, on this machine, reproduces the figure export recorded for this very bundle, within the
     # budget; the drop below the fp32 student on the test split is reported beside it.
-    drift_points = (float(manifest.metrics["accuracy"]) - measured) * 100.0
+    drift_points = scoring.drop_points(measured, recorded)
     gates = {
-        "accuracy": drift_points <= budgets.max_accuracy_drop + 1e-9,
+        metric: drift_points <= budgets.max_accuracy_drop + 1e-9,
         "parity": parity["passed"],
         "tokenizer": tokenizer_matches(opened.tokenizer_json, opened.golden),
     }
     report = {
         "bundle": str(bundle), "runtime": manifest.runtime, "recipe": opened.recipe, "precision": manifest.precision,
-        "data": source, "examples": len(test),
-        "accuracy": measured, "macro_f1": macro_f1(run.logits, test.labels, len(opened.labels)),
-        "reference_accuracy": reference, "manifest_accuracy": manifest.metrics["accuracy"],
-        "accuracy_drop_points": drop_points, "drift_from_export_points": drift_points,
+        "task": scoring.task, "metric": metric, "data": source, "examples": len(test),
+        **scores, f"reference_{metric}": reference, f"manifest_{metric}": recorded,
+        f"{metric}_drop_points": scoring.drop_points(measured, reference), "drift_from_export_points": drift_points,
         "max_accuracy_drop": budgets.max_accuracy_drop,
         "parity": parity,
         "latency_ms": {"load": load_ms, "first": run.first_ms, **summarize(run.samples_ms)},
@@ -88,20 +94,45 @@ def run_check(bundle: Path, data: str | None = None, text_column: str = "text", 
         "passed": all(value for value in gates.values() if value is not None),
         "isa": host_isa(), "machine": platform.machine(),
     }
-    return BundleRun(report, run.logits, test)
+    texts, labels = _row_subjects(scoring, test)
+    return BundleRun(report, scoring.flat(rows), texts, labels)
 
 
-def _test_set(bundle: Bundle, data: str | None, text_column: str, label_column: str) -> tuple[LabelledTexts, str]:
+def _row_subjects(scoring: TaskScoring, test) -> tuple[list[str], list[int]]:
+    """Each row's text and label id: the test texts, or each kept word in its sentence with its tag."""
+    if scoring.task != TOKEN_TASK:
+        return test.texts, test.labels
+    index = {tag: number for number, tag in enumerate(scoring.labels)}
+    texts, labels = [], []
+    for words, tags in zip(test.tokens, test.tags):
+        for position, (word, tag) in enumerate(zip(words, tags)):
+            texts.append(f"{word} (word {position} of: {' '.join(words)})")
+            labels.append(index[tag])
+    return texts, labels
+
+
+def _test_set(bundle: Bundle, scoring: TaskScoring, data: str | None, text_column: str,
+              label_column: str) -> tuple[LabelledTexts | TaggedSentences, str]:
     """`--data` in full, else the bundle's own test split re-derived from its data spec."""
     if data is not None:
-        texts, raw = read_labelled(data, text_column, label_column)
-        index = {name: i for i, name in enumerate(bundle.labels)}
-        unknown = sorted(set(raw) - set(index))
-        if unknown:
-            raise UserError(f"{data}: label {unknown[0]!r} is not one of the bundle's labels ({', '.join(bundle.labels)})")
-        return LabelledTexts(texts, [index[label] for label in raw]), data
+        return _read_data(bundle, scoring, data, text_column, label_column), data
     spec = from_mapping(DataSpec, bundle.manifest.data, f"{bundle.path} manifest data")
     for source in (spec.source, spec.test_source):
         if source and not source.startswith(BUILTIN_PREFIX) and not Path(source).is_file():
             raise UserError(f"the bundle's test data {source} is not on this machine; pass --data FILE")
-    return load_splits(spec, label_names=bundle.labels).test, f"{spec.source} (test split)"
+    return load_task_splits(spec, scoring.task, bundle.labels).test, f"{spec.source} (test split)"
+
+
+def _read_data(bundle: Bundle, scoring: TaskScoring, data: str, text_column: str, label_column: str):
+    if scoring.task == TOKEN_TASK:
+        sentences = read_tagged_file(data)
+        unknown = sorted({tag for tags in sentences.tags for tag in tags} - set(bundle.labels))
+        if unknown:
+            raise UserError(f"{data}: tag {unknown[0]!r} is not one of the bundle's tags ({', '.join(bundle.labels)})")
+        return sentences
+    texts, raw = read_labelled(data, text_column, label_column)
+    index = {name: i for i, name in enumerate(bundle.labels)}
+    unknown = sorted(set(raw) - set(index))
+    if unknown:
+        raise UserError(f"{data}: label {unknown[0]!r} is not one of the bundle's labels ({', '.join(bundle.labels)})")
+    return LabelledTexts(texts, [index[label] for label in raw])

@@ -150,7 +150,7 @@ def _export_column(manifest_file: Path, manifest: Manifest) -> dict[str, Any]:
         "identity": {"where": manifest.toolchain.get("platform"), "measured_on": f"export texts, {widths}",
                      "runtime_version": manifest.toolchain.get(_runtime_package(manifest.runtime)),
                      "created_at": manifest.created_at or None},
-        "figures": {"size_bytes": metrics["size_bytes"], "accuracy": metrics["accuracy"], "load_ms": latency["load"],
+        "figures": {"size_bytes": metrics["size_bytes"], "accuracy": metrics.get("accuracy"), "load_ms": latency["load"],
                     "first_ms": latency["first"], "p50_ms": latency["p50"], "p90_ms": latency["p90"],
                     "p99_ms": latency["p99"], "peak_rss_mb": metrics["peak_rss_mb"], "threads": manifest.threads},
         "passed": None,

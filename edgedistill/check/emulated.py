@@ -70,18 +70,19 @@ def profile_cpu(profile_name: str) -> str:
 
 
 def compare_isas(arm_logits: np.ndarray, host: BundleRun, tolerance: float) -> dict[str, Any]:
-    """Argmax flips and |Δlogit| between Arm and this host on the same texts, with the worst examples."""
+    """Argmax flips and |Δlogit| between Arm and this host on the same rows (texts, or words), with the worst."""
     host_logits = host.logits
     if arm_logits.shape != host_logits.shape:
         raise UserError(f"the arm64 run gave logits of shape {arm_logits.shape}, this host {host_logits.shape}")
     diff = np.abs(arm_logits - host_logits).max(axis=1)
     flipped = arm_logits.argmax(axis=1) != host_logits.argmax(axis=1)
     order = sorted(range(len(diff)), key=lambda i: (not flipped[i], -diff[i]))
-    worst = [{"index": i, "text": host.test.texts[i][:160], "label": host.test.labels[i],
+    worst = [{"index": i, "text": host.row_texts[i][:160], "label": host.row_labels[i],
               "host_logits": host_logits[i].tolist(), "arm_logits": arm_logits[i].tolist(),
               "max_abs_logit_diff": float(diff[i]), "flipped": bool(flipped[i])}
              for i in order[:WORST_SHOWN] if flipped[i] or diff[i] > tolerance]
-    return {"host_isa": host.report["isa"], "host_accuracy": host.report["accuracy"],
+    metric = host.report["metric"]
+    return {"host_isa": host.report["isa"], f"host_{metric}": host.report[metric],
             "examples": len(diff), "argmax_agreement": float(1.0 - flipped.mean()), "flips": int(flipped.sum()),
             "max_abs_logit_diff": float(diff.max()), "tolerance": tolerance,
             "agrees": bool(not flipped.any() and diff.max() <= tolerance), "worst": worst}

@@ -18,9 +18,14 @@ Example = tuple[np.ndarray, np.ndarray]  # (input_ids, attention_mask), each (1,
 
 @dataclass
 class TimedRun:
-    logits: np.ndarray  # (N, classes)
+    outputs: list[np.ndarray]  # each example's raw output: (1, classes), or (1, width, tags) for words
     first_ms: float
     samples_ms: list[float]
+
+    @property
+    def logits(self) -> np.ndarray:
+        """A text classifier's outputs as one (N, classes) array."""
+        return np.concatenate([out.reshape(1, -1) for out in self.outputs], axis=0)
 
 
 def load_session(target: Target, artifact: Path, threads: int) -> tuple[Session, float]:
@@ -58,6 +63,6 @@ def run_timed(session: Session, examples: list[Example], warmup: int = 3) -> Tim
     outputs, samples = [], []
     for ids, mask in examples:
         logits, ms = elapsed_ms(lambda: session.run(ids, mask))
-        outputs.append(np.asarray(logits, dtype=np.float32).reshape(1, -1))
+        outputs.append(np.asarray(logits, dtype=np.float32))
         samples.append(ms)
-    return TimedRun(np.concatenate(outputs, axis=0), first_ms, samples)
+    return TimedRun(outputs, first_ms, samples)

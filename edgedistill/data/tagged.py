@@ -77,6 +77,11 @@ def read_tagged(path: Path) -> TaggedSentences:
     return _read_jsonl(path) if path.suffix == ".jsonl" else _read_conll(path)
 
 
+def read_tagged_file(source: str) -> TaggedSentences:
+    """A user's tagged file (CoNLL columns or JSON lines), by path."""
+    return read_tagged(_tagged_path(source))
+
+
 def _tagged_path(source: str) -> Path:
     path = Path(source)
     if source.startswith(BUILTIN_PREFIX):

@@ -16,11 +16,11 @@ from edgedistill.distill.token_task import (
     TokenObjective,
     encode_words,
     predict_word_logits,
-    token_metrics,
     token_validator,
 )
 from edgedistill.distill.training import Validator
 from edgedistill.model.classifiers import SEQUENCE_TASK, TOKEN_TASK
+from edgedistill.tasks.words import word_metrics
 
 
 @dataclass
@@ -72,7 +72,7 @@ class WordTask:
                         encode_words(tokenizer, splits.test.tokens, max_length))
 
     def test_metrics(self, model: nn.Module, test_set) -> dict:
-        return token_metrics(predict_word_logits(model, test_set), test_set.num_words, self.splits.test.tags,
+        return word_metrics(predict_word_logits(model, test_set), test_set.num_words, self.splits.test.tags,
                              self.label_names)
 
 

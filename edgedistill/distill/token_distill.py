@@ -29,14 +29,12 @@ from edgedistill.distill.token_task import (
     TokenObjective,
     encode_words,
     predict_word_logits,
-    token_metrics,
     token_validator,
-    word_tag_predictions,
 )
 from edgedistill.distill.training import TrainSettings, train, training_record
 from edgedistill.errors import UserError
 from edgedistill.modeldir import DISTILL_FILE
-from edgedistill.tasks.words import IGNORED
+from edgedistill.tasks.words import IGNORED, word_metrics, word_tag_predictions
 
 
 def run_token_distill(config: DistillConfig, label_names: list[str], layer_map: list[int], source: StudentSource, record: dict,
@@ -83,9 +81,9 @@ def run_token_distill(config: DistillConfig, label_names: list[str], layer_map: 
             counts = [len(words) for words in splits.test.tokens]
             metrics = {
                 "task": "token-classification",
-                "teacher": {**token_metrics(teacher_test, counts, splits.test.tags, label_names),
+                "teacher": {**word_metrics(teacher_test, counts, splits.test.tags, label_names),
                             "params": count_parameters(teacher)[0]},
-                "student": {**token_metrics(student_test, counts, splits.test.tags, label_names),
+                "student": {**word_metrics(student_test, counts, splits.test.tags, label_names),
                             "params": total, "non_embedding_params": non_embedding},
                 "agreement": word_agreement(student_test, teacher_test, counts, label_names),
                 "layer_map": layer_map,

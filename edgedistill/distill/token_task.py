@@ -14,13 +14,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from edgedistill.distill.batches import Batch, EncodedTexts, collate, inference_batches, padding_id
+from edgedistill.distill.batches import (
+    Batch,
+    EncodedTexts,
+    collate,
+    inference_batches,
+    padding_id,
+)
 from edgedistill.distill.objectives import KDSettings
 from edgedistill.distill.predict import INFERENCE_BATCH_SIZE
 from edgedistill.distill.token_losses import gather_words, token_kd_loss
 from edgedistill.distill.training import Validator
-from edgedistill.tasks.entities import entity_scores
-from edgedistill.tasks.words import IGNORED, first_subtokens, tags_of_words
+from edgedistill.tasks.words import IGNORED, first_subtokens, word_metrics
 
 
 @dataclass
@@ -101,24 +106,11 @@ def predict_word_logits(model: nn.Module, encoded: EncodedWords, batch_size: int
     return out
 
 
-def word_tag_predictions(word_logits: list[np.ndarray], num_words: list[int], tag_names: list[str]) -> list[list[str]]:
-    """Each sentence's tags by argmax; words cut off by truncation are tagged O."""
-    return [tags_of_words(logits, tag_names, count) for logits, count in zip(word_logits, num_words)]
-
-
-def token_metrics(word_logits: list[np.ndarray], num_words: list[int], tags: list[list[str]],
-                  tag_names: list[str]) -> dict:
-    """Entity-level precision, recall and F1 (conlleval rules), with per-type figures."""
-    scores = entity_scores(tags, word_tag_predictions(word_logits, num_words, tag_names))
-    return {"entity_f1": scores.f1, "entity_precision": scores.precision, "entity_recall": scores.recall,
-            "per_type": scores.per_type}
-
-
 def token_validator(encoded: EncodedWords, tags: list[list[str]], tag_names: list[str]) -> Validator:
     """Epochs of a token classifier are scored, and the best picked, by validation entity F1."""
 
     def measure(model: nn.Module) -> dict[str, float]:
-        figures = token_metrics(predict_word_logits(model, encoded), encoded.num_words, tags, tag_names)
+        figures = word_metrics(predict_word_logits(model, encoded), encoded.num_words, tags, tag_names)
         return {name: value for name, value in figures.items() if name != "per_type"}
 
     return Validator("entity_f1", measure)

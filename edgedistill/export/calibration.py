@@ -11,9 +11,11 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
+from edgedistill.check.evaluation import load_task_splits
 from edgedistill.data.sources import read_unlabelled
-from edgedistill.data.splits import load_splits, load_unlabelled
+from edgedistill.data.splits import load_unlabelled
 from edgedistill.errors import UserError
+from edgedistill.tasks.kinds import TOKEN_TASK
 from edgedistill.modeldir import read_data_spec, read_distill_record, read_labels
 
 DEFAULT_LIMIT = 200
@@ -49,8 +51,7 @@ def stratified_sample(texts: list[str], labels: list[int], limit: int, seed: int
 def calibration_texts(source: str | None, student_dir: Path, limit: int = DEFAULT_LIMIT) -> list[str]:
     """Texts from a .jsonl/.txt file, a shipped set by name, or (None) a stratified sample of the student's train split."""
     if source is None:
-        splits = load_splits(read_data_spec(student_dir), label_names=read_labels(student_dir))
-        return stratified_sample(splits.train.texts, splits.train.labels, limit)
+        return train_sample(student_dir, limit)
     path = Path(source)
     if path.suffix not in FILE_SUFFIXES:
         path = calibration_dir() / f"{source}.jsonl"
@@ -61,6 +62,18 @@ def calibration_texts(source: str | None, student_dir: Path, limit: int = DEFAUL
     if not texts:
         raise UserError(f"calibration file {path} has no texts")
     return random.Random(SAMPLE_SEED).sample(texts, limit) if len(texts) > limit else texts
+
+
+def train_sample(student_dir: Path, limit: int) -> list[str]:
+    """A stratified sample of the student's train texts; a token classifier's sentences are joined by spaces."""
+    from edgedistill.model.classifiers import classifier_task
+
+    task = classifier_task(student_dir)
+    splits = load_task_splits(read_data_spec(student_dir), task, read_labels(student_dir))
+    if task == TOKEN_TASK:
+        texts = [" ".join(words) for words in splits.train.tokens]
+        return random.Random(SAMPLE_SEED).sample(texts, min(limit, len(texts)))
+    return stratified_sample(splits.train.texts, splits.train.labels, limit)
 
 
 def agreement_texts(student_dir: Path, calibration: list[str], held_out: set[str],

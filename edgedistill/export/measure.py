@@ -1,5 +1,5 @@
 """Measure one exported artifact in its real runtime on the validation and test splits and on unlabelled
-in-domain texts (no torch here).
+in-domain texts (no torch here), scored as its task is (check/evaluation.py).
 
 The validation figures and the agreement on unlabelled texts decide whether a recipe is within budget; the
 test figures are only reported (and recorded in the bundle, where `check` re-measures them), so selection
@@ -16,16 +16,16 @@ from typing import Any
 import numpy as np
 
 from edgedistill.check.affinity import pinned_to
+from edgedistill.check.evaluation import Split, TaskScoring
 from edgedistill.check.latency import LatencyDistribution, summarize
 from edgedistill.check.memory import PeakMemory
 from edgedistill.check.runner import Example, encode_examples, load_session, run_timed
-from edgedistill.data.dataset import LabelledTexts
-from edgedistill.metrics import accuracy, accuracy_drop_interval, agreement, macro_f1, max_abs_logit_diff
-from edgedistill.targets.base import Target
+from edgedistill.metrics import agreement
 from edgedistill.profiles import DeviceProfile
+from edgedistill.targets.base import Target
 
-# fp32 student logits for the exact inputs an artifact ran on.
-ReferenceFor = Callable[[list[Example]], np.ndarray]
+# The fp32 student's raw outputs for the exact inputs an artifact ran on, one per example.
+ReferenceFor = Callable[[list[Example]], list[np.ndarray]]
 
 
 @dataclass
@@ -37,24 +37,28 @@ class Measurement:
     latency_distribution: LatencyDistribution
 
 
-def measure_artifact(target: Target, artifact: Path, profile: DeviceProfile, tokenizer_json: Path,
-                     validation: LabelledTexts, test: LabelledTexts, unlabelled: list[str], num_classes: int,
-                     reference_for: ReferenceFor) -> Measurement:
-    """Load, run every validation, test and unlabelled text at batch 1 with the profile's threads and cores,
+def measure_artifact(target: Target, artifact: Path, profile: DeviceProfile, tokenizer_json: Path, scoring: TaskScoring,
+                     validation: Split, test: Split, unlabelled: list[str], reference_for: ReferenceFor) -> Measurement:
+    """Load, run every validation, test and unlabelled item at batch 1 with the profile's threads and cores,
     and compare with the fp32 student."""
+    items = scoring.items(validation) + scoring.items(test)
     with pinned_to(profile.cpu_affinity), PeakMemory() as memory:
         session, load_ms = load_session(target, artifact, profile.threads)
-        examples = encode_examples(tokenizer_json, measured_texts(validation, test, unlabelled), profile.sequence, session.fixed_length)
-        run = run_timed(session, examples)
-    reference = reference_for(examples)
-    held_out, labelled = len(validation), len(validation) + len(test)
-    on_validation = _scores(run.logits[:held_out], reference[:held_out], validation.labels, num_classes)
-    on_test = _scores(run.logits[held_out:labelled], reference[held_out:labelled], test.labels, num_classes)
-    on_unlabelled = ({"agreement": agreement(run.logits[labelled:], reference[labelled:]), "examples": len(unlabelled)}
-                     if unlabelled else None)
+        labelled = scoring.encode(tokenizer_json, items, profile.sequence, session.fixed_length)
+        extra = encode_examples(tokenizer_json, unlabelled, profile.sequence, session.fixed_length)
+        run = run_timed(session, labelled.examples + extra)
+    outputs, reference = run.outputs, reference_for(labelled.examples + extra)
+    count = len(labelled.examples)
+    rows, reference_rows = labelled.rows(outputs[:count]), labelled.rows(reference[:count])
+    held_out = len(validation)
+    on_validation = scoring.figures(rows[:held_out], reference_rows[:held_out], validation)
+    on_test = scoring.figures(rows[held_out:], reference_rows[held_out:], test)
+    on_unlabelled = ({"agreement": agreement(_stacked(outputs[count:]), _stacked(reference[count:])),
+                      "examples": len(unlabelled)} if unlabelled else None)
     latency = summarize(run.samples_ms)
     rss = memory.as_dict()
     metrics = {
+        "metric": scoring.metric,
         **on_test,
         "validation": on_validation,
         "unlabelled": on_unlabelled,
@@ -68,13 +72,5 @@ def measure_artifact(target: Target, artifact: Path, profile: DeviceProfile, tok
     return Measurement(metrics, list(session.input_names), session.fixed_length, LatencyDistribution.of(run.samples_ms))
 
 
-def measured_texts(validation: LabelledTexts, test: LabelledTexts, unlabelled: list[str]) -> list[str]:
-    """Every text a candidate runs on, in the order its logits are split: validation, test, unlabelled."""
-    return validation.texts + test.texts + unlabelled
-
-
-def _scores(logits: np.ndarray, reference: np.ndarray, labels: list[int], num_classes: int) -> dict[str, Any]:
-    return {"accuracy": accuracy(logits, labels), "macro_f1": macro_f1(logits, labels, num_classes),
-            "reference_accuracy": accuracy(reference, labels), "agreement": agreement(logits, reference),
-            "max_abs_logit_diff": max_abs_logit_diff(logits, reference), "examples": len(labels),
-            "accuracy_drop_ci95_points": list(accuracy_drop_interval(logits, reference, labels))}
+def _stacked(outputs: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([out.reshape(1, -1) for out in outputs])

@@ -47,18 +47,21 @@ def model_card(student_dir: Path, splits: Splits, metrics: dict[str, Any], preci
     """The manifest's `model_card` for one artifact of the student in `student_dir`."""
     data = read_data_spec(student_dir)
     record = read_distill_record(student_dir)
-    labels = splits.label_names
+    labels = splits.label_names if isinstance(splits, Splits) else splits.tag_names
+    metric = metrics.get("metric", "accuracy")
+    words = metric == "entity_f1"
     return {
         "model": _model(student_dir, record),
         "data": {"source": data.source, "test_source": data.test_source, "transfer": record.get("transfer"),
                  "labels": list(labels),
                  "texts": {"train": len(splits.train), "validation": len(splits.validation), "test": len(splits.test)}},
         "intended_use": text.intended_use or (
-            f"Sort a text into one of {', '.join(labels)}, for text like that of {data.source}. "
+            (f"Tag the words of a sentence with {', '.join(labels)} (entity spans, IOB2)" if words else
+             f"Sort a text into one of {', '.join(labels)}") + f", for text like that of {data.source}. "
             "Check it on your own data before relying on it."),
-        "metrics": {"split": "test", "texts": len(splits.test), "accuracy": metrics["accuracy"],
-                    "fp32_student_accuracy": metrics["reference_accuracy"],
-                    "teacher_accuracy": metrics["teacher_accuracy"], "agreement_with_fp32": metrics["agreement"]},
+        "metrics": {"split": "test", "texts": len(splits.test), metric: metrics[metric],
+                    f"fp32_student_{metric}": metrics[f"reference_{metric}"],
+                    f"teacher_{metric}": metrics[f"teacher_{metric}"], "agreement_with_fp32": metrics["agreement"]},
         "limits": [*text.limits, *_measured_limits(data.test_source or data.source, len(splits.test), metrics,
                                                    precision, max_tokens, pruning)],
     }
@@ -80,8 +83,10 @@ def _measured_limits(source: str, texts: int, metrics: dict[str, Any], precision
     limits = [f"Reads at most {max_tokens} tokens, special tokens included; the rest of a longer text is ignored.",
               f"Measured on {texts} held-out texts of {source} only; accuracy on other kinds of text is not known."]
     if precision != "fp32":
-        limits.append(f"{precision}: {metrics['accuracy']:.2%} test accuracy against {metrics['reference_accuracy']:.2%} "
-                      f"for the fp32 student; the two agree on {metrics['agreement']:.2%} of texts.")
+        metric = metrics.get("metric", "accuracy")
+        named, unit = ("entity F1", "words") if metric == "entity_f1" else ("accuracy", "texts")
+        limits.append(f"{precision}: {metrics[metric]:.2%} test {named} against {metrics[f'reference_{metric}']:.2%} "
+                      f"for the fp32 student; the two agree on {metrics['agreement']:.2%} of {unit}.")
     if pruning:
         limits.append(f"Vocabulary cut to {pruning['tokens_after']:,} of {pruning['tokens_before']:,} tokens: other "
                       f"words split into kept pieces or become [UNK] ({pruning['held_out_unknown_share_after']:.2%} "

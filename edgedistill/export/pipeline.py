@@ -22,25 +22,51 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
-from edgedistill.bundle.golden import build_golden, pick_golden_texts
-from edgedistill.bundle.manifest import MANIFEST_FILE, SCHEMA_VERSION, parse_manifest, tensor_specs, toolchain_versions
+from edgedistill.bundle.golden import (
+    build_golden,
+    pick_golden_sentences,
+    pick_golden_texts,
+)
+from edgedistill.bundle.manifest import (
+    MANIFEST_FILE,
+    SCHEMA_VERSION,
+    parse_manifest,
+    task_record,
+    tensor_specs,
+    toolchain_versions,
+)
 from edgedistill.bundle.writer import bundle_name, write_bundle
 from edgedistill.check.device_results import DeviceLatencies, device_latencies
+from edgedistill.check.evaluation import TaskScoring, load_task_splits, scoring_for
 from edgedistill.check.runner import Example, encode_examples
 from edgedistill.data.dataset import Splits
-from edgedistill.data.splits import load_splits
+from edgedistill.data.tagged import TaggedSplits
 from edgedistill.errors import UserError
 from edgedistill.export.calibration import agreement_texts, calibration_texts
-from edgedistill.export.measure import Measurement, measure_artifact, measured_texts
+from edgedistill.export.measure import Measurement, measure_artifact
 from edgedistill.export.model_card import CardText, load_card_text, model_card
-from edgedistill.export.selection import Candidate, NoRecipePassed, Ranking, ranking_for, rejection_reason, select_recipe
+from edgedistill.export.selection import (
+    Candidate,
+    NoRecipePassed,
+    Ranking,
+    ranking_for,
+    rejection_reason,
+    select_recipe,
+)
 from edgedistill.fsutil import require_directory_path
 from edgedistill.jsonio import write_json
-from edgedistill.metrics import accuracy
-from edgedistill.modeldir import DISTILL_FILE, read_data_spec, read_distill_record, read_labels, read_metrics, require_model_dir
-from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Target
+from edgedistill.modeldir import (
+    DISTILL_FILE,
+    read_data_spec,
+    read_distill_record,
+    read_labels,
+    read_metrics,
+    require_model_dir,
+)
 from edgedistill.profiles import DeviceProfile, host_isa
+from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Target
 from edgedistill.targets.registry import get_target, load_profile
+from edgedistill.tasks.kinds import TOKEN_TASK
 from edgedistill.typed_config import from_mapping
 
 REPORT_FILE = "export_report.json"
@@ -83,23 +109,25 @@ class Prepared:
 
     student_dir: Path
     model: Any
-    splits: Splits
+    scoring: TaskScoring
+    splits: Splits | TaggedSplits
     golden: dict[str, Any]
     calibration: list[str]
     # Unlabelled in-domain texts for the agreement gate, and where they came from.
     unlabelled: list[str]
     unlabelled_source: str
-    reference_accuracy: float
-    reference_cache: dict[str, np.ndarray]
+    # The fp32 student's task metric on the test split.
+    reference_score: float
+    reference_cache: dict[str, list[np.ndarray]]
     # For the model card: the exporter's own words, and what vocabulary pruning kept and cost.
     card_text: CardText = dataclasses.field(default_factory=CardText)
     pruning: dict[str, Any] | None = None
 
-    def reference_for(self, examples: list[Example]) -> np.ndarray:
-        """fp32 student logits for these exact inputs, computed once per distinct input set."""
+    def reference_for(self, examples: list[Example]) -> list[np.ndarray]:
+        """fp32 student outputs for these exact inputs, computed once per distinct input set."""
         key = _inputs_key(examples)
         if key not in self.reference_cache:
-            self.reference_cache[key] = _reference_logits(self.model, examples)
+            self.reference_cache[key] = _reference_outputs(self.model, examples)
         return self.reference_cache[key]
 
 
@@ -139,7 +167,8 @@ def _export_student(request: ExportRequest, profile: DeviceProfile, targets: lis
     report: dict[str, Any] = {
         "student": pruning["student"] if pruning else str(student_dir), "profile": profile.name,
         "out_dir": str(out_dir), "vocab_prune": pruning,
-        "test_examples": len(prepared.splits.test), "reference_accuracy": prepared.reference_accuracy,
+        "test_examples": len(prepared.splits.test), "task": prepared.scoring.task, "metric": prepared.scoring.metric,
+        f"reference_{prepared.scoring.metric}": prepared.reference_score,
         "calibration": {"source": request.calibration or "train split", "texts": len(prepared.calibration)},
         "agreement_texts": {"source": prepared.unlabelled_source, "texts": len(prepared.unlabelled)},
         "budgets": dataclasses.asdict(profile.budgets), "runtimes": {},
@@ -234,7 +263,8 @@ def _check_before_placing(scratch: Path, verdict: dict[str, Any], arm: dict[str,
     from edgedistill.check.checker import check_bundle
 
     report = check_bundle(scratch, arch="arm64", cpu=arm["cpu"]) if arm else check_bundle(scratch)
-    verdict.update(passed=report["passed"], gates=report["gates"], accuracy=report["accuracy"],
+    metric = report["metric"]
+    verdict.update(passed=report["passed"], gates=report["gates"], **{metric: report[metric]},
                    parity_widths=[entry["width"] for entry in report["parity"]["lengths"]])
     if arm:
         verdict["cross_isa"] = report["cross_isa"]
@@ -266,11 +296,15 @@ def _record_arm_figures(scratch: Path, report: dict[str, Any], arm: dict[str, An
     manifest = json.loads((scratch / MANIFEST_FILE).read_text())
     manifest["metrics"]["arm64"] = {
         "measured_on": arm["measured_on"], "machine": report["machine"], "wheels": report["emulation"]["wheels"],
-        "accuracy": report["accuracy"], "reference_accuracy": report["reference_accuracy"],
-        "accuracy_drop_points": report["accuracy_drop_points"], "examples": report["examples"],
+        **{key: report[key] for key in _metric_keys(report["metric"])}, "examples": report["examples"],
         "parity": report["parity"], "cross_isa": report["cross_isa"], "note": report["emulation"]["note"],
     }
     write_json(scratch / MANIFEST_FILE, parse_manifest(manifest, f"manifest of {scratch.name}").to_dict())
+
+
+def _metric_keys(metric: str) -> tuple[str, ...]:
+    """A check report's figures of the task metric."""
+    return metric, f"reference_{metric}", f"{metric}_drop_points"
 
 
 def _try_recipe(target: Target, profile: DeviceProfile, prepared: Prepared, inputs: ExportInputs, recipe: Recipe) -> Trial:
@@ -283,20 +317,20 @@ def _try_recipe(target: Target, profile: DeviceProfile, prepared: Prepared, inpu
         result = target.export(dataclasses.replace(inputs, work_dir=work_dir), recipe)
         export_s = time.perf_counter() - started
         measurement = measure_artifact(target, result.artifact, profile, prepared.student_dir / "tokenizer.json",
-                                       prepared.splits.validation, prepared.splits.test, prepared.unlabelled,
-                                       len(prepared.splits.label_names), prepared.reference_for)
+                                       prepared.scoring, prepared.splits.validation, prepared.splits.test,
+                                       prepared.unlabelled, prepared.reference_for)
     except Exception as exc:  # a converter crash rejects this recipe; the others may still pass
         message = (str(exc).strip().splitlines() or [""])[0][:300]
         _say(f"  failed: {type(exc).__name__}: {message}", "red")
         return Trial(Candidate(recipe, error=f"{type(exc).__name__}: {message}"), time.perf_counter() - started)
     candidate = Candidate(recipe, measurement.metrics)
     reason = rejection_reason(candidate, profile.budgets)
-    m = measurement.metrics
+    m, metric = measurement.metrics, candidate.metric
     on_validation = m["validation"]
-    low, high = on_validation["accuracy_drop_ci95_points"]
-    _say(f"  validation accuracy {on_validation['accuracy']:.2%} (fp32 {on_validation['reference_accuracy']:.2%}, "
-         f"drop 95% CI [{low:.2f}, {high:.2f}] pt), "
-         f"test {m['accuracy']:.2%} (fp32 {m['reference_accuracy']:.2%}), agreement {m['agreement']:.2%}, "
+    interval = on_validation.get("accuracy_drop_ci95_points")
+    spread = f", drop 95% CI [{interval[0]:.2f}, {interval[1]:.2f}] pt" if interval else ""
+    _say(f"  validation {metric} {on_validation[metric]:.2%} (fp32 {on_validation[f'reference_{metric}']:.2%}{spread}), "
+         f"test {m[metric]:.2%} (fp32 {m[f'reference_{metric}']:.2%}), agreement {m['agreement']:.2%}, "
          f"p50 {m['latency_ms']['p50']:.2f} ms, {m['size_bytes'] / 1e6:.2f} MB, export {export_s:.1f} s → "
          + (f"rejected: {reason}" if reason else "accepted"), "red" if reason else None)
     return Trial(candidate, export_s, result, measurement)
@@ -327,14 +361,16 @@ def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, tr
                   selection: dict[str, Any], verify: Callable[[Path], None]) -> Path:
     student = prepared.student_dir.name
     recipe, result, measurement = trial.candidate.recipe, trial.result, trial.measurement
-    inputs, outputs = tensor_specs(measurement.input_names, measurement.fixed_length, len(prepared.splits.label_names))
+    scoring = prepared.scoring
+    inputs, outputs = tensor_specs(measurement.input_names, measurement.fixed_length, len(scoring.labels),
+                                   per_token=scoring.task == TOKEN_TASK)
     # Every figure here comes from this host; an Arm check adds its own under "arm64" (_record_arm_figures).
-    metrics = {**measurement.metrics, "teacher_accuracy": _teacher_accuracy(prepared.student_dir),
+    metrics = {**measurement.metrics, f"teacher_{scoring.metric}": _teacher_score(prepared.student_dir, scoring.metric),
                "measured_on": host_isa(), "arm64": None}
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "name": bundle_name(student, target.name, recipe.name), "target": profile.name, "runtime": target.name,
-        "precision": recipe.precision,
+        "precision": recipe.precision, "task": task_record(scoring.task, scoring.labels),
         "quantization": {"recipe": recipe.name, "description": recipe.description, "options": recipe.options_record()},
         "toolchain": {**toolchain_versions(target.packages), **result.report.get("toolchain", {})},
         "inputs": inputs, "outputs": outputs,
@@ -355,26 +391,34 @@ def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, tr
 
 
 def prepare(student_dir: Path, profile: DeviceProfile, calibration: str | None) -> Prepared:
-    """Load the student, its test split, calibration texts, golden vectors and fp32 reference logits."""
+    """Load the student, its splits, calibration texts, golden vectors and fp32 reference outputs."""
+    from edgedistill.model.classifiers import classifier_task
     from edgedistill.model.reference import reference_logits
     from edgedistill.model.wrapper import load_exportable
 
     texts = calibration_texts(calibration, student_dir)
     _say(f"loading student {student_dir} and its test split")
     model = load_exportable(student_dir)
-    splits = load_splits(read_data_spec(student_dir), label_names=read_labels(student_dir))
-    golden = build_golden(pick_golden_texts(splits.test.texts), student_dir / "tokenizer.json", profile.sequence,
-                          lambda ids, mask: reference_logits(model, ids, mask))
-    unlabelled, source = agreement_texts(student_dir, texts, set(splits.validation.texts + splits.test.texts))
-    # The texts every candidate is measured on, so the first measurement at the policy's own widths
-    # reuses this fp32 pass instead of running the student again.
-    examples = encode_examples(student_dir / "tokenizer.json",
-                               measured_texts(splits.validation, splits.test, unlabelled), profile.sequence)
-    reference = _reference_logits(model, examples)
-    test_reference = reference[len(splits.validation):len(splits.validation) + len(splits.test)]
-    prepared = Prepared(student_dir, model, splits, golden, texts, unlabelled, source,
-                        accuracy(test_reference, splits.test.labels), {_inputs_key(examples): reference})
-    _say(f"fp32 student: accuracy {prepared.reference_accuracy:.2%} on {len(splits.test)} test texts; "
+    scoring = scoring_for(classifier_task(student_dir), read_labels(student_dir))
+    splits = load_task_splits(read_data_spec(student_dir), scoring.task, scoring.labels)
+    words = scoring.task == TOKEN_TASK
+    picked = pick_golden_sentences(splits.test.tokens) if words else pick_golden_texts(splits.test.texts)
+    golden = build_golden(picked, student_dir / "tokenizer.json", profile.sequence,
+                          lambda ids, mask: reference_logits(model, ids, mask), words=words)
+    # The agreement gate's unlabelled inputs are texts; a token classifier's agreement is read on its words.
+    unlabelled, source = (([], "none (token classification: agreement on validation words)") if words else
+                          agreement_texts(student_dir, texts, set(splits.validation.texts + splits.test.texts)))
+    # The inputs every candidate is measured on, so the first measurement at the policy's own widths reuses
+    # this fp32 pass instead of running the student again.
+    items = scoring.items(splits.validation) + scoring.items(splits.test)
+    labelled = scoring.encode(student_dir / "tokenizer.json", items, profile.sequence)
+    examples = labelled.examples + encode_examples(student_dir / "tokenizer.json", unlabelled, profile.sequence)
+    reference = _reference_outputs(model, examples)
+    rows = labelled.rows(reference[:len(labelled.examples)])
+    test_score = scoring.score(rows[len(splits.validation):], splits.test)[scoring.metric]
+    prepared = Prepared(student_dir, model, scoring, splits, golden, texts, unlabelled, source, test_score,
+                        {_inputs_key(examples): reference})
+    _say(f"fp32 student: {scoring.metric} {test_score:.2%} on {len(splits.test)} test items; "
          f"{len(texts)} calibration texts; agreement measured on {len(unlabelled)} texts of the {source}")
     return prepared
 
@@ -387,8 +431,8 @@ def _inputs_key(examples: list[Example]) -> str:
     return digest.hexdigest()
 
 
-def _reference_logits(model, examples: list[Example]) -> np.ndarray:
-    """Batch the examples by width so the fp32 reference sees exactly the artifact's inputs."""
+def _reference_outputs(model, examples: list[Example]) -> list[np.ndarray]:
+    """Each example's fp32 output (batch 1), batched by width so the reference sees exactly the artifact's inputs."""
     from edgedistill.model.reference import reference_logits
 
     by_width: dict[int, list[int]] = defaultdict(list)
@@ -399,8 +443,8 @@ def _reference_logits(model, examples: list[Example]) -> np.ndarray:
         ids = np.concatenate([examples[i][0] for i in positions])
         mask = np.concatenate([examples[i][1] for i in positions])
         for position, row in zip(positions, reference_logits(model, ids, mask)):
-            logits[position] = row
-    return np.stack(logits).astype(np.float32)
+            logits[position] = np.asarray(row, dtype=np.float32)[None]
+    return logits
 
 
 def _pick_runtimes(profile: DeviceProfile, request: ExportRequest) -> list[str]:
@@ -469,11 +513,12 @@ def qat_teacher_logits(prepared: Prepared, recipe: Recipe, profile: DeviceProfil
     return teacher_logits(teacher, prepared.splits.train.texts, max_length)
 
 
-def _teacher_accuracy(student_dir: Path) -> float | None:
+def _teacher_score(student_dir: Path, metric: str) -> float | None:
+    """The teacher's test figure of `metric` that distill recorded, if any."""
     if not (student_dir / "metrics.json").is_file():
         return None
     teacher = read_metrics(student_dir).get("teacher")
-    return teacher.get("accuracy") if isinstance(teacher, dict) else None
+    return teacher.get(metric) if isinstance(teacher, dict) else None
 
 
 def _say(text: str, style: str | None = None) -> None:

@@ -32,10 +32,15 @@ class Candidate:
     error: str | None = None
 
     @property
-    def accuracy_drop_points(self) -> float:
-        """The drop below the fp32 student on the validation split, which decides."""
+    def metric(self) -> str:
+        """The task metric the budget is about: accuracy, or entity F1 for a token classifier."""
+        return self.metrics.get("metric", "accuracy")
+
+    @property
+    def drop_points(self) -> float:
+        """The drop of the task metric below the fp32 student on the validation split, which decides."""
         on_validation = self.metrics["validation"]
-        return (on_validation["reference_accuracy"] - on_validation["accuracy"]) * 100.0
+        return (on_validation[f"reference_{self.metric}"] - on_validation[self.metric]) * 100.0
 
     @property
     def unlabelled_agreement(self) -> float | None:
@@ -56,8 +61,8 @@ def rejection_reason(candidate: Candidate, budgets: Budgets) -> str | None:
     """Why `candidate` is out, or None when it is within budget."""
     if candidate.error is not None:
         return f"failed: {candidate.error}"
-    if candidate.accuracy_drop_points > budgets.max_accuracy_drop + _EPSILON:
-        return (f"validation accuracy drop {candidate.accuracy_drop_points:.2f} points exceeds the budget of "
+    if candidate.drop_points > budgets.max_accuracy_drop + _EPSILON:
+        return (f"validation {_named(candidate.metric)} drop {candidate.drop_points:.2f} points exceeds the budget of "
                 f"{budgets.max_accuracy_drop:g}")
     agreed = candidate.unlabelled_agreement
     if budgets.min_agreement is not None and agreed is not None and agreed < budgets.min_agreement - _EPSILON:
@@ -129,7 +134,7 @@ def select_recipe(candidates: list[Candidate], budgets: Budgets, ranking: Rankin
     if not measured:
         failures = "; ".join(f"{c.recipe.name}: {c.error}" for c in candidates) or "no recipes to try"
         raise NoRecipePassed(f"every recipe failed ({failures})")
-    best = min(measured, key=lambda c: (c.accuracy_drop_points, c.p50_ms))
+    best = min(measured, key=lambda c: (c.drop_points, c.p50_ms))
     raise NoRecipePassed(f"no recipe met the budgets; the best, {describe(best)}, was rejected: "
                          f"{rejection_reason(best, budgets)}")
 
@@ -138,6 +143,12 @@ def describe(candidate: Candidate) -> str:
     """The candidate's headline figures in one phrase."""
     m = candidate.metrics
     on_validation = m["validation"]
-    return (f"{candidate.recipe.name} (validation accuracy {on_validation['accuracy']:.2%} vs fp32 "
-            f"{on_validation['reference_accuracy']:.2%}, "
+    metric = candidate.metric
+    return (f"{candidate.recipe.name} (validation {_named(metric)} {on_validation[metric]:.2%} vs fp32 "
+            f"{on_validation[f'reference_{metric}']:.2%}, "
             f"p50 {candidate.p50_ms:.2f} ms, p90 {candidate.p90_ms:.2f} ms)")
+
+
+def _named(metric: str) -> str:
+    """A metric key as words: entity_f1 -> entity F1."""
+    return metric.replace("_f1", " F1").replace("_", " ")

@@ -11,8 +11,8 @@ from torch import nn
 from edgedistill.errors import UserError
 from edgedistill.jsonio import read_json
 from edgedistill.modeldir import LABELS_FILE, read_labels
+from edgedistill.tasks.kinds import SEQUENCE_TASK, TOKEN_TASK
 
-SEQUENCE_TASK, TOKEN_TASK = "sequence-classification", "token-classification"
 # The Hugging Face head of each task, by the suffix of its architecture name.
 HEAD_SUFFIXES = {SEQUENCE_TASK: "ForSequenceClassification", TOKEN_TASK: "ForTokenClassification"}
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from edgedistill.tasks.entities import OUTSIDE, Entity, entities
+from edgedistill.tasks.entities import OUTSIDE, Entity, entities, entity_scores
 
 IGNORED = -100
 
@@ -37,6 +37,20 @@ def tags_of_words(word_logits: np.ndarray, tag_names: Sequence[str], num_words: 
     """The argmax tag of each word from (kept words, tags) logits; the words truncation cut off are tagged "O"."""
     kept = [tag_names[int(index)] for index in np.argmax(word_logits, axis=-1)] if len(word_logits) else []
     return kept + [OUTSIDE] * (num_words - len(kept))
+
+
+def word_tag_predictions(word_logits: Sequence[np.ndarray], num_words: Sequence[int],
+                         tag_names: Sequence[str]) -> list[list[str]]:
+    """Each sentence's tags by argmax over its (kept words, tags) logits; words cut off by truncation are O."""
+    return [tags_of_words(logits, tag_names, count) for logits, count in zip(word_logits, num_words)]
+
+
+def word_metrics(word_logits: Sequence[np.ndarray], num_words: Sequence[int], tags: Sequence[Sequence[str]],
+                 tag_names: Sequence[str]) -> dict:
+    """Entity-level precision, recall and F1 (conlleval rules) of per-word logits, with per-type figures."""
+    scores = entity_scores(tags, word_tag_predictions(word_logits, num_words, tag_names))
+    return {"entity_f1": scores.f1, "entity_precision": scores.precision, "entity_recall": scores.recall,
+            "per_type": scores.per_type}
 
 
 def decode_entities(words: Sequence[str], tags: Sequence[str]) -> list[dict]:

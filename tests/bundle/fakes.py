@@ -51,6 +51,7 @@ def manifest_fields(model: str = MODEL) -> dict:
     return {
         "schema_version": SCHEMA_VERSION, "name": "m-onnxruntime-fp32", "target": "test", "runtime": "onnxruntime",
         "precision": "fp32", "quantization": {"recipe": "fp32", "description": "d", "options": {}},
+        "task": {"kind": "sequence-classification", "metric": "accuracy", "labels": ["neg", "pos"], "alignment": None},
         "toolchain": {"python": "3.11"}, "inputs": [{"name": "input_ids", "dtype": "int64", "shape": ["batch", "sequence"]}],
         "outputs": [{"name": "logits", "dtype": "float32", "shape": ["batch", 2]}],
         "sequence": {"policy": "dynamic", "max_length": 64, "buckets": []}, "threads": 1, "cpu_affinity": [],

@@ -2,7 +2,7 @@ import copy
 
 import pytest
 
-from edgedistill.bundle.manifest import FileEntry, parse_manifest, tensor_specs, toolchain_versions
+from edgedistill.bundle.manifest import FileEntry, parse_manifest, task_record, tensor_specs, toolchain_versions
 from edgedistill.errors import UserError
 from tests.bundle.fakes import complete_manifest
 
@@ -49,7 +49,12 @@ def test_a_schema_1_manifest_is_read_with_sizes_unknown():
 
 def schema_2(manifest: dict) -> dict:
     """What a schema 2 manifest held: no tokenizer settings, no model card."""
-    return {**{k: v for k, v in manifest.items() if k not in ("tokenizer", "model_card")}, "schema_version": 2}
+    return {**{k: v for k, v in manifest.items() if k not in ("tokenizer", "model_card", "task")}, "schema_version": 2}
+
+
+def schema_3(manifest: dict) -> dict:
+    """What a schema 3 manifest held: no task (every bundle was a text classifier)."""
+    return {**{k: v for k, v in manifest.items() if k != "task"}, "schema_version": 3}
 
 
 def test_a_schema_2_manifest_is_read_without_tokenizer_settings_or_model_card():
@@ -67,12 +72,39 @@ def test_a_schema_2_manifest_is_read_without_tokenizer_settings_or_model_card():
     (lambda m: m["tokenizer"]["padding"].update(side="middle"), r"padding.side"),
     (lambda m: m["model_card"].update(limits=[]), r"model_card.limits"),
     (lambda m: m["model_card"]["metrics"].update(accuracy=2), r"model_card.metrics.accuracy"),
-    (lambda m: m.update(schema_version=2), r"at \$: Additional properties are not allowed \('model_card', 'tokenizer'"),
+    (lambda m: m.update(schema_version=2),
+     r"at \$: Additional properties are not allowed \('model_card', 'task', 'tokenizer'"),
+    (lambda m: m.pop("task"), r"at \$: 'task' is a required property"),
+    (lambda m: m["task"].update(metric="entity_f1"), r"at \$.task.metric"),
+    (lambda m: m["task"].update(kind="token-classification"), r"metrics lacks 'entity_f1'"),
 ])
-def test_schema_3_requires_the_tokenizer_settings_and_model_card(change, message):
+def test_schema_4_requires_the_task_tokenizer_settings_and_model_card(change, message):
     manifest = copy.deepcopy(complete_manifest())
     change(manifest)
     with pytest.raises(UserError, match=message):
+        parse_manifest(manifest, "m")
+
+
+def test_a_schema_3_manifest_is_read_as_a_text_classifier_judged_by_accuracy():
+    manifest = parse_manifest(schema_3(complete_manifest()), "v3/manifest.json")
+    assert manifest.task is None and manifest.task_kind == "sequence-classification" and manifest.metric == "accuracy"
+    assert "task" not in manifest.to_dict() and parse_manifest(manifest.to_dict(), "again") == manifest
+
+
+def test_a_token_classifier_manifest_names_its_metric_and_needs_entity_figures():
+    manifest = copy.deepcopy(complete_manifest())
+    manifest["task"] = task_record("token-classification", ["O", "B-PER", "I-PER"])
+    manifest["outputs"][0]["shape"] = ["batch", "sequence", 3]
+    with pytest.raises(UserError, match=r"metrics lacks 'entity_f1'"):
+        parse_manifest(manifest, "m")
+    figures = {"entity_f1": 0.8, "reference_entity_f1": 0.82, "teacher_entity_f1": None}
+    manifest["metrics"] = {**{k: v for k, v in manifest["metrics"].items() if "accuracy" not in k}, **figures}
+    manifest["model_card"]["metrics"] = {"split": "test", "texts": 3, "entity_f1": 0.8, "fp32_student_entity_f1": 0.82,
+                                         "teacher_entity_f1": None, "agreement_with_fp32": 1.0}
+    parsed = parse_manifest(manifest, "m")
+    assert parsed.metric == "entity_f1" and parsed.task["alignment"] == "first-subtoken"
+    manifest["outputs"][0]["shape"] = ["batch", 3]
+    with pytest.raises(UserError, match=r"\$.outputs\[0\].shape"):
         parse_manifest(manifest, "m")
 
 
@@ -82,6 +114,7 @@ def test_tensor_specs_name_dynamic_axes_or_pin_static_ones():
     assert outputs == [{"name": "logits", "dtype": "float32", "shape": ["batch", 3]}]
     inputs, outputs = tensor_specs(["input_ids"], 64, 2)
     assert inputs[0]["shape"] == [1, 64] and outputs[0]["shape"] == [1, 2]
+    assert tensor_specs(["input_ids"], None, 9, per_token=True)[1][0]["shape"] == ["batch", "sequence", 9]
 
 
 def test_toolchain_records_runtime_packages():

@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 
+from edgedistill.bundle.schema import MANIFEST_SCHEMA_VERSION
 from edgedistill.check.remote import SshTarget, package_zip
 from edgedistill.cli import main
 
@@ -57,4 +58,4 @@ def test_the_package_zip_runs_the_board_side_without_torch_or_an_installed_edged
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120,
                           check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "3"
+    assert done.stdout.strip() == str(MANIFEST_SCHEMA_VERSION)
