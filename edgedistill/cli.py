@@ -52,6 +52,11 @@ class Task(str, enum.Enum):
     token = "token-classification"
 
 
+class SubtokenLabels(str, enum.Enum):
+    first = "first"
+    all = "all"
+
+
 DataOption = Annotated[Optional[str], typer.Option(
     "--data", help="builtin:mr-polarity, or a .csv/.tsv/.jsonl file; for --task token-classification, builtin:conll2003 "
                    "or a CoNLL/.jsonl file.")]
@@ -119,6 +124,9 @@ def teach(
     task: Annotated[Task, typer.Option(
         help="One label per text, or one IOB2 tag per word (CoNLL columns, {\"tokens\", \"tags\"} JSON lines, "
              "builtin:conll2003); distill and export follow the teacher's task.")] = Task.sequence,
+    label_subtokens: Annotated[SubtokenLabels, typer.Option(
+        help="Token classification: train on each word's first sub-token (the rest ignored), or on all of them "
+             "(continuations take the word's I- tag); words are always read at their first.")] = SubtokenLabels.first,
     epochs: int = TeachConfig.epochs,
     min_steps: MinSteps = TrainingConfig.min_steps,
     patience: Patience = TrainingConfig.patience,
@@ -136,7 +144,8 @@ def teach(
     from edgedistill.distill.teach import run_teach
 
     from_flags = TeachConfig(
-        data=_spec(data, text_column, label_column, test_data, seed), out=out, base=base, task=task.value, epochs=epochs,
+        data=_spec(data, text_column, label_column, test_data, seed), out=out, base=base, task=task.value,
+        label_subtokens=label_subtokens.value, epochs=epochs,
         min_steps=min_steps, patience=patience, batch_size=batch_size, learning_rate=learning_rate,
         max_length=max_length, seed=seed, resume=resume,
     )

@@ -40,6 +40,9 @@ class TeachConfig(TrainingConfig):
     base: str | None = None  # a model directory or builtin:NAME; None: builtin:all-minilm-l6-v2
     # One label per text, or one IOB2 tag per word (data: CoNLL columns, {"tokens", "tags"} JSON lines, builtin:conll2003).
     task: Literal["sequence-classification", "token-classification"] = "sequence-classification"
+    # Token classification: train on each word's first sub-token only, or on all of them (a word's continuation
+    # sub-tokens take its I- tag). Prediction always reads the first sub-token.
+    label_subtokens: Literal["first", "all"] = "first"
     epochs: int = 3
     learning_rate: float = 5e-5
 

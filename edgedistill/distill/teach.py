@@ -36,7 +36,7 @@ def run_teach(config: TeachConfig) -> dict:
     """Fine-tune `config.base` on the train split and write the teacher directory; return its metrics."""
     started = time.perf_counter()
     settings = TrainSettings.from_config(config)
-    data = teach_task(config.task, config.data)
+    data = teach_task(config.task, config.data, config.label_subtokens)
     require_output_dir(config.out, config.overwrite)
     base = resolve_backbone(config.base)
     check_max_length(config.max_length, read_model_config(base))

@@ -14,12 +14,15 @@ from edgedistill.distill.objectives import ClassifierObjective
 from edgedistill.distill.predict import predict_logits
 from edgedistill.distill.token_task import (
     TokenObjective,
+    continuation_ids,
     encode_words,
     predict_word_logits,
+    subtoken_labels,
     token_validator,
 )
 from edgedistill.distill.training import Validator
-from edgedistill.model.classifiers import SEQUENCE_TASK, TOKEN_TASK
+from edgedistill.errors import UserError
+from edgedistill.model.classifiers import TOKEN_TASK
 from edgedistill.tasks.words import word_metrics
 
 
@@ -54,7 +57,8 @@ class TextTask:
 class WordTask:
     """One tag per word (IOB2): entity F1 picks the epoch; test figures are entity P/R/F1 and per type."""
 
-    def __init__(self, spec: DataSpec):
+    def __init__(self, spec: DataSpec, label_subtokens: str = "first"):
+        self.label_subtokens = label_subtokens
         self.splits = load_tagged_splits(spec.source, spec.test_source, spec.seed, spec.validation_fraction,
                                          spec.test_fraction)
         self.label_names = self.splits.tag_names
@@ -67,7 +71,9 @@ class WordTask:
         splits = self.splits
         train_set = encode_words(tokenizer, splits.train.tokens, max_length)
         validation_set = encode_words(tokenizer, splits.validation.tokens, max_length)
-        return Prepared(train_set, TokenObjective(model, train_set, self.train_labels),
+        every = (subtoken_labels(train_set.word_ids, self.train_labels, continuation_ids(self.label_names))
+                 if self.label_subtokens == "all" else None)
+        return Prepared(train_set, TokenObjective(model, train_set, self.train_labels, subtoken_labels=every),
                         token_validator(validation_set, splits.validation.tags, self.label_names),
                         encode_words(tokenizer, splits.test.tokens, max_length))
 
@@ -76,5 +82,9 @@ class WordTask:
                              self.label_names)
 
 
-def teach_task(task: str, spec: DataSpec) -> TextTask | WordTask:
-    return {SEQUENCE_TASK: TextTask, TOKEN_TASK: WordTask}[task](spec)
+def teach_task(task: str, spec: DataSpec, label_subtokens: str = "first") -> TextTask | WordTask:
+    if task == TOKEN_TASK:
+        return WordTask(spec, label_subtokens)
+    if label_subtokens != "first":
+        raise UserError("--label-subtokens applies to --task token-classification only")
+    return TextTask(spec)

@@ -4,7 +4,8 @@ The same straight line as for texts (see trainer.py), with words in place of tex
 taken at each word's first sub-token in the teacher's own tokenization and cached per sentence; the student
 reads the same words in its own tokenization and is compared word by word, so a student with another
 tokenizer than the teacher's learns from it too. Transfer text is split into words at whitespace and
-learns from the teacher's soft tags alone. Epochs are picked by validation entity F1.
+learns from the teacher's soft tags alone. Epochs are picked by validation entity F1. Intermediate losses
+work as for texts: position by position where the student shares the teacher's tokenizer, [CLS] states (pkd) across.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from edgedistill.distill.checkpoint import CheckpointStore, fingerprint
 from edgedistill.distill.config import DistillConfig
 from edgedistill.distill.console import log
 from edgedistill.distill.distributed import distributed_context
-from edgedistill.distill.objectives import KDSettings
+from edgedistill.distill.losses import IntermediateLosses
+from edgedistill.distill.objectives import FrozenTeacher, KDSettings
 from edgedistill.distill.outputs import finish_stage, write_model_dir
 from edgedistill.distill.student import count_parameters, describe_layer_map
 from edgedistill.distill.student_source import StudentSource, teacher_and_student
@@ -38,12 +40,9 @@ from edgedistill.tasks.words import IGNORED, word_metrics, word_tag_predictions
 
 
 def run_token_distill(config: DistillConfig, label_names: list[str], layer_map: list[int], source: StudentSource, record: dict,
-                      settings: TrainSettings) -> dict:
+                      settings: TrainSettings, intermediate: IntermediateLosses | None = None) -> dict:
     """Distil the token classifier `config.teacher` into a student at `config.out`; return the test metrics."""
     started = time.perf_counter()
-    if config.losses:
-        raise UserError("intermediate losses (--loss) are not supported for token classification yet; "
-                        "distil with the word-level KD loss alone")
     data = config.data
     splits = load_tagged_splits(data.source, data.test_source, data.seed, data.validation_fraction, data.test_fraction)
     if splits.tag_names != label_names and not set(splits.tag_names) <= set(label_names):
@@ -58,7 +57,7 @@ def run_token_distill(config: DistillConfig, label_names: list[str], layer_map: 
         store.resumable()
     with distributed_context() as ctx:
         log(f"layer map: {describe_layer_map(layer_map, source.name)}", ctx.is_main)
-        teacher, student = teacher_and_student(config, source, label_names, layer_map, None)
+        teacher, student = teacher_and_student(config, source, label_names, layer_map, intermediate)
         logits_started = time.perf_counter()
         every = train_words + splits.validation.tokens + splits.test.tokens
         soft = teacher_word_logits(config.teacher, every, config.max_length, show_progress=ctx.is_main)
@@ -66,8 +65,12 @@ def run_token_distill(config: DistillConfig, label_names: list[str], layer_map: 
         logits_seconds = time.perf_counter() - logits_started
         tokenizer = load_tokenizer(source.path, words=True)
         train_set = encode_words(tokenizer, train_words, config.max_length)
-        objective = TokenObjective(student, train_set, train_labels, soft_train,
-                                   KDSettings(config.temperature, config.alpha))
+        frozen_teacher = None
+        if intermediate is not None:
+            teacher_encoded = encode_words(load_tokenizer(config.teacher, words=True), train_words, config.max_length)
+            frozen_teacher = FrozenTeacher(teacher, teacher_encoded, attentions=intermediate.needs_attentions)
+        objective = TokenObjective(student, train_set, train_labels, soft_train, KDSettings(config.temperature, config.alpha),
+                                   intermediate=intermediate, teacher=frozen_teacher)
         validation_set = encode_words(tokenizer, splits.validation.tokens, config.max_length)
         training_started = time.perf_counter()
         result = train(objective, train_set, token_validator(validation_set, splits.validation.tags, label_names),

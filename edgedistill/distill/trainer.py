@@ -93,10 +93,11 @@ def run_distill(config: DistillConfig) -> dict:
     check_max_length(config.max_length, teacher_config)
     check_max_length(config.max_length, source.config)
     layer_map = resolve_layer_map(source.config.num_hidden_layers, config.layers, config.layer_map)
-    if classifier_task(config.teacher) == TOKEN_TASK:
-        return run_token_distill(config, label_names, layer_map, source, _distill_record(config, layer_map), settings)
-    splits = load_splits(config.data, label_names)
     intermediate = _intermediate_losses(config, teacher_config, source, layer_map)
+    if classifier_task(config.teacher) == TOKEN_TASK:
+        return run_token_distill(config, label_names, layer_map, source, _distill_record(config, layer_map), settings,
+                                 intermediate)
+    splits = load_splits(config.data, label_names)
     transfer = _transfer_texts(config, held_out=splits.validation.texts + splits.test.texts)
     train_texts = splits.train.texts + transfer
     train_labels = splits.train.labels + [UNLABELLED] * len(transfer)
