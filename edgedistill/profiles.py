@@ -17,7 +17,8 @@ from typing import Any, Literal
 from edgedistill.errors import UserError
 from edgedistill.typed_config import from_mapping, load_mapping
 
-PRECISIONS = ("fp32", "fp16", "int8")
+# int4: 4-bit weights (activations int8 or float at run time), offered where a runtime has such a recipe.
+PRECISIONS = ("fp32", "fp16", "int8", "int4")
 # The longest input any policy may allow: tokenizers count tokens in machine integers (10**30 overflowed them),
 # and no encoder classifier reads more than 8,192 positions.
 MAX_TOKENS = 65_536
@@ -70,6 +71,8 @@ class Budgets:
     # argmax must match the fp32 student's. Needs no labels, so it is measured on more texts than the
     # validation split holds and catches a collapse the accuracy gate's noise could hide.
     min_agreement: float | None = None
+    # The largest model file the app can ship, in MB (10^6 bytes); None: no limit.
+    max_size_mb: float | None = None
 
     def validate(self, where: str) -> None:
         """Budgets are finite, non-negative numbers (points, milliseconds, a share of at most 1)."""
@@ -77,9 +80,10 @@ class Budgets:
                                                or not isinstance(self.min_agreement, (int, float))
                                                or not 0 <= self.min_agreement <= 1):
             raise UserError(f"{where}: budgets.min_agreement must be a share between 0 and 1 (got {self.min_agreement!r})")
-        values = {"max_accuracy_drop": self.max_accuracy_drop, "p90_latency_ms": self.p90_latency_ms}
+        values = {"max_accuracy_drop": self.max_accuracy_drop, "p90_latency_ms": self.p90_latency_ms,
+                  "max_size_mb": self.max_size_mb}
         for key, value in values.items():
-            if value is None and key == "p90_latency_ms":
+            if value is None and key != "max_accuracy_drop":
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise UserError(f"{where}: budgets.{key} must be a finite number >= 0 (got {value!r})")

@@ -70,6 +70,8 @@ def rejection_reason(candidate: Candidate, budgets: Budgets) -> str | None:
                 f"unlabelled texts, under the budget of {budgets.min_agreement:.0%}")
     if budgets.p90_latency_ms is not None and candidate.p90_ms > budgets.p90_latency_ms:
         return f"p90 {candidate.p90_ms:.2f} ms exceeds the budget of {budgets.p90_latency_ms:g} ms"
+    if budgets.max_size_mb is not None and candidate.metrics["size_bytes"] / 1e6 > budgets.max_size_mb:
+        return f"{candidate.metrics['size_bytes'] / 1e6:.2f} MB exceeds the size budget of {budgets.max_size_mb:g} MB"
     return None
 
 
@@ -79,7 +81,8 @@ def rejection_reason(candidate: Candidate, budgets: Budgets) -> str | None:
 # widen int8 in NEON at twice fp32's lanes; and int8 moves a quarter of fp32's weight bytes on boards whose
 # memory bandwidth bounds these models. fp16 weights halve the bytes but compute in fp32 on CPUs.
 # x86-64: int8 first too (VNNI/AVX2 int8 GEMMs); an x86 profile exported on an Arm host lands here.
-ISA_PRECISION_PREFERENCE = {"arm64": ("int8", "fp16", "fp32"), "x86-64": ("int8", "fp16", "fp32")}
+# int4 weights follow int8: they halve the bytes again, but compute no faster than int8 does.
+ISA_PRECISION_PREFERENCE = {"arm64": ("int8", "int4", "fp16", "fp32"), "x86-64": ("int8", "int4", "fp16", "fp32")}
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from onnx import helper
 import edgedistill.targets.onnxruntime as ort_backend
 from edgedistill.bundle import writer
 from edgedistill.bundle.reader import open_bundle
+from edgedistill.check.checker import check_bundle
 from edgedistill.cli import main
 from edgedistill.errors import UserError
 from edgedistill.export.pipeline import REPORT_FILE, ExportRequest, run_export
@@ -195,3 +196,23 @@ def test_manifest_says_what_the_app_must_link(host_bundle):
     assert set(requirements["operators"]) == {node.op_type for node in graph.node}
     assert requirements["contrib_operators"] == sorted({n.op_type for n in graph.node if n.domain == "com.microsoft"})
     assert ("note" in requirements) == bool(requirements["contrib_operators"])
+
+
+def test_int4_weights_export_halves_the_weights_and_passes_its_check(tiny_student_dir, profiles_dir, host_bundle,
+                                                                      tmp_path):
+    profile = write_profile(profiles_dir / "host-int4.toml", 'policy = "fixed"\nmax_length = 64\nbuckets = [64]',
+                            ["int4"], max_accuracy_drop=6.0)
+    profile.write_text(profile.read_text() + "[onnxruntime]\nweight_block_size = 16\n")
+    report = run_export(ExportRequest(student_dir=tiny_student_dir, profile=str(profile), out_dir=tmp_path / "out"))
+    (entry,) = report["runtimes"]["onnxruntime"]["candidates"]
+    assert entry["recipe"] == "int4-weights" and entry["status"] == "kept", entry["reason"]
+    bundle = Path(report["runtimes"]["onnxruntime"]["bundle"])
+    manifest = open_bundle(bundle).manifest
+    assert manifest.precision == "int4" and manifest.quantization["options"] == {"block_size": 16, "accuracy_level": 4}
+    ops = manifest.export_report["nodes_after"]
+    layers = json.loads((tiny_student_dir / "config.json").read_text())["num_hidden_layers"]
+    # Q, K, V, output and both feed-forward weights per layer; attention's two activation products stay MatMul.
+    assert ops["MatMulNBits"] == 6 * layers and ops["MatMul"] == 2 * layers and ops["GatherBlockQuantized"] > 0
+    assert "LayerNormalization" in ops and "Softmax" in ops  # normalisation and attention stay float
+    assert manifest.metrics["size_bytes"] < open_bundle(host_bundle).manifest.metrics["size_bytes"]
+    assert check_bundle(bundle)["passed"]

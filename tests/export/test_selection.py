@@ -1,5 +1,6 @@
 import pytest
 
+from edgedistill.errors import UserError
 from edgedistill.export.selection import Candidate, NoRecipePassed, ranking_for, rejection_reason, select_recipe
 from edgedistill.targets.base import Recipe
 from edgedistill.profiles import Budgets, read_profile
@@ -123,3 +124,18 @@ def test_device_results_rank_what_they_measured_first_then_the_isa_preference():
     assert sorted(candidates, key=ranking.key)[-1].recipe.name == "int8-dynamic"  # not benched on the device
     same_isa = ranking_for(pi, host="arm64", device_p50_ms={"fp32": 30.0})
     assert same_isa.basis == "host-latency"  # on the device itself, its own timing of every candidate decides
+
+
+def test_size_budget_keeps_the_fastest_artifact_that_fits():
+    int8 = _sized(candidate("int8-dynamic", 0.90, 1.0), 11_700_000)
+    int4 = _sized(Candidate(Recipe("int4-weights", "int4", "4-bit"), dict(candidate("x", 0.895, 1.4).metrics)), 7_100_000)
+    budgets = Budgets(max_accuracy_drop=1.0, max_size_mb=8.0)
+    assert select_recipe([int8, int4], budgets).recipe.name == "int4-weights"
+    assert rejection_reason(int8, budgets) == "11.70 MB exceeds the size budget of 8 MB"
+    assert select_recipe([int8, int4], Budgets(max_accuracy_drop=1.0)).recipe.name == "int8-dynamic"
+
+
+@pytest.mark.parametrize("size", [-1, float("inf"), "big"])
+def test_size_budget_must_be_a_finite_number(size):
+    with pytest.raises(UserError, match="budgets.max_size_mb"):
+        Budgets(max_size_mb=size).validate("profile")

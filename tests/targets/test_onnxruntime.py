@@ -190,10 +190,12 @@ def test_the_by_hand_path_is_a_candidate_of_its_own(ort_export, ort_profile):
 
 
 def test_recipes_follow_profile(ort_profile):
-    assert [r.name for r in TARGET.recipes(ort_profile)] == list(DEFAULT_RECIPES)
+    assert [r.name for r in TARGET.recipes(ort_profile)] == [name for name in DEFAULT_RECIPES if name != "int4-weights"]
     assert NAIVE_RECIPE not in DEFAULT_RECIPES
     fp32_only = DeviceProfile(**{**ort_profile.__dict__, "precisions": ["fp32"]})
     assert [r.name for r in TARGET.recipes(fp32_only)] == ["fp32", "fp32-online"]
+    int4_only = DeviceProfile(**{**ort_profile.__dict__, "precisions": ["int4"]})
+    assert [(r.name, r.precision) for r in TARGET.recipes(int4_only)] == [("int4-weights", "int4")]
     assert TARGET.recipe("int8-qdq", ort_profile).options.activation_type == "uint8"
     with pytest.raises(UserError, match="unknown onnxruntime recipe"):
         TARGET.recipe("int4", ort_profile)

@@ -1,4 +1,5 @@
-"""int8 ONNX models with `onnxruntime.quantization`: dynamic, static QDQ, and the naive all-ops QDQ."""
+"""Quantized ONNX models with `onnxruntime.quantization`: dynamic int8, static QDQ int8, the naive all-ops QDQ,
+and 4-bit block-quantized weights."""
 
 from __future__ import annotations
 
@@ -52,6 +53,16 @@ class StaticSettings:
     op_types: tuple[str, ...] | None
 
 
+@dataclass(frozen=True)
+class WeightOnlySettings:
+    """4-bit weights in blocks of `block_size` values, each block with its own scale: MatMul weights become
+    MatMulNBits and the embedding tables GatherBlockQuantized; LayerNorm, Softmax, GELU and the mask stay float.
+    `accuracy_level` 4 computes the products in int8 (activations quantized per block at run time), 0 in float."""
+
+    block_size: int
+    accuracy_level: int
+
+
 class TextCalibrationReader:
     """Feeds tokenised calibration texts to ORT's calibrator, one text at a time.
 
@@ -103,6 +114,20 @@ def quantize_dynamic_int8(source: Path, destination: Path, op_types: tuple[str, 
 
     quantize_dynamic(str(source), str(destination), op_types_to_quantize=list(op_types) if op_types else None,
                      weight_type=QuantType.QInt8)
+
+
+def quantize_weights_4bit(source: Path, destination: Path, settings: WeightOnlySettings) -> None:
+    """Symmetric 4-bit blocks for every MatMul weight and embedding table with a constant weight (a Linear kept as
+    Gemm, such as the pooler, stays float)."""
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
+
+    config = DefaultWeightOnlyQuantConfig(block_size=settings.block_size, is_symmetric=True,
+                                          accuracy_level=settings.accuracy_level, op_types_to_quantize=("MatMul", "Gather"),
+                                          quant_axes=(("MatMul", 0), ("Gather", 1)))
+    quantizer = MatMulNBitsQuantizer(onnx.load(str(source)), algo_config=config)
+    quantizer.process()
+    quantizer.model.save_model_to_file(str(destination), use_external_data_format=False)
 
 
 def quantize_static_int8(source: Path, destination: Path, reader: TextCalibrationReader,
