@@ -211,8 +211,10 @@ def test_int4_weights_export_halves_the_weights_and_passes_its_check(tiny_studen
     assert manifest.precision == "int4" and manifest.quantization["options"] == {"block_size": 16, "accuracy_level": 4}
     ops = manifest.export_report["nodes_after"]
     layers = json.loads((tiny_student_dir / "config.json").read_text())["num_hidden_layers"]
-    # Q, K, V, output and both feed-forward weights per layer; attention's two activation products stay MatMul.
-    assert ops["MatMulNBits"] == 6 * layers and ops["MatMul"] == 2 * layers and ops["GatherBlockQuantized"] > 0
+    # Q, K, V, output and both feed-forward weights per layer, the pooler and the classifier (Gemms rewritten as
+    # MatMul + Add); attention's two activation products stay MatMul.
+    assert ops["MatMulNBits"] == 6 * layers + 2 and ops["MatMul"] == 2 * layers and "Gemm" not in ops
+    assert ops["GatherBlockQuantized"] > 0
     assert "LayerNormalization" in ops and "Softmax" in ops  # normalisation and attention stay float
     assert manifest.metrics["size_bytes"] < open_bundle(host_bundle).manifest.metrics["size_bytes"]
     assert check_bundle(bundle)["passed"]

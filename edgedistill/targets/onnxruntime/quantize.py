@@ -117,17 +117,47 @@ def quantize_dynamic_int8(source: Path, destination: Path, op_types: tuple[str, 
 
 
 def quantize_weights_4bit(source: Path, destination: Path, settings: WeightOnlySettings) -> None:
-    """Symmetric 4-bit blocks for every MatMul weight and embedding table with a constant weight (a Linear kept as
-    Gemm, such as the pooler, stays float)."""
+    """Symmetric 4-bit blocks for every Linear weight and embedding table with a constant weight (the pooler and
+    classifier Gemms are rewritten as MatMul + Add first, since MatMulNBits replaces MatMul only)."""
     import onnx
     from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
 
     config = DefaultWeightOnlyQuantConfig(block_size=settings.block_size, is_symmetric=True,
                                           accuracy_level=settings.accuracy_level, op_types_to_quantize=("MatMul", "Gather"),
                                           quant_axes=(("MatMul", 0), ("Gather", 1)))
-    quantizer = MatMulNBitsQuantizer(onnx.load(str(source)), algo_config=config)
+    model = onnx.load(str(source))
+    _gemms_as_matmuls(model.graph)
+    quantizer = MatMulNBitsQuantizer(model, algo_config=config)
     quantizer.process()
     quantizer.model.save_model_to_file(str(destination), use_external_data_format=False)
+
+
+def _gemms_as_matmuls(graph) -> None:
+    """Each plain Gemm (alpha = beta = 1, A not transposed) with a constant weight becomes MatMul(A, W) + bias, W
+    stored [in, out] as MatMul expects."""
+    from onnx import helper, numpy_helper
+
+    weights = {tensor.name: tensor for tensor in graph.initializer}
+    nodes = []
+    for node in graph.node:
+        attributes = {attribute.name: helper.get_attribute_value(attribute) for attribute in node.attribute}
+        plain = (attributes.get("alpha", 1.0) == 1.0 and attributes.get("beta", 1.0) == 1.0
+                 and not attributes.get("transA", 0))
+        if node.op_type != "Gemm" or not plain or node.input[1] not in weights or len(node.input) < 3:
+            nodes.append(node)
+            continue
+        weight = numpy_helper.to_array(weights[node.input[1]])
+        name = f"{node.input[1]}_as_matmul"
+        graph.initializer.append(numpy_helper.from_array(weight.T.copy() if attributes.get("transB", 0) else weight, name))
+        product = f"{node.output[0]}_product"
+        nodes += [helper.make_node("MatMul", [node.input[0], name], [product], name=f"{node.name}_matmul"),
+                  helper.make_node("Add", [product, node.input[2]], list(node.output), name=f"{node.name}_bias")]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    used = {name for node in graph.node for name in node.input}
+    kept = [tensor for tensor in graph.initializer if tensor.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
 
 
 def quantize_static_int8(source: Path, destination: Path, reader: TextCalibrationReader,
