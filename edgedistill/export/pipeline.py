@@ -143,7 +143,11 @@ def run_export(request: ExportRequest) -> dict[str, Any]:
     on_device = device_latencies(request.device_results, profile.name)
     if not request.prune_vocab:
         return _export_student(request, profile, targets, student_dir, None, card_text, on_device, started)
+    from edgedistill.model.classifiers import classifier_task
     from edgedistill.model.vocab_prune import prune_student
+
+    if classifier_task(student_dir) == TOKEN_TASK:
+        raise UserError("--prune-vocab prunes text classifiers only so far; export the token classifier without it")
 
     with tempfile.TemporaryDirectory(prefix="edgedistill-pruned-") as scratch:
         pruned = Path(scratch) / student_dir.name  # bundles keep the student's name

@@ -11,6 +11,7 @@ from edgedistill.bundle.reader import open_bundle
 from edgedistill.check.bench import BenchSettings, bench_bundle
 from edgedistill.check.checker import check_bundle
 from edgedistill.check.predict import predict_texts
+from edgedistill.errors import UserError
 from edgedistill.export.pipeline import ExportRequest, run_export
 from edgedistill.modeldir import read_metrics
 from tests.export.conftest import write_profile
@@ -92,3 +93,11 @@ def test_bench_times_the_token_classifier(tagger_export):
     runtime, report = tagger_export
     timed = bench_bundle(Path(report["runtimes"][runtime]["bundle"]), BenchSettings(runs=5, seconds=0, warmup=1, length=32))
     assert timed["latency_ms"]["p50"] > 0
+
+
+def test_vocabulary_pruning_is_refused_for_a_token_classifier(tiny_tagger_dir, tmp_path):
+    profile = write_profile(tmp_path / "p.toml", SEQUENCES["onnxruntime"], ["int8"], max_accuracy_drop=5.0)
+    with pytest.raises(UserError, match="prunes text classifiers only"):
+        run_export(ExportRequest(student_dir=tiny_tagger_dir, profile=str(profile), out_dir=tmp_path / "out",
+                                 prune_vocab=True))
+    assert not (tmp_path / "out").exists()
