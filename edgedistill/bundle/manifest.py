@@ -157,6 +157,7 @@ def parse_manifest(mapping: Any, where: str) -> Manifest:
     for name in (manifest.model, *REQUIRED_FILES):
         if name not in manifest.files:
             raise UserError(f"{where}: files does not list {name!r}")
+    _check_task(manifest.task, where)
     _check_metrics(manifest.metrics, manifest.metric, where)
     _check_settings(manifest, where)
     if version in MANIFEST_SCHEMAS:
@@ -175,6 +176,13 @@ def _file_entry(name: str, value: Any, version: int, where: str) -> FileEntry:
     if version > 1 and (entry.size is None or entry.size < 0):
         raise UserError(f"{where}: files[{name!r}].size must be a whole number of bytes (got {entry.size!r})")
     return entry
+
+
+def _check_task(task: Any, where: str) -> None:
+    """A schema 4 task names a kind edgedistill knows (the schema checks the rest)."""
+    if task is not None and (not isinstance(task, dict) or task.get("kind") not in TASK_METRICS):
+        kind = task.get("kind") if isinstance(task, dict) else task
+        raise UserError(f"{where}: task.kind {kind!r} is not one of {', '.join(TASK_METRICS)}")
 
 
 def _check_metrics(metrics: dict[str, Any], metric: str, where: str) -> None:

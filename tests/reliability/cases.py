@@ -449,6 +449,7 @@ PROFILE_RANGES: list[tuple[str, Any]] = [
     ("sequence.buckets", [16]), ("budgets.max_accuracy_drop", -1.0), ("budgets.max_accuracy_drop", math.nan),
     ("budgets.max_accuracy_drop", math.inf), ("budgets.p90_latency_ms", -5.0), ("budgets.p90_latency_ms", math.nan),
     ("onnxruntime.weight_type", "int4"), ("onnxruntime.colour", "red"), ("tflite.converter", "onnx2tf"),
+    ("budgets.max_size_mb", -1.0), ("budgets.max_size_mb", math.inf), ("onnxruntime.weight_block_size", 48),
 ]
 FIXED_RANGES: list[tuple[str, Any]] = [("sequence.buckets", []), ("sequence.buckets", [0]), ("sequence.buckets", [64]),
                                        ("sequence.buckets", [10**30])]
@@ -616,7 +617,8 @@ MANIFEST_RANGES: list[tuple[str, Any]] = [
     ("sequence.max_length", 0), ("sequence.max_length", -1), ("sequence.max_length", 10**30),
     ("sequence.max_length", math.inf), ("sequence.policy", "wavy"), ("sequence.buckets", [8]),
     ("sequence.colour", 1), ("budgets.max_accuracy_drop", -1), ("budgets.max_accuracy_drop", math.nan),
-    ("budgets.p90_latency_ms", -1), ("budgets.colour", 1),
+    ("budgets.p90_latency_ms", -1), ("budgets.colour", 1), ("budgets.max_size_mb", -1),
+    ("task.kind", "poetry"), ("task.metric", "entity_f1"), ("task.alignment", "first-subtoken"), ("task.labels", []),
     ("metrics.accuracy", 7), ("metrics.accuracy", -0.5), ("metrics.accuracy", math.nan),
     ("metrics.reference_accuracy", "high"), ("metrics.reference_accuracy", math.inf),
     ("metrics.size_bytes", -1), ("metrics.size_bytes", "big"), ("metrics.latency_ms", {"p50": 1}),
@@ -733,6 +735,11 @@ def golden_damage() -> dict[str, Damage]:
         "three logits for two labels": case0(lambda c: c.update(logits=[0.1, 0.2, 0.3])),
         "no logits": case0(lambda c: c.update(logits=[])),
         "logits as strings": case0(lambda c: c.update(logits=["a", "b"])),
+        "words on a case of a text": case0(lambda c: c.update(words=["a"], word_ids=[None] * width(c))),
+        "word ids past the words": case0(lambda c: c.update(words=["a"], word_ids=[5] * width(c),
+                                                             logits=[c["logits"]] * width(c))),
+        "words that are numbers": case0(lambda c: c.update(words=[1], word_ids=[0] * width(c),
+                                                            logits=[c["logits"]] * width(c))),
     }
 
 
