@@ -235,7 +235,7 @@ class Benchmark:
                                    "export_from_earlier_run: --reuse kept that row's artifact and export_s"]},
             "teacher": {"path": str(self.args.teacher), **student_metrics["teacher"]},
             "student": {"path": str(self.args.student), **student_metrics["student"],
-                        "fp32_pytorch_accuracy_at_64": self.prepared.reference_accuracy},
+                        "fp32_pytorch_accuracy_at_64": self.prepared.reference_score},
             "rows": {},
         }
 
@@ -306,9 +306,8 @@ class Benchmark:
         try:
             measurement = measure_artifact(
                 runtime_target(row.runtime), artifact, self.profile, self.model_dir(row) / "tokenizer.json",
-                self.prepared.splits.validation, self.prepared.splits.test, self.prepared.unlabelled,
-                len(self.prepared.splits.label_names),
-                self.prepared.reference_for)
+                self.prepared.scoring, self.prepared.splits.validation, self.prepared.splits.test,
+                self.prepared.unlabelled, self.prepared.reference_for)
         finally:
             torch.set_num_threads(threads)
         metrics = measurement.metrics
