@@ -3,8 +3,9 @@
 The student is the 3-layer MiniLM KD student of `distill_large_mr.py` (seed 13, kept under runs/large/). Each
 runtime of x86-64-host exports its int8-dynamic recipe twice, from the student and with its vocabulary pruned to
 the tokens of the training split and the transfer texts it was distilled on; ONNX Runtime also exports its
-int4-weights recipe both ways. Results go to benchmarks/results/vocab_prune_mr.json; a run of some runtimes
-keeps the rows of the others.
+int4-weights recipe both ways. `--min-counts 1,3` also prunes to the tokens those texts produce at least 3 times
+(rows named .../pruned-min3). Results go to benchmarks/results/vocab_prune_mr.json; a run of some runtimes keeps the
+rows of the others.
 
     .venv/bin/python benchmarks/vocab_prune_mr.py
     .venv/bin/python benchmarks/vocab_prune_mr.py --runtimes onnxruntime
@@ -44,6 +45,7 @@ def main() -> None:
     parser.add_argument("--student", type=Path, default=ROOT / "runs" / "large" / "minilm-l3-kd@transfer8000-seed13")
     parser.add_argument("--runtimes", default=",".join(load_profile(PROFILE).runtimes))
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--min-counts", default="1", help="comma-separated pruning min counts (1: every token seen)")
     args = parser.parse_args()
     profile = load_profile(PROFILE)
     earlier = read_json(args.results) if args.results.is_file() else {}
@@ -51,14 +53,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="vocab-prune-") as scratch:
         for runtime in args.runtimes.split(","):
             for recipe_name in (RECIPE, *MORE_RECIPES.get(runtime, ())):
-                for prune in (False, True):
-                    name = "/".join([runtime, *([recipe_name] if recipe_name != RECIPE else []),
-                                     "pruned" if prune else "full"])
+                for prune, min_count in [(False, 1)] + [(True, int(n)) for n in args.min_counts.split(",")]:
+                    kind = ("pruned" + (f"-min{min_count}" if min_count > 1 else "")) if prune else "full"
+                    name = "/".join([runtime, *([recipe_name] if recipe_name != RECIPE else []), kind])
                     recipe = get_target(runtime).recipe(recipe_name, profile)
                     report = run_export(ExportRequest(args.student, PROFILE, Path(scratch) / name.replace("/", "-"),
-                                                      runtime=runtime, recipes=[recipe], prune_vocab=prune))
-                    pruning = report["vocab_prune"] or pruning
-                    rows[name] = {"recipe": recipe_name,
+                                                      runtime=runtime, recipes=[recipe], prune_vocab=prune,
+                                                      prune_min_count=min_count))
+                    if prune and min_count == 1:
+                        pruning = report["vocab_prune"]
+                    rows[name] = {"recipe": recipe_name, "prune_min_count": min_count if prune else None,
+                                  "tokens": report["vocab_prune"]["tokens_after"] if prune else None,
                                   **describe(open_bundle(Path(report["runtimes"][runtime]["bundle"])))}
                     print(name, rows[name], flush=True)
     unpruned_fp32 = pruning["test_accuracy_before"]

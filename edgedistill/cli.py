@@ -244,6 +244,9 @@ def export(
     converter: Annotated[Optional[str], typer.Option(help="TFLite converter: onnx2tf or litert-torch.")] = None,
     prune_vocab: Annotated[bool, typer.Option(
         help="Keep only the vocabulary the student's training and transfer texts use (WordPiece tokenizers).")] = False,
+    prune_min_count: Annotated[int, typer.Option(
+        help="With --prune-vocab: keep only tokens those texts produce at least this many times (their other words "
+             "split into kept pieces; the cost is measured).")] = 1,
     model_card: Annotated[Optional[Path], typer.Option(
         help="TOML or YAML file with the model card's intended_use and limits; default: stated from the data.")] = None,
     device_results: Annotated[Optional[list[Path]], typer.Option(
@@ -259,7 +262,7 @@ def export(
 
     request = ExportRequest(student_dir=student, profile=target, out_dir=out, runtime=runtime,
                             calibration=calibration, converter=converter, prune_vocab=prune_vocab,
-                            model_card=model_card, device_results=device_results or [], arm_check=arm_check)
+                            prune_min_count=prune_min_count, model_card=model_card, device_results=device_results or [], arm_check=arm_check)
     print_export(run_export(request))
 
 
@@ -267,11 +270,13 @@ def export(
 def prune_vocab(
     student: Annotated[Path, typer.Argument(help="Student directory written by `edgedistill distill`.")],
     out: Annotated[Path, typer.Option(help="Directory to write the pruned student to.")],
+    min_count: Annotated[int, typer.Option(
+        help="Keep only tokens those texts produce at least this many times.")] = 1,
 ) -> None:
     """Cut a student's vocabulary to the tokens its training and transfer texts use, and report the cost."""
     from edgedistill.model.vocab_prune import prune_student
 
-    _print_json(prune_student(student, out))
+    _print_json(prune_student(student, out, min_count=min_count))
 
 
 @app.command()

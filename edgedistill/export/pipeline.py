@@ -85,6 +85,8 @@ class ExportRequest:
     recipes: list[Recipe] | None = None
     # Export a copy of the student whose vocabulary keeps only what its training and transfer texts use.
     prune_vocab: bool = False
+    # With prune_vocab: how many times the task's texts must produce a token for it to stay.
+    prune_min_count: int = 1
     # The model card's intended use and known limits (export/model_card.py); without it they are generated.
     model_card: Path | None = None
     # `bench --out` results from the profile's device: where the host is not that device, they rank the recipes.
@@ -140,6 +142,8 @@ def run_export(request: ExportRequest) -> dict[str, Any]:
     out_dir = Path(request.out_dir)
     require_directory_path(out_dir)  # before minutes of conversion, not after them
     card_text = load_card_text(request.model_card)
+    if request.prune_min_count != 1 and not request.prune_vocab:
+        raise UserError("--prune-min-count applies with --prune-vocab; pass both")
     on_device = device_latencies(request.device_results, profile.name)
     if not request.prune_vocab:
         return _export_student(request, profile, targets, student_dir, None, card_text, on_device, started)
@@ -152,7 +156,7 @@ def run_export(request: ExportRequest) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="edgedistill-pruned-") as scratch:
         pruned = Path(scratch) / student_dir.name  # bundles keep the student's name
         _say(f"pruning the vocabulary of {student_dir}")
-        pruning = prune_student(student_dir, pruned)
+        pruning = prune_student(student_dir, pruned, min_count=request.prune_min_count)
         _say(f"kept {pruning['tokens_after']:,} of {pruning['tokens_before']:,} tokens; "
              f"{pruning['held_out_unknown_share_after']:.2%} of held-out tokens become [UNK] "
              f"({pruning['held_out_unknown_share_before']:.2%} before); test accuracy "

@@ -30,10 +30,13 @@ _TOKEN_ID_KEYS = ("pad_token_id", "bos_token_id", "eos_token_id", "sep_token_id"
 _DEFAULT_MAX_LENGTH = 128
 
 
-def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True) -> dict[str, Any]:
-    """Write the pruned copy of `student_dir` to `out_dir` and return what pruning kept and cost."""
+def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True, min_count: int = 1) -> dict[str, Any]:
+    """Write the pruned copy of `student_dir` to `out_dir` and return what pruning kept and cost; `min_count` is how
+    many times the task's texts must produce a token for it to stay."""
     from tokenizers import Tokenizer
 
+    if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+        raise UserError(f"the pruning min count must be a whole number of at least 1 (got {min_count!r})")
     student_dir = require_model_dir(Path(student_dir), "student")
     if not (student_dir / WEIGHTS_FILE).is_file():
         raise UserError(f"{student_dir} has no single {WEIGHTS_FILE} to prune (sharded checkpoints are not supported)")
@@ -44,12 +47,12 @@ def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True) -> d
     held_out = splits.validation.texts + splits.test.texts
     task_texts = splits.train.texts + _transfer_texts(record, held_out)
     original = Tokenizer.from_str(json.dumps(payload))
-    keep = kept_token_ids(original, vocab, special_ids, task_texts)
+    keep = kept_token_ids(original, vocab, special_ids, task_texts, min_count)
     pruned_payload = pruned_tokenizer_json(payload, keep)
     pruned = Tokenizer.from_str(json.dumps(pruned_payload))
     unk_token = payload["model"].get("unk_token", "[UNK]")
     report: dict[str, Any] = {
-        "tokens_before": len(vocab), "tokens_after": len(keep), "task_texts": len(task_texts),
+        "tokens_before": len(vocab), "tokens_after": len(keep), "task_texts": len(task_texts), "min_count": min_count,
         "held_out_unknown_share_before": unknown_share(original, vocab[unk_token], held_out),
         "held_out_unknown_share_after": unknown_share(pruned, pruned_payload["model"]["vocab"][unk_token], held_out),
     }

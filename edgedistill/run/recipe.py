@@ -29,6 +29,8 @@ class ExportPlan:
 
     targets: list[str]
     prune_vocab: bool = False
+    # With prune_vocab: keep only tokens the task's texts produce at least this many times.
+    prune_min_count: int = 1
     calibration: str | None = None
     converter: str | None = None
     # Check arm64 profiles' kept bundles on Arm kernels under qemu when the arm64 env is built (minutes per bundle).

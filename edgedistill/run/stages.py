@@ -88,10 +88,13 @@ def _export(recipe: Recipe, target: str, profile: DeviceProfile, folder: Path) -
 
     options = recipe.export
     settings = {"profile": dataclasses.asdict(profile), "prune_vocab": options.prune_vocab,
-                "calibration": source_fingerprint(options.calibration), "converter": options.converter}
+                "calibration": source_fingerprint(options.calibration), "converter": options.converter,
+                # Only when set, so the runs recorded before the option existed keep their keys.
+                **({"prune_min_count": options.prune_min_count} if options.prune_min_count != 1 else {})}
     request = ExportRequest(student_dir=recipe.distill.out, profile=target, out_dir=folder,
                             calibration=options.calibration, converter=options.converter,
-                            prune_vocab=options.prune_vocab, arm_check=options.arm_check)
+                            prune_vocab=options.prune_vocab, prune_min_count=options.prune_min_count,
+                            arm_check=options.arm_check)
 
     def export(_resume: bool) -> None:
         _clear_export(folder)

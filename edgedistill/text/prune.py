@@ -3,12 +3,14 @@
 WordPiece picks the longest vocabulary piece at each step, so a text whose tokens are all kept tokenizes to the
 same pieces as before: every piece it used is still there and nothing longer was added. Other words fall back to
 shorter kept pieces, or to [UNK]. Single characters seen in the texts are kept too, so any word made of seen
-characters still splits into pieces rather than becoming [UNK].
+characters still splits into pieces rather than becoming [UNK]. A `min_count` above 1 also drops the tokens the texts
+produce fewer times than that: their words then split into kept pieces, and what that costs is measured.
 """
 
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from typing import Any
 
 from tokenizers import Tokenizer
@@ -18,17 +20,20 @@ from edgedistill.errors import UserError
 _BATCH = 1024
 
 
-def kept_token_ids(tokenizer: Tokenizer, vocab: dict[str, int], special_ids: set[int], texts: list[str]) -> list[int]:
-    """The ids to keep, ascending: the special tokens, every token the texts produce, and seen characters."""
-    kept = set(special_ids)
+def kept_token_ids(tokenizer: Tokenizer, vocab: dict[str, int], special_ids: set[int], texts: list[str],
+                   min_count: int = 1) -> list[int]:
+    """The ids to keep, ascending: the special tokens, every token the texts produce at least `min_count` times,
+    and seen characters."""
+    counts: Counter[int] = Counter()
     seen_characters: set[str] = set()
     normalizer = tokenizer.normalizer
     for start in range(0, len(texts), _BATCH):
         batch = texts[start:start + _BATCH]
         for encoding in tokenizer.encode_batch(batch, add_special_tokens=False):
-            kept.update(encoding.ids)
+            counts.update(encoding.ids)
         for text in batch:
             seen_characters.update(normalizer.normalize_str(text) if normalizer else text)
+    kept = set(special_ids) | {token_id for token_id, count in counts.items() if count >= min_count}
     for token, token_id in vocab.items():
         piece = token[2:] if token.startswith("##") else token
         if len(piece) == 1 and piece in seen_characters:

@@ -13,7 +13,7 @@ from edgedistill.data import load_splits
 from edgedistill.errors import UserError
 from edgedistill.model.vocab_prune import prune_student, student_logits
 from edgedistill.modeldir import read_data_spec, read_metrics
-from edgedistill.text.prune import pruned_tokenizer_json, wordpiece_parts
+from edgedistill.text.prune import kept_token_ids, pruned_tokenizer_json, wordpiece_parts
 from edgedistill.text.vocab import wordpiece_vocab_text
 from tests.tiny import train_tiny_student
 
@@ -87,3 +87,27 @@ def test_a_bpe_tokenizer_and_an_occupied_out_are_one_line_errors(wide_student, t
     (occupied / "notes.txt").write_text("keep me")
     assert main(["prune-vocab", str(wide_student), "--out", str(occupied)]) != 0
     assert (occupied / "notes.txt").read_text() == "keep me" and len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_a_min_count_drops_the_tokens_the_task_rarely_produces():
+    vocab = {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "good": 4, "film": 5, "rare": 6, "r": 7, "a": 8, "e": 9,
+             "##a": 10, "##r": 11, "##e": 12, "g": 13, "##o": 14, "##d": 15, "f": 16, "##i": 17, "##l": 18, "##m": 19}
+    payload = {"model": {"type": "WordPiece", "vocab": vocab, "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                         "max_input_chars_per_word": 100},
+               "normalizer": {"type": "BertNormalizer", "lowercase": True, "clean_text": True,
+                              "handle_chinese_chars": True, "strip_accents": None},
+               "pre_tokenizer": {"type": "BertPreTokenizer"}, "added_tokens": []}
+    tokenizer = Tokenizer.from_str(json.dumps(payload))
+    texts = ["good film", "good film rare"]
+    every = kept_token_ids(tokenizer, vocab, {0, 1, 2, 3}, texts)
+    twice = kept_token_ids(tokenizer, vocab, {0, 1, 2, 3}, texts, min_count=2)
+    assert vocab["rare"] in every and vocab["rare"] not in twice
+    assert {vocab["good"], vocab["film"], vocab["r"], vocab["##a"]} <= set(twice)  # seen characters always stay
+
+
+def test_min_count_pruning_reports_its_setting_and_refuses_nonsense(wide_student, tmp_path):
+    report = prune_student(wide_student, tmp_path / "min2", min_count=2)
+    assert report["min_count"] == 2 and report["tokens_after"] <= report["tokens_before"] - len(UNUSED)
+    with pytest.raises(UserError, match="at least 1"):
+        prune_student(wide_student, tmp_path / "min0", min_count=0)
+    assert not (tmp_path / "min0").exists()
