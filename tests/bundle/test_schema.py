@@ -24,7 +24,7 @@ def test_the_schema_is_valid_json_schema_and_a_written_manifest_matches_it(tmp_p
 
 
 @pytest.mark.parametrize("change", [
-    lambda m: m.update(precision="int4"),
+    lambda m: m.update(precision="int2"),
     lambda m: m.update(threads=0),
     lambda m: m.update(model="../model.onnx"),
     lambda m: m["files"].update({"manifest.json": {"sha256": "0" * 64, "size": 1}}),
