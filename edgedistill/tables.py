@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from edgedistill.profiles import DeviceProfile
+from edgedistill.tasks.kinds import METRIC_NAMES
 
 console = Console(highlight=False)
 
@@ -65,7 +66,7 @@ def print_export(report: dict[str, Any]) -> None:
     metric = report.get("metric", "accuracy")
     short = "F1" if metric == "entity_f1" else "acc."
     _heading(f"export {report['student']} → {report['profile']} "
-             f"(fp32 student {_named(metric)} {_pct(report[f'reference_{metric}'])})")
+             f"(fp32 student {METRIC_NAMES[metric]} {_pct(report[f'reference_{metric}'])})")
     for runtime, outcome in report["runtimes"].items():
         table = _table(f"{runtime} (latency in ms, size in MB)")
         # Selection reads the validation split and the unlabelled agreement; the test figure is only reported.
@@ -87,10 +88,6 @@ def print_export(report: dict[str, Any]) -> None:
         console.print(f"{runtime}: {outcome['bundle'] or outcome['error']}", markup=False, soft_wrap=True)
 
 
-def _named(metric: str) -> str:
-    return "entity F1" if metric == "entity_f1" else metric
-
-
 def print_check(report: dict[str, Any]) -> None:
     metric = report["metric"]
     items = "sentences" if metric == "entity_f1" else "texts"
@@ -102,7 +99,7 @@ def print_check(report: dict[str, Any]) -> None:
     table.add_column("limit")
     table.add_column("result")
     gates = report["gates"]
-    table.add_row(_named(metric), f"{_pct(report[metric])} (export measured {_pct(report[f'manifest_{metric}'])}: "
+    table.add_row(METRIC_NAMES[metric], f"{_pct(report[metric])} (export measured {_pct(report[f'manifest_{metric}'])}: "
                   f"{report['drift_from_export_points']:.2f} pt lower; fp32 {_pct(report[f'reference_{metric}'])})",
                   f"≤ {report['max_accuracy_drop']:g} pt lower", _verdict(gates[metric]))
     parity = report["parity"]
@@ -129,7 +126,7 @@ def _print_emulation(report: dict[str, Any]) -> None:
                   f"{emulation['note']}", markup=False)
     verdict = "agree" if cross["agrees"] else "[yellow]DISAGREE[/yellow]"
     metric = report["metric"]
-    console.print(f"Arm vs {cross['host_isa']}: {verdict}; {_named(metric)} {_pct(report[metric])} vs "
+    console.print(f"Arm vs {cross['host_isa']}: {verdict}; {METRIC_NAMES[metric]} {_pct(report[metric])} vs "
                   f"{_pct(cross[f'host_{metric}'])}, argmax agreement {_pct(cross['argmax_agreement'])} "
                   f"({cross['flips']} flipped of {cross['examples']}), max |Δlogit| {cross['max_abs_logit_diff']:.3g} "
                   f"(tolerance {cross['tolerance']:g})")

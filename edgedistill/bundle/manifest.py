@@ -20,12 +20,21 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from edgedistill.bundle.schema import MANIFEST_SCHEMA_VERSION, MANIFEST_SCHEMAS, check_against_schema
+from edgedistill.bundle.schema import (
+    MANIFEST_SCHEMA_VERSION,
+    MANIFEST_SCHEMAS,
+    check_against_schema,
+)
 from edgedistill.data.dataset import DataSpec
 from edgedistill.errors import UserError
 from edgedistill.fsutil import sha256_file
 from edgedistill.profiles import PRECISIONS, Budgets, SequencePolicy
-from edgedistill.tasks.kinds import SEQUENCE_TASK, TASK_METRICS
+from edgedistill.tasks.kinds import (
+    SEQUENCE_TASK,
+    TASK_METRICS,
+    TOKEN_TASK,
+    WORD_ALIGNMENT,
+)
 from edgedistill.typed_config import from_mapping
 
 SCHEMA_VERSION = MANIFEST_SCHEMA_VERSION
@@ -106,8 +115,6 @@ class Manifest:
 
 def task_record(task: str, labels: list[str]) -> dict[str, Any]:
     """The manifest's `task`: kind, metric, labels in logit order, and the word alignment of a token classifier."""
-    from edgedistill.tasks.kinds import TOKEN_TASK, WORD_ALIGNMENT
-
     return {"kind": task, "metric": TASK_METRICS[task], "labels": list(labels),
             "alignment": WORD_ALIGNMENT if task == TOKEN_TASK else None}
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from edgedistill.check.runner import Example, encode_examples
+from edgedistill.check.runner import Example, encode_examples, padded_example, stacked
 from edgedistill.data.dataset import DataSpec, LabelledTexts, Splits
 from edgedistill.data.splits import load_splits
 from edgedistill.data.tagged import TaggedSentences, TaggedSplits, load_tagged_splits
@@ -47,7 +47,7 @@ class Encoded:
         """The comparable rows of the raw per-example outputs (a static-shape runtime's extra positions are
         never read: every word position lies inside its example's own width)."""
         if self.word_positions is None:
-            return np.concatenate([np.asarray(out, dtype=np.float32).reshape(1, -1) for out in outputs])
+            return stacked(outputs)
         return [np.asarray(out, dtype=np.float32)[0][positions] for out, positions in zip(outputs, self.word_positions)]
 
 
@@ -128,11 +128,9 @@ class WordScoring(TaskScoring):
         encoder = TextEncoder(tokenizer_json, fixed_length or sequence.longest)
         examples, positions = [], []
         for words in items:
-            ids, mask, word_ids = encoder.encode_words([words])
-            pad = sequence.width_for(ids.shape[1], fixed_length) - ids.shape[1]
-            examples.append((np.pad(ids, ((0, 0), (0, pad)), constant_values=encoder.pad_id),
-                             np.pad(mask, ((0, 0), (0, pad)), constant_values=0)))
-            positions.append(first_subtokens(word_ids[0]))
+            ids, mask, (word_ids,) = encoder.encode_words([words])
+            examples.append(padded_example(encoder, ids, mask, sequence, fixed_length))
+            positions.append(first_subtokens(word_ids))
         return Encoded(examples, positions)
 
     def score(self, rows, split: TaggedSentences) -> dict[str, Any]:

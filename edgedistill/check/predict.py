@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from edgedistill.bundle.reader import Bundle, open_bundle
-from edgedistill.check.runner import encode_examples, load_session
+from edgedistill.check.runner import encode_examples, load_session, padded_example
 from edgedistill.errors import UserError
 from edgedistill.targets.base import Session
 from edgedistill.targets.registry import get_target
@@ -43,15 +43,14 @@ def predict_texts(bundle: Path, texts: list[str]) -> list[dict[str, Any]]:
 
 
 def _tag_words(opened: Bundle, session: Session, text: str) -> dict[str, Any]:
-    """One text's words, their tags and the entity spans they form."""
+    """One text's words, their tags and the entity spans they form (the decoder an app mirrors: per-token logits
+    and word ids to tags, `tasks.words.word_tags`)."""
     words = text.split()
     if not words:
         return {"text": text, "words": [], "tags": [], "entities": []}
     sequence = opened.manifest.sequence_policy()
     encoder = TextEncoder(opened.tokenizer_json, session.fixed_length or sequence.longest)
     ids, mask, (word_ids,) = encoder.encode_words([words])
-    width = sequence.width_for(ids.shape[1], session.fixed_length)
-    pad = ((0, 0), (0, width - ids.shape[1]))
-    logits = np.asarray(session.run(np.pad(ids, pad, constant_values=encoder.pad_id), np.pad(mask, pad)))[0]
-    tags = word_tags(logits[:ids.shape[1]], word_ids, opened.labels, len(words))
+    logits = np.asarray(session.run(*padded_example(encoder, ids, mask, sequence, session.fixed_length)))[0]
+    tags = word_tags(logits, word_ids, opened.labels, len(words))
     return {"text": text, "words": words, "tags": tags, "entities": decode_entities(words, tags)}

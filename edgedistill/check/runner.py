@@ -9,8 +9,8 @@ import numpy as np
 
 from edgedistill.check.latency import elapsed_ms
 from edgedistill.errors import UserError
-from edgedistill.targets.base import Session, Target
 from edgedistill.profiles import SequencePolicy
+from edgedistill.targets.base import Session, Target
 from edgedistill.text.encode import TextEncoder
 
 Example = tuple[np.ndarray, np.ndarray]  # (input_ids, attention_mask), each (1, width) int64
@@ -22,10 +22,10 @@ class TimedRun:
     first_ms: float
     samples_ms: list[float]
 
-    @property
-    def logits(self) -> np.ndarray:
-        """A text classifier's outputs as one (N, classes) array."""
-        return np.concatenate([out.reshape(1, -1) for out in self.outputs], axis=0)
+
+def stacked(outputs: list[np.ndarray]) -> np.ndarray:
+    """A text classifier's per-example outputs as one float32 (N, classes) array."""
+    return np.concatenate([np.asarray(out, dtype=np.float32).reshape(1, -1) for out in outputs])
 
 
 def load_session(target: Target, artifact: Path, threads: int) -> tuple[Session, float]:
@@ -44,13 +44,14 @@ def encode_examples(tokenizer_json: Path, texts: list[str], sequence: SequencePo
                     fixed_length: int | None = None) -> list[Example]:
     """One batch-1 example per text, truncated and padded as the sequence policy says."""
     encoder = TextEncoder(tokenizer_json, fixed_length or sequence.longest)
-    examples = []
-    for text in texts:
-        ids, mask = encoder.encode([text])
-        pad = sequence.width_for(ids.shape[1], fixed_length) - ids.shape[1]
-        examples.append((np.pad(ids, ((0, 0), (0, pad)), constant_values=encoder.pad_id),
-                         np.pad(mask, ((0, 0), (0, pad)), constant_values=0)))
-    return examples
+    return [padded_example(encoder, *encoder.encode([text]), sequence, fixed_length) for text in texts]
+
+
+def padded_example(encoder: TextEncoder, ids: np.ndarray, mask: np.ndarray, sequence: SequencePolicy,
+                   fixed_length: int | None) -> Example:
+    """One encoded input padded (pad id, mask 0) to the width the sequence policy runs it at."""
+    pad = ((0, 0), (0, sequence.width_for(ids.shape[1], fixed_length) - ids.shape[1]))
+    return np.pad(ids, pad, constant_values=encoder.pad_id), np.pad(mask, pad, constant_values=0)
 
 
 def run_timed(session: Session, examples: list[Example], warmup: int = 3) -> TimedRun:

@@ -19,7 +19,13 @@ from edgedistill.check.affinity import pinned_to
 from edgedistill.check.evaluation import Split, TaskScoring
 from edgedistill.check.latency import LatencyDistribution, summarize
 from edgedistill.check.memory import PeakMemory
-from edgedistill.check.runner import Example, encode_examples, load_session, run_timed
+from edgedistill.check.runner import (
+    Example,
+    encode_examples,
+    load_session,
+    run_timed,
+    stacked,
+)
 from edgedistill.metrics import agreement
 from edgedistill.profiles import DeviceProfile
 from edgedistill.targets.base import Target
@@ -53,7 +59,7 @@ def measure_artifact(target: Target, artifact: Path, profile: DeviceProfile, tok
     held_out = len(validation)
     on_validation = scoring.figures(rows[:held_out], reference_rows[:held_out], validation)
     on_test = scoring.figures(rows[held_out:], reference_rows[held_out:], test)
-    on_unlabelled = ({"agreement": agreement(_stacked(outputs[count:]), _stacked(reference[count:])),
+    on_unlabelled = ({"agreement": agreement(stacked(outputs[count:]), stacked(reference[count:])),
                       "examples": len(unlabelled)} if unlabelled else None)
     latency = summarize(run.samples_ms)
     rss = memory.as_dict()
@@ -71,6 +77,3 @@ def measure_artifact(target: Target, artifact: Path, profile: DeviceProfile, tok
     }
     return Measurement(metrics, list(session.input_names), session.fixed_length, LatencyDistribution.of(run.samples_ms))
 
-
-def _stacked(outputs: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate([out.reshape(1, -1) for out in outputs])

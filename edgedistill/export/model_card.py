@@ -19,6 +19,7 @@ from edgedistill.data.dataset import Splits
 from edgedistill.errors import UserError
 from edgedistill.jsonio import read_json
 from edgedistill.modeldir import read_data_spec, read_distill_record, read_metrics
+from edgedistill.tasks.kinds import METRIC_NAMES, TASK_METRICS, TOKEN_TASK
 from edgedistill.typed_config import from_mapping, load_mapping
 
 
@@ -49,7 +50,7 @@ def model_card(student_dir: Path, splits: Splits, metrics: dict[str, Any], preci
     record = read_distill_record(student_dir)
     labels = splits.label_names if isinstance(splits, Splits) else splits.tag_names
     metric = metrics.get("metric", "accuracy")
-    words = metric == "entity_f1"
+    words = metric == TASK_METRICS[TOKEN_TASK]
     return {
         "model": _model(student_dir, record),
         "data": {"source": data.source, "test_source": data.test_source, "transfer": record.get("transfer"),
@@ -84,8 +85,8 @@ def _measured_limits(source: str, texts: int, metrics: dict[str, Any], precision
               f"Measured on {texts} held-out texts of {source} only; accuracy on other kinds of text is not known."]
     if precision != "fp32":
         metric = metrics.get("metric", "accuracy")
-        named, unit = ("entity F1", "words") if metric == "entity_f1" else ("accuracy", "texts")
-        limits.append(f"{precision}: {metrics[metric]:.2%} test {named} against {metrics[f'reference_{metric}']:.2%} "
+        unit = "words" if metric == TASK_METRICS[TOKEN_TASK] else "texts"
+        limits.append(f"{precision}: {metrics[metric]:.2%} test {METRIC_NAMES[metric]} against {metrics[f'reference_{metric}']:.2%} "
                       f"for the fp32 student; the two agree on {metrics['agreement']:.2%} of {unit}.")
     if pruning:
         limits.append(f"Vocabulary cut to {pruning['tokens_after']:,} of {pruning['tokens_before']:,} tokens: other "

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgedistill.errors import UserError
-from edgedistill.targets.base import Recipe
 from edgedistill.profiles import Budgets, DeviceProfile, host_isa
+from edgedistill.targets.base import Recipe
+from edgedistill.tasks.kinds import METRIC_NAMES
 
 _EPSILON = 1e-9
 
@@ -62,7 +63,7 @@ def rejection_reason(candidate: Candidate, budgets: Budgets) -> str | None:
     if candidate.error is not None:
         return f"failed: {candidate.error}"
     if candidate.drop_points > budgets.max_accuracy_drop + _EPSILON:
-        return (f"validation {_named(candidate.metric)} drop {candidate.drop_points:.2f} points exceeds the budget of "
+        return (f"validation {METRIC_NAMES[candidate.metric]} drop {candidate.drop_points:.2f} points exceeds the budget of "
                 f"{budgets.max_accuracy_drop:g}")
     agreed = candidate.unlabelled_agreement
     if budgets.min_agreement is not None and agreed is not None and agreed < budgets.min_agreement - _EPSILON:
@@ -147,11 +148,7 @@ def describe(candidate: Candidate) -> str:
     m = candidate.metrics
     on_validation = m["validation"]
     metric = candidate.metric
-    return (f"{candidate.recipe.name} (validation {_named(metric)} {on_validation[metric]:.2%} vs fp32 "
+    return (f"{candidate.recipe.name} (validation {METRIC_NAMES[metric]} {on_validation[metric]:.2%} vs fp32 "
             f"{on_validation[f'reference_{metric}']:.2%}, "
             f"p50 {candidate.p50_ms:.2f} ms, p90 {candidate.p90_ms:.2f} ms)")
 
-
-def _named(metric: str) -> str:
-    """A metric key as words: entity_f1 -> entity F1."""
-    return metric.replace("_f1", " F1").replace("_", " ")
