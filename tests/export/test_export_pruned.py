@@ -8,6 +8,7 @@ import pytest
 
 from edgedistill.bundle.reader import open_bundle
 from edgedistill.check.checker import check_bundle
+from edgedistill.errors import UserError
 from edgedistill.export.pipeline import REPORT_FILE, ExportRequest, run_export
 from tests.tiny import train_tiny_student
 
@@ -29,3 +30,12 @@ def test_export_prune_vocab_ships_a_smaller_vocabulary_that_checks(tmp_path, tin
     assert len(vocab) == pruning["tokens_after"] and not set(UNUSED) & set(vocab)
     assert check_bundle(bundle.path)["passed"]
     assert {path.name: path.read_bytes() for path in student.iterdir()} == before  # the student is left as it was
+
+
+def test_a_pruning_min_count_needs_prune_vocab_and_is_refused_before_any_work(tmp_path, tiny_student_dir, host_profile):
+    with pytest.raises(UserError, match="--prune-min-count applies with --prune-vocab"):
+        run_export(ExportRequest(tiny_student_dir, str(host_profile), tmp_path / "out", prune_min_count=2))
+    with pytest.raises(UserError, match="at least 1"):
+        run_export(ExportRequest(tiny_student_dir, str(host_profile), tmp_path / "out", prune_vocab=True,
+                                 prune_min_count=0))
+    assert not (tmp_path / "out").exists()
