@@ -9,6 +9,7 @@ from typing import Any
 
 from edgedistill.report.lengths import LengthSweep
 from edgedistill.report.records import CandidateRecord, ExportRecord, RuntimeRecord
+from edgedistill.tasks.kinds import METRIC_NAMES
 
 # Marks a page this command wrote, so a rerun replaces it and never a page of the user's own.
 GENERATOR = "edgedistill report"
@@ -75,6 +76,11 @@ def _check_verdict(runtime: RuntimeRecord) -> str:
     return f"passed ({where})" if check.get("passed") else f"FAILED {', '.join(failed)} ({where})"
 
 
+def metric_label(metrics: set[str]) -> str:
+    """What the score columns and axes hold: the one metric every export shares, else "score" (see the metric column)."""
+    return METRIC_NAMES[next(iter(metrics))] if len(metrics) == 1 else "score"
+
+
 def _kept_table(exports: list[ExportRecord]) -> str:
     rows = []
     for export in exports:
@@ -82,14 +88,14 @@ def _kept_table(exports: list[ExportRecord]) -> str:
             kept = next((c for c in runtime.candidates if c.kept), None)
             if kept is None:
                 rows.append(([_text(export.group), _text(runtime.runtime), _text(f"none: {runtime.error}")]
-                             + ["<td></td>"] * 8, "rejected"))
+                             + ["<td></td>"] * 9, "rejected"))
                 continue
             rows.append(([_text(export.group), _text(runtime.runtime), _text(runtime.bundle.name if runtime.bundle else "?"),
-                          _text(kept.precision), _num(kept.figure("accuracy"), ".2%"),
-                          _num(kept.figure("reference_accuracy"), ".2%"), _num(kept.figure("agreement"), ".1%"),
+                          _text(kept.precision), _text(METRIC_NAMES[kept.metric]), _num(kept.score(), ".2%"),
+                          _num(kept.reference_score(), ".2%"), _num(kept.figure("agreement"), ".1%"),
                           _num(kept.figure("latency_ms", "p50"), ".2f"), _num(kept.figure("latency_ms", "p90"), ".2f"),
                           _num(kept.figure("size_bytes"), ".2f", 1e-6), _text(_check_verdict(runtime))], ""))
-    return _table(["profile", "runtime", "bundle", "precision", "test acc.", "fp32 student", "agreement", "p50 ms",
+    return _table(["profile", "runtime", "bundle", "precision", "metric", "test", "fp32 student", "agreement", "p50 ms",
                    "p90 ms", "MB", "check"], rows)
 
 
@@ -105,17 +111,17 @@ def _gate_table(candidates: list[CandidateRecord]) -> str:
 
 def _figures_table(candidates: list[CandidateRecord]) -> str:
     rows = []
+    label = metric_label({c.metric for c in candidates})
     for c in candidates:
         rows.append(([_text(c.group), _text(c.runtime), _text(c.recipe), _text(c.status),
-                      _num(c.figure("validation", "accuracy"), ".2%"),
-                      _num(c.figure("validation", "reference_accuracy"), ".2%"),
-                      _num(c.figure("accuracy"), ".2%"), _num(c.figure("reference_accuracy"), ".2%"),
+                      _num(c.score("validation"), ".2%"), _num(c.reference_score("validation"), ".2%"),
+                      _num(c.score(), ".2%"), _num(c.reference_score(), ".2%"),
                       _num(c.figure("macro_f1"), ".3f"), _num(c.figure("unlabelled", "agreement"), ".1%"),
                       _num(c.figure("max_abs_logit_diff"), ".1e"),
                       *(_num(c.figure("latency_ms", key), ".2f") for key in ("load", "first", "p50", "p90", "p99")),
                       _num(c.figure("size_bytes"), ".2f", 1e-6), _num(c.figure("peak_rss_mb"), ".0f"),
                       _num(c.export_s, ".1f")], "kept" if c.kept else ""))
-    return _table(["profile", "runtime", "recipe", "decision", "val. acc.", "val. fp32", "test acc.", "test fp32",
+    return _table(["profile", "runtime", "recipe", "decision", f"val. {label}", "val. fp32", f"test {label}", "test fp32",
                    "macro F1", "agreement (unlabelled)", "max |Δ logit|", "load ms", "first ms", "p50 ms", "p90 ms",
                    "p99 ms", "MB", "peak RSS MB", "export s"], rows)
 
@@ -139,8 +145,8 @@ def render_page(title: str, meta: list[str], exports: list[ExportRecord], plots:
         "<h2>Kept bundles</h2>", _kept_table(exports),
         *(_figure(plot) for plot in plots),
         "<h2>Gate decisions</h2>",
-        ("<p>Every recipe tried for every runtime, and why the gate kept or rejected it. Accuracy and agreement gates "
-         "read the validation split and unlabelled texts; of the recipes within every budget, export keeps the one its "
+        ("<p>Every recipe tried for every runtime, and why the gate kept or rejected it. The task-metric and agreement "
+         "gates read the validation split and unlabelled texts; of the recipes within every budget, export keeps the one its "
          "selection ranks first, and the others say why they lost.</p>"),
         _gate_table(candidates),
         "<h2>Every figure</h2>",

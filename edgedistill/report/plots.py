@@ -13,6 +13,7 @@ from matplotlib.lines import Line2D
 from edgedistill.report.lengths import LengthSweep
 from edgedistill.report.pareto import pareto_front
 from edgedistill.report.records import CandidateRecord, ExportRecord
+from edgedistill.tasks.kinds import METRIC_NAMES
 
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 _WIDTH_IN = 10.0
@@ -35,8 +36,8 @@ def _measured(export: ExportRecord) -> list[CandidateRecord]:
     return [c for runtime in export.runtimes for c in runtime.candidates if c.measured]
 
 
-def accuracy_vs_latency(exports: list[ExportRecord]) -> bytes | None:
-    """Test accuracy against p90 latency, one panel per export (profile), every runtime's candidates in it."""
+def score_vs_latency(exports: list[ExportRecord]) -> bytes | None:
+    """The test task metric against p90 latency, one panel per export (profile), every runtime's candidates in it."""
     panels = [export for export in exports if _measured(export)]
     if not panels:
         return None
@@ -47,19 +48,19 @@ def accuracy_vs_latency(exports: list[ExportRecord]) -> bytes | None:
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for ax, export in zip(axes, panels):
         candidates = _measured(export)
-        points = [(c.figure("latency_ms", "p90"), 100 * c.figure("accuracy")) for c in candidates]
+        points = [(c.figure("latency_ms", "p90"), 100 * c.score()) for c in candidates]
         front = pareto_front(points)
         ax.step([points[i][0] for i in front], [points[i][1] for i in front], where="post", color="#888",
                 linestyle="--", linewidth=1, zorder=1)
-        for index, (candidate, (p90, accuracy)) in enumerate(zip(candidates, points)):
+        for index, (candidate, (p90, score)) in enumerate(zip(candidates, points)):
             style = ({"marker": "*", "s": 260, "edgecolors": "black", "linewidths": 1.2} if candidate.kept else
                      {"marker": "x", "s": 50} if candidate.status == "rejected" else {"marker": "o", "s": 50})
-            ax.scatter([p90], [accuracy], color=colours[candidate.runtime], zorder=3, **style)
+            ax.scatter([p90], [score], color=colours[candidate.runtime], zorder=3, **style)
             # Staggered, so the names of candidates that measured alike stay readable.
-            ax.annotate(f"{candidate.runtime} {candidate.recipe}", (p90, accuracy), textcoords="offset points",
+            ax.annotate(f"{candidate.runtime} {candidate.recipe}", (p90, score), textcoords="offset points",
                         xytext=(7, _LABEL_OFFSETS[index % len(_LABEL_OFFSETS)]), fontsize=7)
-        if export.reference_accuracy is not None:
-            ax.axhline(100 * export.reference_accuracy, color="#555", linestyle=":", linewidth=1)
+        if export.reference_score is not None:
+            ax.axhline(100 * export.reference_score, color="#555", linestyle=":", linewidth=1)
         title = export.group
         budget = export.budgets.get("p90_latency_ms")
         if isinstance(budget, (int, float)) and budget <= 2 * max(p90 for p90, _ in points):
@@ -69,7 +70,7 @@ def accuracy_vs_latency(exports: list[ExportRecord]) -> bytes | None:
         ax.set_title(title, fontsize=10)
         ax.margins(x=0.15, y=0.12)
         ax.set_xlabel("p90 latency (ms)")
-        ax.set_ylabel("test accuracy (%)")
+        ax.set_ylabel(f"test {METRIC_NAMES[export.metric]} (%)")
         ax.grid(alpha=0.3)
     for ax in axes[len(panels):]:
         ax.set_visible(False)

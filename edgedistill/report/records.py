@@ -14,6 +14,7 @@ from edgedistill.check.latency import LatencyDistribution
 from edgedistill.errors import UserError
 from edgedistill.export.pipeline import REPORT_FILE
 from edgedistill.jsonio import read_json
+from edgedistill.tasks.kinds import SEQUENCE_TASK, TASK_METRICS
 from edgedistill.typed_config import from_mapping
 
 # `edgedistill check --json` reports of an export folder's bundles, by bundle folder name, beside its export report.
@@ -27,6 +28,7 @@ class CandidateRecord:
     """One recipe tried for one runtime of one profile, and the gate's decision on it."""
 
     group: str  # the export it belongs to: its profile, plus the student where a folder holds several
+    metric: str  # the export's task metric: accuracy, or entity_f1 for a token classifier
     runtime: str
     recipe: str
     precision: str
@@ -55,6 +57,14 @@ class CandidateRecord:
             value = value.get(key) if isinstance(value, dict) else None
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
+    def score(self, *split: str) -> float | None:
+        """The task metric on the test split, or on `split` ("validation")."""
+        return self.figure(*split, self.metric)
+
+    def reference_score(self, *split: str) -> float | None:
+        """The fp32 student's task metric on the same inputs."""
+        return self.figure(*split, f"reference_{self.metric}")
+
 
 @dataclass(frozen=True)
 class RuntimeRecord:
@@ -76,7 +86,8 @@ class ExportRecord:
     group: str
     profile: str
     student: str
-    reference_accuracy: float | None
+    metric: str  # what every score of this export is: accuracy, or entity_f1
+    reference_score: float | None  # the fp32 student's test score
     budgets: dict[str, Any]
     runtimes: list[RuntimeRecord]
 
@@ -103,29 +114,33 @@ def _read_export(path: Path, payload: Any, several_students: bool) -> ExportReco
     checks = read_json(checks_path, "check results") if checks_path.is_file() else {}
     profile, student = str(payload.get("profile", "?")), str(payload.get("student", "?"))
     group = f"{profile} / {Path(student).name}" if several_students else profile
-    runtimes = [_read_runtime(path.parent, group, name, outcome, checks, str(path))
+    # Reports written before token classifiers name no metric: they are all accuracy.
+    metric = payload.get("metric", TASK_METRICS[SEQUENCE_TASK])
+    if metric not in TASK_METRICS.values():
+        raise UserError(f"{path}: unknown metric {metric!r}; known: {', '.join(sorted(TASK_METRICS.values()))}")
+    runtimes = [_read_runtime(path.parent, group, metric, name, outcome, checks, str(path))
                 for name, outcome in payload["runtimes"].items()]
-    return ExportRecord(path.parent, group, profile, student, payload.get("reference_accuracy"),
+    return ExportRecord(path.parent, group, profile, student, metric, payload.get(f"reference_{metric}"),
                         payload.get("budgets") or {}, runtimes)
 
 
-def _read_runtime(folder: Path, group: str, runtime: str, outcome: Any, checks: dict[str, Any],
+def _read_runtime(folder: Path, group: str, metric: str, runtime: str, outcome: Any, checks: dict[str, Any],
                   where: str) -> RuntimeRecord:
     if not isinstance(outcome, dict) or not isinstance(outcome.get("candidates"), list):
         raise UserError(f"{where}: runtimes.{runtime} has no candidates list")
     bundle = folder / Path(outcome["bundle"]).name if outcome.get("bundle") else None
     check = checks.get(bundle.name) if bundle is not None and isinstance(checks, dict) else None
-    candidates = [_read_candidate(group, runtime, entry, f"{where}: runtimes.{runtime}")
+    candidates = [_read_candidate(group, metric, runtime, entry, f"{where}: runtimes.{runtime}")
                   for entry in outcome["candidates"]]
     return RuntimeRecord(runtime, candidates, bundle, outcome.get("error"), outcome.get("check") or {}, check)
 
 
-def _read_candidate(group: str, runtime: str, entry: Any, where: str) -> CandidateRecord:
+def _read_candidate(group: str, metric: str, runtime: str, entry: Any, where: str) -> CandidateRecord:
     if not isinstance(entry, dict) or "recipe" not in entry:
         raise UserError(f"{where}: a candidate without a recipe name")
     distribution = entry.get("latency_distribution")  # absent from reports written before it was recorded
     return CandidateRecord(
-        group=group, runtime=runtime, recipe=str(entry["recipe"]), precision=str(entry.get("precision", "?")),
+        group=group, metric=metric, runtime=runtime, recipe=str(entry["recipe"]), precision=str(entry.get("precision", "?")),
         status=str(entry.get("status", "?")), reason=entry.get("reason"), export_s=float(entry.get("export_s") or 0.0),
         metrics=entry.get("metrics") or {},
         distribution=from_mapping(LatencyDistribution, distribution, f"{where}: latency_distribution")

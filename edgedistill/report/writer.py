@@ -13,7 +13,7 @@ from edgedistill.errors import UserError
 from edgedistill.fsutil import atomic_write_text, require_directory_path
 from edgedistill.report import plots
 from edgedistill.report.lengths import LengthSweep, SweepSettings, measure_lengths
-from edgedistill.report.page import GENERATOR, Plot, render_page
+from edgedistill.report.page import GENERATOR, Plot, metric_label, render_page
 from edgedistill.report.records import ExportRecord, read_exports
 
 PAGE_FILE = "index.html"
@@ -26,11 +26,12 @@ def write_report(folder: Path, out_dir: Path, sweep: SweepSettings | None = None
     _require_ours(page)
     exports = read_exports(folder)
     sweeps = _time_by_length(exports, sweep or SweepSettings())
+    score = metric_label({export.metric for export in exports})
     figures = [
-        Plot("Accuracy against p90 latency",
-             "Every measured candidate of every runtime, one panel per device profile. Stars are the kept bundles, "
-             "crosses were rejected by a gate; the dashed line is the Pareto front (nothing both faster and more "
-             "accurate).", plots.accuracy_vs_latency(exports)),
+        Plot(f"{score[0].upper()}{score[1:]} against p90 latency",
+             f"Every measured candidate of every runtime, one panel per device profile, by test {score}. Stars are the "
+             "kept bundles, crosses were rejected by a gate; the dashed line is the Pareto front (nothing both faster "
+             "and better).", plots.score_vs_latency(exports)),
         Plot("Size per artifact", "The model file of every measured candidate; kept ones edged in black.",
              plots.sizes(exports)),
         Plot("Latency distributions",

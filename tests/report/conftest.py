@@ -10,23 +10,26 @@ import pytest
 from edgedistill.check.latency import LatencyDistribution
 
 
-def candidate(recipe: str, status: str, accuracy: float, p90: float, size_mb: float, reason: str | None = None) -> dict:
-    """One candidate entry as export writes it, with a latency distribution around `p90`."""
+def candidate(recipe: str, status: str, score: float, p90: float, size_mb: float, reason: str | None = None,
+              metric: str = "accuracy") -> dict:
+    """One candidate entry as export writes it, scored by `metric`, with a latency distribution around `p90`."""
     samples = [p90 * (0.6 + 0.5 * i / 99) for i in range(100)]
     return {"recipe": recipe, "precision": "int8" if recipe.startswith("int8") else "fp32", "description": recipe,
             "status": status, "reason": reason, "export_s": 1.5,
-            "metrics": {"accuracy": accuracy, "reference_accuracy": 0.8, "agreement": 0.95, "macro_f1": accuracy,
+            "metrics": {metric: score, f"reference_{metric}": 0.8, "agreement": 0.95, "macro_f1": score,
                         "max_abs_logit_diff": 0.5, "size_bytes": int(size_mb * 1e6), "peak_rss_mb": 100.0,
-                        "validation": {"accuracy": accuracy, "reference_accuracy": 0.8},
+                        "validation": {metric: score, f"reference_{metric}": 0.8},
                         "unlabelled": {"agreement": 0.95, "examples": 200},
                         "latency_ms": {"load": 20.0, "first": 5.0, "p50": p90 * 0.85, "p90": p90, "p99": p90 * 1.1}},
             "latency_distribution": vars(LatencyDistribution.of(samples))}
 
 
-def write_export_report(folder: Path, profile: str, runtimes: dict[str, list[dict]]) -> Path:
-    """An export_report.json whose runtimes kept the candidate marked "kept" (no bundle on disk)."""
+def write_export_report(folder: Path, profile: str, runtimes: dict[str, list[dict]], metric: str | None = None) -> Path:
+    """An export_report.json whose runtimes kept the candidate marked "kept" (no bundle on disk); without `metric`,
+    one written before reports named their metric (accuracy)."""
     folder.mkdir(parents=True, exist_ok=True)
-    report = {"student": "/somewhere/tiny-student", "profile": profile, "reference_accuracy": 0.8,
+    report = {"student": "/somewhere/tiny-student", "profile": profile, f"reference_{metric or 'accuracy'}": 0.8,
+              **({"metric": metric} if metric else {}),
               "budgets": {"max_accuracy_drop": 1.0, "p90_latency_ms": 12.0},
               "runtimes": {name: {"kept": next((c["recipe"] for c in entries if c["status"] == "kept"), None),
                                   "bundle": next((f"/gone/{profile}-{name}-{c['recipe']}" for c in entries

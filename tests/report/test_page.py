@@ -38,6 +38,28 @@ def test_the_page_plots_and_tables_every_candidate(synthetic_run, tmp_path):
     assert page.count('<tr class="rejected">') == 1  # the gate decisions table marks the one rejected recipe
 
 
+def test_a_token_classifiers_export_is_reported_by_entity_f1(tmp_path):
+    write_export_report(tmp_path / "run" / "ner", "board", {"onnxruntime": [
+        candidate("int8-dynamic", "kept", 0.8731, 5.0, 20.0, metric="entity_f1"),
+        candidate("int8-qdq", "rejected", 0.61, 4.0, 20.0, "validation entity F1 drop 19.00 points", metric="entity_f1")]},
+        metric="entity_f1")
+    [export] = read_exports(tmp_path / "run")
+    kept = export.runtimes[0].candidates[0]
+    assert (export.metric, export.reference_score, kept.score(), kept.reference_score("validation")) == (
+        "entity_f1", 0.8, 0.8731, 0.8)
+    page = write_report(tmp_path / "run", tmp_path / "out").read_text()
+    assert "Entity F1 against p90 latency" in page and "test entity F1" in page and "87.31%" in page
+    assert "accuracy" not in page.lower().replace("accurate", "")
+    assert len(IMAGE.findall(page)) == 3
+
+
+def test_a_report_of_an_unknown_metric_is_a_one_line_error(tmp_path):
+    write_export_report(tmp_path / "run" / "x", "board", {"onnxruntime": [
+        candidate("fp32", "kept", 0.5, 5.0, 20.0, metric="bleu")]}, metric="bleu")
+    with pytest.raises(UserError, match="unknown metric 'bleu'"):
+        read_exports(tmp_path / "run")
+
+
 def test_strings_from_export_reports_are_escaped(tmp_path):
     write_export_report(tmp_path / "run" / "x", "<b>board</b>", {"onnxruntime": [
         candidate("int8-dynamic", "kept", 0.8, 5.0, 20.0),

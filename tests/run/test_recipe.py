@@ -22,6 +22,13 @@ def test_the_builtin_recipe_goes_from_minilm_on_mr_to_three_device_profiles():
         "check:android-arm64", "export:ios-arm64", "check:ios-arm64", "report"]
 
 
+def test_the_builtin_ner_recipe_tags_conll_with_a_three_layer_student():
+    recipe = load_recipe("builtin:conll")
+    assert recipe.teach.task == "token-classification" and recipe.teach.data.source == "builtin:conll2003"
+    assert recipe.distill.layer_map == [0, 2, 4] and recipe.distill.max_length == recipe.teach.max_length == 96
+    assert [stage.name for stage in plan(recipe)][-1] == "report"
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ('[data]\nsource = "d.csv"\n[export]\ntargets = ["ios-arm64"]\n[teach]\nepoch = 3\n', "[teach]: unknown key 'epoch'"),
     ('[data]\nsource = "d.csv"\n[export]\ntargets = ["ios-arm64"]\n[distill]\nout = "x"\n', "'out' is set by the run"),
