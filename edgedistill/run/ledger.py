@@ -7,11 +7,15 @@ completion gets a new run id, so everything downstream of a stage that ran again
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import json
+import os
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +26,8 @@ from edgedistill.jsonio import read_json, write_json
 from edgedistill.typed_config import from_mapping
 
 STAGES_DIR = "stages"
+# Held (flock) by the run using the folder; it holds that run's pid, for the message another run gets.
+LOCK_FILE = "lock"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -61,6 +67,30 @@ class Ledger:
 
     def __init__(self, run_dir: Path):
         self.folder = Path(run_dir) / STAGES_DIR
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """The folder for this process alone while inside; another run of the same folder is a one-line error."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        lock = self.folder / LOCK_FILE
+        if lock.is_symlink():
+            raise UserError(f"{lock} is a symlink; the run folder's lock must be a plain file")
+        with open(lock, "a+", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "?"
+                raise UserError(f"{self.folder.parent} is in use by another `edgedistill run` (pid {holder}); "
+                                "wait for it to finish or choose another --out") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _path(self, stage: str) -> Path:
         return self.folder / f"{_UNSAFE.sub('_', stage)}.json"

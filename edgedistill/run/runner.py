@@ -16,7 +16,7 @@ from edgedistill.errors import UserError
 from edgedistill.report.writer import PAGE_FILE
 from edgedistill.run.ledger import Ledger, stage_key
 from edgedistill.run.recipe import Recipe
-from edgedistill.run.stages import REPORT_DIR, plan
+from edgedistill.run.stages import REPORT_DIR, Stage, plan
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -27,9 +27,14 @@ def resume_command(recipe: Recipe) -> str:
 
 def run_recipe(recipe: Recipe) -> dict[str, str]:
     """Run or skip every stage; returns each stage's outcome ("ran" or "skipped") by name."""
-    started = time.perf_counter()
     stages = plan(recipe)
     ledger = Ledger(recipe.out)
+    with ledger.hold():
+        return _run_stages(recipe, stages, ledger)
+
+
+def _run_stages(recipe: Recipe, stages: list[Stage], ledger: Ledger) -> dict[str, str]:
+    started = time.perf_counter()
     run_ids: dict[str, str] = {}
     outcomes: dict[str, str] = {}
     _say(f"run {recipe.name} in {recipe.out}: {len(stages)} stages", "bold")

@@ -85,3 +85,13 @@ def test_a_bug_keeps_its_traceback_and_still_says_how_to_resume(stand, tmp_path,
         run(tmp_path)
     err = capsys.readouterr().err
     assert "[3/3] c: failed after" in err and f"resume with: edgedistill run recipe.toml --out {tmp_path}" in err
+
+
+def test_a_second_run_of_the_same_folder_is_refused_while_the_first_holds_it(stand, tmp_path):
+    from edgedistill.run.ledger import Ledger
+
+    with Ledger(tmp_path).hold():  # another run, mid-way
+        with pytest.raises(UserError, match=r"is in use by another `edgedistill run` \(pid \d+\)"):
+            run(tmp_path)
+    assert stand.calls == [] and not (tmp_path / "a.out").exists()
+    assert run(tmp_path) == {"a": "ran", "b": "ran", "c": "ran"}  # released when the first one ends
