@@ -202,6 +202,8 @@ class DeviceLatencies:
 
     p50_ms: dict[str, dict[str, float]] = field(default_factory=dict)
     devices: tuple[str, ...] = ()
+    # The result files given that were benched for another profile, as "FILE (profile NAME)", so export can say so.
+    other_profiles: tuple[str, ...] = ()
 
 
 def device_latencies(result_paths: Iterable[Path], profile: str) -> DeviceLatencies:
@@ -209,14 +211,16 @@ def device_latencies(result_paths: Iterable[Path], profile: str) -> DeviceLatenc
     file that is not one is a one-line error (read before any export work starts)."""
     timings: dict[str, dict[str, list[float]]] = {}
     devices: list[str] = []
+    other_profiles: list[str] = []
     for path in result_paths:
         result = read_result(Path(path))
         bundle = result["bundle"]
         if bundle["profile"] != profile:
+            other_profiles.append(f"{Path(path).name} (profile {bundle['profile']})")
             continue
         timings.setdefault(bundle["runtime"], {}).setdefault(bundle["recipe"], []).append(
             result["bench"]["latency_ms"]["p50"])
         label = result["device"]["board"] or result["device"]["hostname"]
         devices += [label] if label not in devices else []
     return DeviceLatencies({runtime: {recipe: float(statistics.median(values)) for recipe, values in recipes.items()}
-                            for runtime, recipes in timings.items()}, tuple(devices))
+                            for runtime, recipes in timings.items()}, tuple(devices), tuple(other_profiles))

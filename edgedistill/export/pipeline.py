@@ -145,6 +145,9 @@ def run_export(request: ExportRequest) -> dict[str, Any]:
     if request.prune_min_count != 1 and not request.prune_vocab:
         raise UserError("--prune-min-count applies with --prune-vocab; pass both")
     on_device = device_latencies(request.device_results, profile.name)
+    if on_device.other_profiles:
+        _say(f"device results benched for other profiles, left out of {profile.name}'s ranking: "
+             f"{', '.join(on_device.other_profiles)}", "yellow")
     if not request.prune_vocab:
         return _export_student(request, profile, targets, student_dir, None, card_text, on_device, started)
     from edgedistill.model.classifiers import classifier_task

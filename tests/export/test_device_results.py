@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from edgedistill.check.device_results import merge_device_results
+from edgedistill.check.device_results import device_latencies, merge_device_results
 from edgedistill.cli import main
 
 pytestmark = pytest.mark.slow  # real ONNX Runtime exports and benches
@@ -34,6 +34,18 @@ def test_a_result_names_its_bundle_build_and_the_device(result_files, host_bundl
     assert result["device"]["hostname"] == socket.gethostname() and result["device"]["cpu"]["logical_cores"] >= 1
     assert {"python", "edgedistill", "onnxruntime", "numpy"} <= set(result["device"]["versions"])
     assert result["bench"]["threads"] == 1 and result["bench"]["latency_ms"]["runs"] >= 10
+
+
+def test_export_ranks_by_the_results_of_its_own_profile_and_names_the_others(result_files):
+    profiles = {path: json.loads(path.read_text())["bundle"]["profile"] for path in result_files}
+    own_profile = profiles[result_files[0]]
+    assert set(profiles.values()) == {own_profile, "dynamic-fp32"}  # the fp32 bundle was exported for another
+    own = device_latencies(result_files, own_profile)
+    assert own.other_profiles == ("fp32.json (profile dynamic-fp32)",) and own.devices == (socket.gethostname(),)
+    assert list(own.p50_ms["onnxruntime"]) == [json.loads(result_files[0].read_text())["bundle"]["recipe"]]
+    other = device_latencies(result_files, "raspberry-pi-5")
+    assert other.p50_ms == {} and other.other_profiles == tuple(f"{path.name} (profile {profiles[path]})"
+                                                                for path in result_files)
 
 
 def test_results_merge_one_column_per_device_beside_the_export_figures(result_files, host_export, fp32_bundle,
