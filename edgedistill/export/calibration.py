@@ -15,8 +15,8 @@ from edgedistill.check.evaluation import load_task_splits
 from edgedistill.data.sources import read_unlabelled
 from edgedistill.data.splits import load_unlabelled
 from edgedistill.errors import UserError
-from edgedistill.tasks.kinds import TOKEN_TASK
 from edgedistill.modeldir import read_data_spec, read_distill_record, read_labels
+from edgedistill.tasks.kinds import TOKEN_TASK
 
 DEFAULT_LIMIT = 200
 SAMPLE_SEED = 0

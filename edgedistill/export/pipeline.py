@@ -46,6 +46,7 @@ from edgedistill.export.calibration import agreement_texts, calibration_texts
 from edgedistill.export.measure import Measurement, measure_artifact
 from edgedistill.export.model_card import CardText, load_card_text, model_card
 from edgedistill.export.selection import (
+    LATENCY_TIE_FRACTION,
     Candidate,
     NoRecipePassed,
     Ranking,
@@ -229,9 +230,9 @@ def _export_runtime(target: Target, profile: DeviceProfile, prepared: Prepared, 
             _say(f"{target.name}: {exc}", "red")
             return {"kept": None, "bundle": None, "error": str(exc), "candidates": entries, "selection": selection}
         index = next(i for i, candidate in enumerate(candidates) if candidate is kept)
-        for entry in entries:
-            if entry["status"] == "accepted" and entry["recipe"] != kept.recipe.name:
-                entry["reason"] = _ranked_below(kept, ranking)
+        for entry, candidate in zip(entries, candidates):
+            if entry["status"] == "accepted" and candidate is not kept:
+                entry["reason"] = _ranked_below(candidate, kept, ranking)
         entries[index]["status"] = "kept"
         if ranking.basis != "host-latency":
             _say(f"{target.name}: {ranking.note}", "yellow")
@@ -252,7 +253,10 @@ def _export_runtime(target: Target, profile: DeviceProfile, prepared: Prepared, 
             "selection": selection}
 
 
-def _ranked_below(kept: Candidate, ranking: Ranking) -> str:
+def _ranked_below(candidate: Candidate, kept: Candidate, ranking: Ranking) -> str:
+    if ranking.basis == "host-latency" and candidate.p50_ms <= kept.p50_ms:
+        return (f"as fast as {kept.recipe.name} within {LATENCY_TIE_FRACTION:.0%} (p50 {kept.p50_ms:.2f} ms), "
+                f"which drops less on validation ({kept.drop_points:.2f} points against {candidate.drop_points:.2f})")
     if ranking.basis == "host-latency":
         return f"slower than {kept.recipe.name} (p50 {kept.p50_ms:.2f} ms)"
     if kept.recipe.name in ranking.device_p50_ms:

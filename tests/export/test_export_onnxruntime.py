@@ -14,6 +14,7 @@ from edgedistill.check.checker import check_bundle
 from edgedistill.cli import main
 from edgedistill.errors import UserError
 from edgedistill.export.pipeline import REPORT_FILE, ExportRequest, run_export
+from edgedistill.export.selection import LATENCY_TIE_FRACTION
 from edgedistill.fsutil import sha256_file
 from edgedistill.modeldir import read_metrics
 from edgedistill.targets.base import Recipe
@@ -24,15 +25,19 @@ from tests.export.conftest import write_profile
 pytestmark = pytest.mark.slow  # real ONNX Runtime exports
 
 
-def test_keeps_the_fastest_accepted_int8_recipe(host_export):
+def test_keeps_the_fastest_accepted_int8_recipe_or_a_more_accurate_tie(host_export):
     report, out = host_export
     outcome = report["runtimes"]["onnxruntime"]
     candidates = {entry["recipe"]: entry for entry in outcome["candidates"]}
     # the profile's precisions leave fp32 out; the graph choices are candidates, measured on this machine
     assert set(candidates) == {"int8-dynamic", "int8-dynamic-plain", "int8-qdq", "int8-qdq-per-tensor"}
     accepted = [e for e in candidates.values() if e["status"] in ("kept", "accepted")]
-    fastest = min(accepted, key=lambda e: e["metrics"]["latency_ms"]["p50"])
-    assert outcome["kept"] == fastest["recipe"] and fastest["status"] == "kept"
+    fastest = min(e["metrics"]["latency_ms"]["p50"] for e in accepted)
+    kept = candidates[outcome["kept"]]
+    assert kept["status"] == "kept" and kept["metrics"]["latency_ms"]["p50"] <= fastest * (1 + LATENCY_TIE_FRACTION)
+    for entry in accepted:  # every other accepted recipe was slower, or as fast but less accurate on validation
+        if entry is not kept:
+            assert entry["reason"].startswith(("slower than", "as fast as")), entry["reason"]
     assert [p.name for p in out.iterdir() if p.is_dir()] == [f"tiny-student-onnxruntime-{outcome['kept']}"]
     assert json.loads((out / REPORT_FILE).read_text())["runtimes"]["onnxruntime"]["kept"] == outcome["kept"]
 

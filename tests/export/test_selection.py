@@ -1,9 +1,16 @@
 import pytest
 
 from edgedistill.errors import UserError
-from edgedistill.export.selection import Candidate, NoRecipePassed, ranking_for, rejection_reason, select_recipe
-from edgedistill.targets.base import Recipe
+from edgedistill.export.selection import (
+    Candidate,
+    NoRecipePassed,
+    near_fastest,
+    ranking_for,
+    rejection_reason,
+    select_recipe,
+)
 from edgedistill.profiles import Budgets, read_profile
+from edgedistill.targets.base import Recipe
 
 
 def candidate(name, accuracy, p50, p90=None, reference=0.90, error=None, test_accuracy=None, agreement=None):
@@ -37,6 +44,15 @@ def test_drop_exactly_at_budget_is_accepted_despite_float_error():
 def test_tie_on_p50_keeps_the_earlier_recipe():
     candidates = [candidate("a", 0.90, 2.0), candidate("b", 0.90, 2.0)]
     assert select_recipe(candidates, Budgets()).recipe.name == "a"
+
+
+def test_p50s_within_the_tie_band_go_to_the_smaller_validation_drop():
+    budgets = Budgets(max_accuracy_drop=1.0)
+    ptq, dynamic = candidate("int8-ptq", 0.8910, 9.86), candidate("int8-dynamic", 0.8995, 9.91)  # 0.5% slower
+    assert select_recipe([ptq, dynamic], budgets).recipe.name == "int8-dynamic"
+    outside = candidate("int8-dynamic", 0.8995, 9.86 * 1.031)  # just over 3% slower: speed decides again
+    assert select_recipe([ptq, outside], budgets).recipe.name == "int8-ptq"
+    assert [c.recipe.name for c in near_fastest([ptq, dynamic, outside])] == ["int8-ptq", "int8-dynamic"]
 
 
 def test_all_rejected_names_the_best_candidates_figures():
