@@ -77,7 +77,8 @@ def _check_verdict(runtime: RuntimeRecord) -> str:
 
 
 def metric_label(metrics: set[str]) -> str:
-    """What the score columns and axes hold: the one metric every export shares, else "score" (see the metric column)."""
+    """What the score columns and axes hold: the one metric every export shares, else "score" (the kept-bundles
+    table names each row's metric; each export's profile names it in the others)."""
     return METRIC_NAMES[next(iter(metrics))] if len(metrics) == 1 else "score"
 
 
