@@ -46,10 +46,9 @@ from edgedistill.export.calibration import agreement_texts, calibration_texts
 from edgedistill.export.measure import Measurement, measure_artifact
 from edgedistill.export.model_card import CardText, load_card_text, model_card
 from edgedistill.export.selection import (
-    LATENCY_TIE_FRACTION,
     Candidate,
     NoRecipePassed,
-    Ranking,
+    ranked_below_reason,
     ranking_for,
     rejection_reason,
     select_recipe,
@@ -232,7 +231,7 @@ def _export_runtime(target: Target, profile: DeviceProfile, prepared: Prepared, 
         index = next(i for i, candidate in enumerate(candidates) if candidate is kept)
         for entry, candidate in zip(entries, candidates):
             if entry["status"] == "accepted" and candidate is not kept:
-                entry["reason"] = _ranked_below(candidate, kept, ranking)
+                entry["reason"] = ranked_below_reason(candidate, kept, ranking)
         entries[index]["status"] = "kept"
         if ranking.basis != "host-latency":
             _say(f"{target.name}: {ranking.note}", "yellow")
@@ -251,17 +250,6 @@ def _export_runtime(target: Target, profile: DeviceProfile, prepared: Prepared, 
     _say(f"{target.name}: kept {kept.recipe.name} → {bundle} (checked on {verdict['measured_on']})", "green")
     return {"kept": kept.recipe.name, "bundle": str(bundle), "error": None, "candidates": entries, "check": verdict,
             "selection": selection}
-
-
-def _ranked_below(candidate: Candidate, kept: Candidate, ranking: Ranking) -> str:
-    if ranking.basis == "host-latency" and candidate.p50_ms <= kept.p50_ms:
-        return (f"as fast as {kept.recipe.name} within {LATENCY_TIE_FRACTION:.0%} (p50 {kept.p50_ms:.2f} ms), "
-                f"which drops less on validation ({kept.drop_points:.2f} points against {candidate.drop_points:.2f})")
-    if ranking.basis == "host-latency":
-        return f"slower than {kept.recipe.name} (p50 {kept.p50_ms:.2f} ms)"
-    if kept.recipe.name in ranking.device_p50_ms:
-        return f"slower on the device than {kept.recipe.name} (p50 {ranking.device_p50_ms[kept.recipe.name]:.2f} ms there)"
-    return f"ranked below {kept.recipe.name} by the {ranking.basis} ({kept.recipe.precision}, smaller or listed first)"
 
 
 class _FailedItsOwnCheck(Exception):

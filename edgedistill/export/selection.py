@@ -9,6 +9,7 @@ per-ISA precision preference decides instead (ISA_PRECISION_PREFERENCE).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +19,10 @@ from edgedistill.targets.base import Recipe
 from edgedistill.tasks.kinds import METRIC_NAMES
 
 _EPSILON = 1e-9
-# Ranked by host latency, accepted recipes whose p50 is within this fraction of the fastest's are a tie, and the
-# tie goes to the smaller validation drop: 3% of speed is not worth a point of the task metric. (On CoNLL the
-# ExecuTorch int8-ptq recipe was 0.5% faster than int8-dynamic and 0.9 entity-F1 points worse on validation.)
+# Ranked by latency (the host's, or the device's from `bench --out`), accepted recipes whose p50 is within this
+# fraction of the fastest's are a tie, and the tie goes to the smaller validation drop: 3% of speed is not worth a
+# point of the task metric, and is inside one machine's run-to-run noise. (On CoNLL the ExecuTorch int8-ptq recipe
+# was 0.5% faster than int8-dynamic and 0.9 entity-F1 points worse on validation.)
 LATENCY_TIE_FRACTION = 0.03
 
 
@@ -101,15 +103,21 @@ class Ranking:
     precision_order: tuple[str, ...] = ()
     device_p50_ms: dict[str, float] = field(default_factory=dict)  # recipe name -> p50 on the device
 
-    def key(self, candidate: Candidate) -> tuple[float, ...]:
+    def latency(self, candidate: Candidate) -> float | None:
+        """The p50 that ranks `candidate`: the host's, or the device's where bench measured it there; else None."""
         if self.basis == "host-latency":
-            return (candidate.p50_ms,)
-        on_device = self.device_p50_ms.get(candidate.recipe.name)
-        if on_device is not None:
-            return (0, on_device, 0)
+            return candidate.p50_ms
+        return self.device_p50_ms.get(candidate.recipe.name)
+
+    def preference_key(self, candidate: Candidate) -> tuple[int, int]:
+        """Precision order, then the smaller artifact: for candidates no latency ranks."""
         order = self.precision_order
         precision = candidate.recipe.precision
-        return (1, order.index(precision) if precision in order else len(order), candidate.metrics["size_bytes"])
+        return (order.index(precision) if precision in order else len(order), candidate.metrics["size_bytes"])
+
+    @property
+    def where(self) -> str:
+        return "" if self.basis == "host-latency" else " on the device"
 
 
 def ranking_for(profile: DeviceProfile, host: str | None = None, device_p50_ms: dict[str, float] | None = None,
@@ -132,15 +140,17 @@ def ranking_for(profile: DeviceProfile, host: str | None = None, device_p50_ms: 
 
 
 def select_recipe(candidates: list[Candidate], budgets: Budgets, ranking: Ranking | None = None) -> Candidate:
-    """The first accepted candidate by `ranking` (default: lowest host p50, where p50s within LATENCY_TIE_FRACTION
-    of the fastest tie and the smaller validation drop wins; earlier wins an exact tie); NoRecipePassed when none
+    """The first accepted candidate by `ranking` (default: host p50). Candidates with a latency come first; among
+    them p50s within LATENCY_TIE_FRACTION of the fastest tie and the smaller validation drop wins, then the faster,
+    then the earlier. Without any latency, the ranking's precision preference decides. NoRecipePassed when none
     is accepted."""
     ranking = ranking or Ranking("host-latency", "p50 on this host")
     accepted = [c for c in candidates if rejection_reason(c, budgets) is None]
-    if accepted and ranking.basis == "host-latency":
-        return min(near_fastest(accepted), key=lambda c: (c.drop_points, c.p50_ms))
+    timed = [c for c in accepted if ranking.latency(c) is not None]
+    if timed:
+        return min(near_fastest(timed, ranking.latency), key=lambda c: (c.drop_points, ranking.latency(c)))
     if accepted:
-        return min(accepted, key=ranking.key)
+        return min(accepted, key=ranking.preference_key)
     measured = [c for c in candidates if c.error is None]
     if not measured:
         failures = "; ".join(f"{c.recipe.name}: {c.error}" for c in candidates) or "no recipes to try"
@@ -150,10 +160,26 @@ def select_recipe(candidates: list[Candidate], budgets: Budgets, ranking: Rankin
                          f"{rejection_reason(best, budgets)}")
 
 
-def near_fastest(candidates: list[Candidate]) -> list[Candidate]:
-    """Those whose p50 is within LATENCY_TIE_FRACTION of the fastest's: a tie on host latency."""
-    fastest = min(c.p50_ms for c in candidates)
-    return [c for c in candidates if c.p50_ms <= fastest * (1 + LATENCY_TIE_FRACTION) + _EPSILON]
+def near_fastest(candidates: list[Candidate], latency: Callable[[Candidate], float] = lambda c: c.p50_ms) -> list[Candidate]:
+    """Those whose `latency` is within LATENCY_TIE_FRACTION of the fastest's: a tie on latency."""
+    fastest = min(latency(c) for c in candidates)
+    return [c for c in candidates if latency(c) <= fastest * (1 + LATENCY_TIE_FRACTION) + _EPSILON]
+
+
+def ranked_below_reason(candidate: Candidate, kept: Candidate, ranking: Ranking) -> str:
+    """Why an accepted `candidate` lost to `kept`, by the rule that decided (see select_recipe)."""
+    mine, theirs = ranking.latency(candidate), ranking.latency(kept)
+    if mine is None or theirs is None:
+        return (f"ranked below {kept.recipe.name} by the {ranking.basis} ({kept.recipe.precision}, smaller or "
+                f"listed first)")
+    figures = f"p50{ranking.where} {mine:.2f} against {theirs:.2f} ms"
+    if mine > theirs:
+        return f"slower{ranking.where} than {kept.recipe.name} ({figures})"
+    drops = f"{candidate.drop_points:.2f} validation points against {kept.drop_points:.2f}"
+    if candidate.drop_points > kept.drop_points:
+        return (f"as fast{ranking.where} as {kept.recipe.name} within {LATENCY_TIE_FRACTION:.0%} ({figures}), "
+                f"which drops less ({drops})")
+    return f"ties {kept.recipe.name} on speed and drop ({figures}; {drops}), which is listed first"
 
 
 def describe(candidate: Candidate) -> str:

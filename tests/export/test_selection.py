@@ -5,6 +5,7 @@ from edgedistill.export.selection import (
     Candidate,
     NoRecipePassed,
     near_fastest,
+    ranked_below_reason,
     ranking_for,
     rejection_reason,
     select_recipe,
@@ -53,6 +54,32 @@ def test_p50s_within_the_tie_band_go_to_the_smaller_validation_drop():
     outside = candidate("int8-dynamic", 0.8995, 9.86 * 1.031)  # just over 3% slower: speed decides again
     assert select_recipe([ptq, outside], budgets).recipe.name == "int8-ptq"
     assert [c.recipe.name for c in near_fastest([ptq, dynamic, outside])] == ["int8-ptq", "int8-dynamic"]
+
+
+def test_device_p50s_within_the_tie_band_go_to_the_smaller_validation_drop():
+    pi = read_profile("raspberry-pi-5")[0]
+    qdq, dynamic = _sized(candidate("int8-qdq", 0.891, 1.0), 10), _sized(candidate("int8-dynamic", 0.8995, 1.0), 12)
+    budgets = Budgets(max_accuracy_drop=1.0)
+    tied = ranking_for(pi, host="x86-64", device_p50_ms={"int8-qdq": 9.0, "int8-dynamic": 9.2}, devices=("pi",))
+    assert select_recipe([qdq, dynamic], budgets, tied).recipe.name == "int8-dynamic"
+    apart = ranking_for(pi, host="x86-64", device_p50_ms={"int8-qdq": 9.0, "int8-dynamic": 9.3}, devices=("pi",))
+    assert select_recipe([qdq, dynamic], budgets, apart).recipe.name == "int8-qdq"
+    assert ranked_below_reason(dynamic, qdq, apart) == "slower on the device than int8-qdq (p50 on the device 9.30 against 9.00 ms)"
+
+
+def test_each_losers_reason_names_the_rule_that_beat_it():
+    host = ranking_for(read_profile("raspberry-pi-5")[0], host="arm64")
+    kept = candidate("int8-dynamic", 0.8995, 9.91)
+    faster_but_worse, slower = candidate("int8-ptq", 0.8910, 9.86), candidate("fp32", 0.90, 20.0)
+    twin = candidate("int8-twin", 0.8995, 9.91)
+    assert select_recipe([kept, faster_but_worse, slower, twin], Budgets(max_accuracy_drop=1.0), host) is kept
+    assert ranked_below_reason(faster_but_worse, kept, host) == (
+        "as fast as int8-dynamic within 3% (p50 9.86 against 9.91 ms), which drops less "
+        "(0.90 validation points against 0.05)")
+    assert ranked_below_reason(slower, kept, host) == "slower than int8-dynamic (p50 20.00 against 9.91 ms)"
+    assert ranked_below_reason(twin, kept, host) == (
+        "ties int8-dynamic on speed and drop (p50 9.91 against 9.91 ms; 0.05 validation points against 0.05), "
+        "which is listed first")
 
 
 def test_all_rejected_names_the_best_candidates_figures():
@@ -137,7 +164,8 @@ def test_device_results_rank_what_they_measured_first_then_the_isa_preference():
     ranking = ranking_for(pi, host="x86-64", device_p50_ms={"fp32": 30.0, "int8-qdq": 9.0}, devices=("Raspberry Pi 5",))
     assert ranking.basis == "device-latency" and "Raspberry Pi 5" in ranking.note and "int8-qdq 9.00 ms" in ranking.note
     assert select_recipe(candidates, Budgets(max_accuracy_drop=1.0), ranking).recipe.name == "int8-qdq"
-    assert sorted(candidates, key=ranking.key)[-1].recipe.name == "int8-dynamic"  # not benched on the device
+    assert ranking.latency(candidates[2]) is None  # int8-dynamic was not benched on the device
+    assert ranked_below_reason(candidates[2], candidates[1], ranking).startswith("ranked below int8-qdq")
     same_isa = ranking_for(pi, host="arm64", device_p50_ms={"fp32": 30.0})
     assert same_isa.basis == "host-latency"  # on the device itself, its own timing of every candidate decides
 
