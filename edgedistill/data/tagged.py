@@ -13,6 +13,7 @@ from pathlib import Path
 
 from edgedistill.data.builtin_conll import CONLL_SPLITS, conll2003_path
 from edgedistill.data.sources import BUILTIN_PREFIX, numbered_lines
+from edgedistill.data.splits import load_transfer
 from edgedistill.errors import UserError
 
 DOCSTART = "-DOCSTART-"
@@ -64,6 +65,14 @@ def load_tagged_splits(source: str, test_source: str | None = None, seed: int = 
             rows[held_validation:held_validation + held_test])
         train = sentences.subset(rows[held_validation + held_test:])
     return TaggedSplits(train, validation, test, tag_order(tag for sentence in train.tags for tag in sentence))
+
+
+def load_transfer_sentences(source: str, text_column: str, limit: int | None, seed: int,
+                            held_out: list[list[str]]) -> tuple[list[list[str]], int]:
+    """The transfer set as token classification uses it: unlabelled texts split into words at whitespace, minus any
+    sentence of the held-out word lists; returns the sentences and how many were dropped."""
+    kept, dropped = load_transfer(source, text_column, limit, seed, [" ".join(words) for words in held_out])
+    return [text.split() for text in kept if text.split()], dropped
 
 
 def tag_order(tags) -> list[str]:

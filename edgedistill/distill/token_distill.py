@@ -14,8 +14,11 @@ import time
 
 import numpy as np
 
-from edgedistill.data.splits import load_transfer
-from edgedistill.data.tagged import TaggedSentences, load_tagged_splits
+from edgedistill.data.tagged import (
+    TaggedSentences,
+    load_tagged_splits,
+    load_transfer_sentences,
+)
 from edgedistill.distill.batches import load_tokenizer
 from edgedistill.distill.checkpoint import CheckpointStore, fingerprint
 from edgedistill.distill.config import DistillConfig
@@ -113,9 +116,8 @@ def _transfer_sentences(config: DistillConfig, validation: TaggedSentences, test
     """Unlabelled transfer text split into words at whitespace, minus any sentence of validation or test."""
     if config.transfer is None:
         return []
-    held_out = [" ".join(words) for words in validation.tokens + test.tokens]
-    kept, dropped = load_transfer(config.transfer, config.data.text_column, config.transfer_limit, config.seed, held_out)
+    kept, dropped = load_transfer_sentences(config.transfer, config.data.text_column, config.transfer_limit,
+                                            config.seed, validation.tokens + test.tokens)
     if dropped:
         log(f"transfer set: dropped {dropped} sentences that are in the validation or test split")
-    return [text.split() for text in kept if text.split()]
-
+    return kept

@@ -66,7 +66,7 @@ from edgedistill.modeldir import (
 from edgedistill.profiles import DeviceProfile, host_isa
 from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Target
 from edgedistill.targets.registry import get_target, load_profile
-from edgedistill.tasks.kinds import TOKEN_TASK
+from edgedistill.tasks.kinds import METRIC_NAMES, TOKEN_TASK
 from edgedistill.typed_config import from_mapping
 
 REPORT_FILE = "export_report.json"
@@ -150,20 +150,17 @@ def run_export(request: ExportRequest) -> dict[str, Any]:
              f"{', '.join(on_device.other_profiles)}", "yellow")
     if not request.prune_vocab:
         return _export_student(request, profile, targets, student_dir, None, card_text, on_device, started)
-    from edgedistill.model.classifiers import classifier_task
     from edgedistill.model.vocab_prune import prune_student
-
-    if classifier_task(student_dir) == TOKEN_TASK:
-        raise UserError("--prune-vocab prunes text classifiers only so far; export the token classifier without it")
 
     with tempfile.TemporaryDirectory(prefix="edgedistill-pruned-") as scratch:
         pruned = Path(scratch) / student_dir.name  # bundles keep the student's name
         _say(f"pruning the vocabulary of {student_dir}")
         pruning = prune_student(student_dir, pruned, min_count=request.prune_min_count)
+        metric = pruning["metric"]
         _say(f"kept {pruning['tokens_after']:,} of {pruning['tokens_before']:,} tokens; "
              f"{pruning['held_out_unknown_share_after']:.2%} of held-out tokens become [UNK] "
-             f"({pruning['held_out_unknown_share_before']:.2%} before); test accuracy "
-             f"{pruning['test_accuracy_before']:.2%} -> {pruning['test_accuracy_after']:.2%}")
+             f"({pruning['held_out_unknown_share_before']:.2%} before); test {METRIC_NAMES[metric]} "
+             f"{pruning[f'test_{metric}_before']:.2%} -> {pruning[f'test_{metric}_after']:.2%}")
         return _export_student(request, profile, targets, pruned, {"student": str(student_dir), **pruning}, card_text,
                                on_device, started)
 

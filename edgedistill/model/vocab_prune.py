@@ -2,26 +2,49 @@
 
 The kept tokens come from the training split and the transfer set the student was distilled with. The held-out
 texts (validation and test) are only used to report what pruning cost: the share of their tokens that become [UNK],
-and the test accuracy before and after.
+and the test score before and after (accuracy; entity F1 for a token classifier, whose sentences are tokenized as
+the words it reads).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from edgedistill.data.dataset import LabelledTexts
 from edgedistill.data.splits import load_splits, load_transfer
+from edgedistill.data.tagged import (
+    TaggedSentences,
+    load_tagged_splits,
+    load_transfer_sentences,
+)
 from edgedistill.errors import UserError
 from edgedistill.fsutil import atomic_output_dir
 from edgedistill.jsonio import read_json, write_json
 from edgedistill.metrics import accuracy
-from edgedistill.modeldir import (METRICS_FILE, is_written_model_dir, read_data_spec, read_distill_record, read_labels,
-                                  require_model_dir)
-from edgedistill.text.prune import kept_token_ids, pruned_tokenizer_json, unknown_share, wordpiece_parts
+from edgedistill.model.classifiers import classifier_task
+from edgedistill.modeldir import (
+    METRICS_FILE,
+    is_written_model_dir,
+    read_data_spec,
+    read_distill_record,
+    read_labels,
+    require_model_dir,
+)
+from edgedistill.tasks.kinds import TASK_METRICS, TOKEN_TASK
+from edgedistill.tasks.words import first_subtokens, word_metrics
+from edgedistill.text.prune import (
+    Items,
+    kept_token_ids,
+    pruned_tokenizer_json,
+    unknown_share,
+    wordpiece_parts,
+)
 
 TOKENIZER_FILE = "tokenizer.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -42,17 +65,16 @@ def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True, min_
         raise UserError(f"{student_dir} has no single {WEIGHTS_FILE} to prune (sharded checkpoints are not supported)")
     payload = read_json(student_dir / TOKENIZER_FILE, "tokenizer")
     vocab, special_ids = wordpiece_parts(payload, str(student_dir / TOKENIZER_FILE))
-    splits = load_splits(read_data_spec(student_dir), label_names=read_labels(student_dir))
     record = read_distill_record(student_dir)
-    held_out = splits.validation.texts + splits.test.texts
-    task_texts = splits.train.texts + _transfer_texts(record, held_out)
+    task = _task_items(student_dir, record)
+    held_out = task.held_out
     original = Tokenizer.from_str(json.dumps(payload))
-    keep = kept_token_ids(original, vocab, special_ids, task_texts, min_count)
+    keep = kept_token_ids(original, vocab, special_ids, task.kept_from, min_count)
     pruned_payload = pruned_tokenizer_json(payload, keep)
     pruned = Tokenizer.from_str(json.dumps(pruned_payload))
     unk_token = payload["model"].get("unk_token", "[UNK]")
     report: dict[str, Any] = {
-        "tokens_before": len(vocab), "tokens_after": len(keep), "task_texts": len(task_texts), "min_count": min_count,
+        "tokens_before": len(vocab), "tokens_after": len(keep), "task_texts": len(task.kept_from), "min_count": min_count,
         "held_out_unknown_share_before": unknown_share(original, vocab[unk_token], held_out),
         "held_out_unknown_share_after": unknown_share(pruned, pruned_payload["model"]["vocab"][unk_token], held_out),
     }
@@ -70,20 +92,52 @@ def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True, min_
             raise UserError(f"{student_dir / 'config.json'}: expected a JSON object (a Hugging Face model config)")
         write_json(scratch / "config.json", _pruned_config(config, keep))
         max_length = int(record.get("max_length") or _DEFAULT_MAX_LENGTH)
-        report["test_accuracy_before"] = _test_accuracy(student_dir, splits.test, max_length)
-        report["test_accuracy_after"] = _test_accuracy(scratch, splits.test, max_length)
+        metric = TASK_METRICS[task.task]
+        report["metric"] = metric
+        report[f"test_{metric}_before"] = task.test_score(student_dir, max_length)
+        report[f"test_{metric}_after"] = task.test_score(scratch, max_length)
         metrics = read_json(student_dir / METRICS_FILE, "metrics")
         write_json(scratch / METRICS_FILE, {**metrics, "vocab_prune": report})
     return report
 
 
-def _transfer_texts(record: dict[str, Any], held_out: list[str]) -> list[str]:
-    """The transfer texts the student was distilled on, selected exactly as distill selected them."""
-    if not record.get("transfer"):
-        return []
+@dataclass
+class _TaskItems:
+    """A student's task as pruning reads it: the items whose tokens stay (training split and transfer set), the
+    held-out items whose [UNK] share is reported, and the test split scored before and after."""
+
+    task: str
+    labels: list[str]
+    kept_from: Items
+    held_out: Items
+    test: LabelledTexts | TaggedSentences
+
+    def test_score(self, model_dir: Path, max_length: int) -> float:
+        """The task metric of the model at `model_dir` on the test split."""
+        if self.task == TOKEN_TASK:
+            rows = student_word_logits(model_dir, self.test.tokens, max_length)
+            return word_metrics(rows, [len(words) for words in self.test.tokens], self.test.tags,
+                                self.labels)["entity_f1"]
+        return accuracy(student_logits(model_dir, self.test.texts, max_length), self.test.labels)
+
+
+def _task_items(student_dir: Path, record: dict[str, Any]) -> _TaskItems:
+    """The splits the student was trained on, and the transfer set selected exactly as distill selected it."""
+    spec, labels = read_data_spec(student_dir), read_labels(student_dir)
+    transfer = record.get("transfer")
     text_column = (record.get("data") or {}).get("text_column", "text")
-    return load_transfer(str(record["transfer"]), text_column, record.get("transfer_limit"),
-                         int(record.get("seed", 13)), held_out)[0]
+    transfer_args = (str(transfer), text_column, record.get("transfer_limit"), int(record.get("seed", 13)))
+    task = classifier_task(student_dir)
+    if task == TOKEN_TASK:
+        tagged = load_tagged_splits(spec.source, spec.test_source, spec.seed, spec.validation_fraction,
+                                    spec.test_fraction)
+        held_out = tagged.validation.tokens + tagged.test.tokens
+        sentences = load_transfer_sentences(*transfer_args, held_out)[0] if transfer else []
+        return _TaskItems(task, labels, tagged.train.tokens + sentences, held_out, tagged.test)
+    splits = load_splits(spec, label_names=labels)
+    held_out = splits.validation.texts + splits.test.texts
+    texts = load_transfer(*transfer_args, held_out)[0] if transfer else []
+    return _TaskItems(task, labels, splits.train.texts + texts, held_out, splits.test)
 
 
 def _slice_embeddings(source: Path, destination: Path, keep: list[int]) -> int:
@@ -118,10 +172,6 @@ def _pruned_config(config: dict[str, Any], keep: list[int]) -> dict[str, Any]:
     return pruned
 
 
-def _test_accuracy(model_dir: Path, test, max_length: int) -> float:
-    return accuracy(student_logits(model_dir, test.texts, max_length), test.labels)
-
-
 def student_logits(model_dir: Path, texts: list[str], max_length: int = _DEFAULT_MAX_LENGTH) -> np.ndarray:
     """fp32 logits of a student directory on `texts`, tokenized by its own tokenizer."""
     from edgedistill.model.reference import reference_logits
@@ -130,3 +180,15 @@ def student_logits(model_dir: Path, texts: list[str], max_length: int = _DEFAULT
 
     ids, mask = TextEncoder(Path(model_dir) / TOKENIZER_FILE, max_length).encode(texts)
     return reference_logits(load_exportable(Path(model_dir)), ids, mask)
+
+
+def student_word_logits(model_dir: Path, sentences: list[list[str]], max_length: int = _DEFAULT_MAX_LENGTH
+                        ) -> list[np.ndarray]:
+    """fp32 logits of a token-classifier directory at each kept word's first sub-token, one array per sentence."""
+    from edgedistill.model.reference import reference_logits
+    from edgedistill.model.wrapper import load_exportable
+    from edgedistill.text.encode import TextEncoder
+
+    ids, mask, word_ids = TextEncoder(Path(model_dir) / TOKENIZER_FILE, max_length).encode_words(sentences)
+    logits = reference_logits(load_exportable(Path(model_dir)), ids, mask)
+    return [logits[row][first_subtokens(positions)] for row, positions in enumerate(word_ids)]

@@ -5,12 +5,14 @@ same pieces as before: every piece it used is still there and nothing longer was
 shorter kept pieces, or to [UNK]. Single characters seen in the texts are kept too, so any word made of seen
 characters still splits into pieces rather than becoming [UNK]. A `min_count` above 1 also drops the tokens the texts
 produce fewer times than that: their words then split into kept pieces, and what that costs is measured.
+Items are texts, or sentences already split into words (token classification), which tokenize as the model reads them.
 """
 
 from __future__ import annotations
 
 import copy
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from tokenizers import Tokenizer
@@ -20,18 +22,21 @@ from edgedistill.errors import UserError
 _BATCH = 1024
 
 
-def kept_token_ids(tokenizer: Tokenizer, vocab: dict[str, int], special_ids: set[int], texts: list[str],
+Items = list[str] | list[list[str]]  # texts, or sentences split into words
+
+
+def kept_token_ids(tokenizer: Tokenizer, vocab: dict[str, int], special_ids: set[int], items: Items,
                    min_count: int = 1) -> list[int]:
-    """The ids to keep, ascending: the special tokens, every token the texts produce at least `min_count` times,
+    """The ids to keep, ascending: the special tokens, every token the items produce at least `min_count` times,
     and seen characters."""
     counts: Counter[int] = Counter()
     seen_characters: set[str] = set()
     normalizer = tokenizer.normalizer
-    for start in range(0, len(texts), _BATCH):
-        batch = texts[start:start + _BATCH]
-        for encoding in tokenizer.encode_batch(batch, add_special_tokens=False):
+    for batch, encodings in _encoded(tokenizer, items):
+        for encoding in encodings:
             counts.update(encoding.ids)
-        for text in batch:
+        for item in batch:
+            text = item if isinstance(item, str) else " ".join(item)
             seen_characters.update(normalizer.normalize_str(text) if normalizer else text)
     kept = set(special_ids) | {token_id for token_id, count in counts.items() if count >= min_count}
     for token, token_id in vocab.items():
@@ -73,14 +78,22 @@ def pruned_tokenizer_json(payload: dict[str, Any], keep: list[int]) -> dict[str,
     return pruned
 
 
-def unknown_share(tokenizer: Tokenizer, unk_id: int, texts: list[str]) -> float:
-    """The share of the texts' tokens that are [UNK] (special tokens not counted)."""
+def unknown_share(tokenizer: Tokenizer, unk_id: int, items: Items) -> float:
+    """The share of the items' tokens that are [UNK] (special tokens not counted)."""
     unknown = total = 0
-    for start in range(0, len(texts), _BATCH):
-        for encoding in tokenizer.encode_batch(texts[start:start + _BATCH], add_special_tokens=False):
+    for _, encodings in _encoded(tokenizer, items):
+        for encoding in encodings:
             total += len(encoding.ids)
             unknown += encoding.ids.count(unk_id)
     return unknown / total if total else 0.0
+
+
+def _encoded(tokenizer: Tokenizer, items: Items) -> Iterator[tuple[list, list]]:
+    """Batches of items with their encodings, special tokens left out."""
+    pretokenized = bool(items) and not isinstance(items[0], str)
+    for start in range(0, len(items), _BATCH):
+        batch = items[start:start + _BATCH]
+        yield batch, tokenizer.encode_batch(batch, is_pretokenized=pretokenized, add_special_tokens=False)
 
 
 def _renumber(new_id: dict[int, int], old: int, what: str) -> int:

@@ -9,13 +9,15 @@ import pytest
 from tokenizers import Tokenizer
 
 from edgedistill.data import DataSpec
+from edgedistill.data.tagged import load_tagged_splits
 from edgedistill.distill.config import DistillConfig, TeachConfig
 from edgedistill.distill.teach import run_teach
 from edgedistill.distill.token_task import continuation_ids, subtoken_labels
 from edgedistill.distill.trainer import run_distill
 from edgedistill.errors import UserError
 from edgedistill.model.classifiers import TOKEN_TASK, classifier_task
-from edgedistill.modeldir import read_labels
+from edgedistill.model.vocab_prune import prune_student
+from edgedistill.modeldir import read_data_spec, read_labels
 from edgedistill.tasks.words import IGNORED
 from tests.tiny import (
     PEOPLE,
@@ -63,6 +65,27 @@ def test_word_level_kd_keeps_most_of_the_teacher(tagging_teacher, tagged_jsonl, 
     assert classifier_task(tmp_path / "student") == TOKEN_TASK
     assert metrics["student"]["entity_f1"] >= 0.8 * metrics["teacher"]["entity_f1"], metrics
     assert metrics["agreement"] > 0.9
+
+
+def test_a_transfer_set_joins_the_training_words_and_its_words_survive_pruning(tagging_teacher, tagged_jsonl, tmp_path):
+    """Unlabelled sentences are split at whitespace and tagged by the teacher alone; a held-out sentence among them is
+    dropped, and pruning keeps the tokens only they produce."""
+    teacher, _ = tagging_teacher
+    held_out = " ".join(next(iter(_test_sentences(teacher))))
+    transfer = tmp_path / "unlabelled.txt"
+    transfer.write_text(f"alice visited paris brilliant\nbob met carol in rome superb\n{held_out}\n", encoding="utf-8")
+    metrics = _distill(teacher, tagged_jsonl, tmp_path / "student", layers=1, transfer=str(transfer))
+    assert metrics["train_sentences"]["transfer"] == 2
+    assert metrics["student"]["entity_f1"] >= 0.8 * metrics["teacher"]["entity_f1"], metrics
+    report = prune_student(tmp_path / "student", tmp_path / "pruned")
+    vocab = json.loads((tmp_path / "pruned" / "tokenizer.json").read_text())["model"]["vocab"]
+    assert {"brilliant", "superb"} <= set(vocab) and "wonderful" not in vocab, report
+
+
+def _test_sentences(model_dir):
+    spec = read_data_spec(model_dir)
+    return load_tagged_splits(spec.source, spec.test_source, spec.seed, spec.validation_fraction,
+                              spec.test_fraction).test.tokens
 
 
 def test_a_student_with_another_tokenizer_and_width_learns_word_by_word(tagging_teacher, tagged_jsonl, tmp_path):

@@ -11,10 +11,10 @@ from edgedistill.bundle.reader import open_bundle
 from edgedistill.check.bench import BenchSettings, bench_bundle
 from edgedistill.check.checker import check_bundle
 from edgedistill.check.predict import predict_texts
-from edgedistill.errors import UserError
 from edgedistill.export.pipeline import ExportRequest, run_export
 from edgedistill.modeldir import read_metrics
 from tests.export.conftest import write_profile
+from tests.tiny import NEGATIVE, POSITIVE, TAGGED_WORDS
 
 pytestmark = pytest.mark.slow  # real exports in three runtimes
 
@@ -95,9 +95,16 @@ def test_bench_times_the_token_classifier(tagger_export):
     assert timed["latency_ms"]["p50"] > 0
 
 
-def test_vocabulary_pruning_is_refused_for_a_token_classifier(tiny_tagger_dir, tmp_path):
+def test_a_pruned_token_classifier_ships_its_words_only_and_passes_its_check(tiny_tagger_dir, tmp_path):
+    """The tagger's vocabulary holds the sentiment words of the text tests, which no tagged sentence uses."""
     profile = write_profile(tmp_path / "p.toml", SEQUENCES["onnxruntime"], ["int8"], max_accuracy_drop=5.0)
-    with pytest.raises(UserError, match="prunes text classifiers only"):
-        run_export(ExportRequest(student_dir=tiny_tagger_dir, profile=str(profile), out_dir=tmp_path / "out",
-                                 prune_vocab=True))
-    assert not (tmp_path / "out").exists()
+    report = run_export(ExportRequest(student_dir=tiny_tagger_dir, profile=str(profile), out_dir=tmp_path / "out",
+                                      prune_vocab=True))
+    pruning = report["vocab_prune"]
+    assert pruning["metric"] == "entity_f1" and pruning["tokens_after"] < pruning["tokens_before"]
+    assert pruning["held_out_unknown_share_after"] == 0.0
+    assert pruning["test_entity_f1_after"] == pruning["test_entity_f1_before"] > 0.5
+    bundle = open_bundle(Path(report["runtimes"]["onnxruntime"]["bundle"]))
+    vocab = set((bundle.path / "vocab.txt").read_text().splitlines())
+    assert not vocab & set(POSITIVE + NEGATIVE) and set(TAGGED_WORDS) <= vocab
+    assert check_bundle(bundle.path)["passed"]

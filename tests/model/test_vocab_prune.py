@@ -10,10 +10,19 @@ from tokenizers import Tokenizer
 
 from edgedistill.cli import main
 from edgedistill.data import load_splits
+from edgedistill.data.tagged import load_tagged_splits
 from edgedistill.errors import UserError
-from edgedistill.model.vocab_prune import prune_student, student_logits
+from edgedistill.model.vocab_prune import (
+    prune_student,
+    student_logits,
+    student_word_logits,
+)
 from edgedistill.modeldir import read_data_spec, read_metrics
-from edgedistill.text.prune import kept_token_ids, pruned_tokenizer_json, wordpiece_parts
+from edgedistill.text.prune import (
+    kept_token_ids,
+    pruned_tokenizer_json,
+    wordpiece_parts,
+)
 from edgedistill.text.vocab import wordpiece_vocab_text
 from tests.tiny import train_tiny_student
 
@@ -69,7 +78,7 @@ def test_renumbering_covers_every_place_a_tokenizer_writes_an_id():
                                 {"id": 4, "content": "[SEP]", "special": True}],
                "post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 4], "cls": ["[CLS]", 2]},
                "padding": {"pad_id": 0, "pad_token": "[PAD]"}}
-    vocab, special = wordpiece_parts(payload, "t.json")
+    _, special = wordpiece_parts(payload, "t.json")
     assert special == {0, 2, 4}
     pruned = pruned_tokenizer_json(payload, [0, 2, 3, 4])
     assert pruned["model"]["vocab"] == {"[PAD]": 0, "[CLS]": 1, "b": 2, "[SEP]": 3}
@@ -111,3 +120,16 @@ def test_min_count_pruning_reports_its_setting_and_refuses_nonsense(wide_student
     with pytest.raises(UserError, match="at least 1"):
         prune_student(wide_student, tmp_path / "min0", min_count=0)
     assert not (tmp_path / "min0").exists()
+
+
+def test_a_token_classifier_keeps_its_word_logits_on_sentences_whose_tokens_are_all_kept(tiny_tagger_dir, tmp_path):
+    """Its sentences are tokenized as the words it reads; the unused sentiment words of the tiny vocabulary go."""
+    out = tmp_path / "tiny-tagger"
+    report = prune_student(tiny_tagger_dir, out)
+    spec = read_data_spec(tiny_tagger_dir)
+    sentences = load_tagged_splits(spec.source, spec.test_source, spec.seed, spec.validation_fraction,
+                                   spec.test_fraction).test.tokens
+    assert report["metric"] == "entity_f1" and report["tokens_after"] < report["tokens_before"]
+    assert report["test_entity_f1_after"] == report["test_entity_f1_before"]
+    for ours, theirs in zip(student_word_logits(out, sentences), student_word_logits(tiny_tagger_dir, sentences)):
+        np.testing.assert_array_equal(ours, theirs)
