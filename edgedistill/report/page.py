@@ -77,8 +77,8 @@ def _check_verdict(runtime: RuntimeRecord) -> str:
 
 
 def metric_label(metrics: set[str]) -> str:
-    """What the score columns and axes hold: the one metric every export shares, else "score" (the kept-bundles
-    table names each row's metric; each export's profile names it in the others)."""
+    """What the score columns and axes hold: the one metric every export shares, else "score" (the tables then name
+    each row's metric)."""
     return METRIC_NAMES[next(iter(metrics))] if len(metrics) == 1 else "score"
 
 
@@ -112,9 +112,11 @@ def _gate_table(candidates: list[CandidateRecord]) -> str:
 
 def _figures_table(candidates: list[CandidateRecord]) -> str:
     rows = []
-    label = metric_label({c.metric for c in candidates})
+    metrics = {c.metric for c in candidates}
+    label, mixed = metric_label(metrics), len(metrics) > 1
     for c in candidates:
         rows.append(([_text(c.group), _text(c.runtime), _text(c.recipe), _text(c.status),
+                      *([_text(METRIC_NAMES[c.metric])] if mixed else []),
                       _num(c.score("validation"), ".2%"), _num(c.reference_score("validation"), ".2%"),
                       _num(c.score(), ".2%"), _num(c.reference_score(), ".2%"),
                       _num(c.figure("macro_f1"), ".3f"), _num(c.figure("unlabelled", "agreement"), ".1%"),
@@ -122,7 +124,8 @@ def _figures_table(candidates: list[CandidateRecord]) -> str:
                       *(_num(c.figure("latency_ms", key), ".2f") for key in ("load", "first", "p50", "p90", "p99")),
                       _num(c.figure("size_bytes"), ".2f", 1e-6), _num(c.figure("peak_rss_mb"), ".0f"),
                       _num(c.export_s, ".1f")], "kept" if c.kept else ""))
-    return _table(["profile", "runtime", "recipe", "decision", f"val. {label}", "val. fp32", f"test {label}", "test fp32",
+    return _table(["profile", "runtime", "recipe", "decision", *(["metric"] if mixed else []), f"val. {label}", "val. fp32",
+                   f"test {label}", "test fp32",
                    "macro F1", "agreement (unlabelled)", "max |Δ logit|", "load ms", "first ms", "p50 ms", "p90 ms",
                    "p99 ms", "MB", "peak RSS MB", "export s"], rows)
 

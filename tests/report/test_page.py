@@ -53,6 +53,19 @@ def test_a_token_classifiers_export_is_reported_by_entity_f1(tmp_path):
     assert len(IMAGE.findall(page)) == 3
 
 
+def test_a_folder_of_text_and_token_exports_names_each_rows_metric(tmp_path):
+    write_export_report(tmp_path / "run" / "ner", "board", {"onnxruntime": [
+        candidate("int8-dynamic", "kept", 0.8731, 5.0, 20.0, metric="entity_f1")]}, metric="entity_f1")
+    write_export_report(tmp_path / "run" / "sentiment", "board", {"onnxruntime": [
+        candidate("int8-dynamic", "kept", 0.795, 5.0, 20.0)]}, metric="accuracy")
+    page = write_report(tmp_path / "run", tmp_path / "out").read_text()
+    figures = page[page.index("val. score"):]
+    header = re.findall(r"<th>([^<]*)</th>", figures[:figures.index("</tr>")])
+    assert "test score" in header and "Score against p90 latency" in page
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", figures, re.DOTALL)[:2]
+    assert sorted(re.findall(r"<td>(accuracy|entity F1)</td>", row)[0] for row in rows) == ["accuracy", "entity F1"]
+
+
 def test_a_report_of_an_unknown_metric_is_a_one_line_error(tmp_path):
     write_export_report(tmp_path / "run" / "x", "board", {"onnxruntime": [
         candidate("fp32", "kept", 0.5, 5.0, 20.0, metric="bleu")]}, metric="bleu")
