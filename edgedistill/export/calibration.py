@@ -11,12 +11,12 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-from edgedistill.check.evaluation import load_task_splits
+from edgedistill.data.dataset import LabelledTexts
 from edgedistill.data.sources import read_unlabelled
 from edgedistill.data.splits import load_unlabelled
+from edgedistill.data.tagged import TaggedSentences
 from edgedistill.errors import UserError
-from edgedistill.modeldir import read_data_spec, read_distill_record, read_labels
-from edgedistill.tasks.kinds import TOKEN_TASK
+from edgedistill.modeldir import read_distill_record
 
 DEFAULT_LIMIT = 200
 SAMPLE_SEED = 0
@@ -48,10 +48,11 @@ def stratified_sample(texts: list[str], labels: list[int], limit: int, seed: int
     return chosen[:limit]
 
 
-def calibration_texts(source: str | None, student_dir: Path, limit: int = DEFAULT_LIMIT) -> list[str]:
-    """Texts from a .jsonl/.txt file, a shipped set by name, or (None) a stratified sample of the student's train split."""
+def calibration_texts(source: str | None, train: LabelledTexts | TaggedSentences,
+                      limit: int = DEFAULT_LIMIT) -> list[str]:
+    """Texts from a .jsonl/.txt file, a shipped set by name, or (None) a sample of the student's train split."""
     if source is None:
-        return train_sample(student_dir, limit)
+        return train_sample(train, limit)
     path = Path(source)
     if path.suffix not in FILE_SUFFIXES:
         path = calibration_dir() / f"{source}.jsonl"
@@ -64,16 +65,12 @@ def calibration_texts(source: str | None, student_dir: Path, limit: int = DEFAUL
     return random.Random(SAMPLE_SEED).sample(texts, limit) if len(texts) > limit else texts
 
 
-def train_sample(student_dir: Path, limit: int) -> list[str]:
-    """A stratified sample of the student's train texts; a token classifier's sentences are joined by spaces."""
-    from edgedistill.model.classifiers import classifier_task
-
-    task = classifier_task(student_dir)
-    splits = load_task_splits(read_data_spec(student_dir), task, read_labels(student_dir))
-    if task == TOKEN_TASK:
-        texts = [" ".join(words) for words in splits.train.tokens]
+def train_sample(train: LabelledTexts | TaggedSentences, limit: int) -> list[str]:
+    """A stratified sample of the train texts; a token classifier's sentences, joined by spaces, in a seeded one."""
+    if isinstance(train, TaggedSentences):
+        texts = [" ".join(words) for words in train.tokens]
         return random.Random(SAMPLE_SEED).sample(texts, min(limit, len(texts)))
-    return stratified_sample(splits.train.texts, splits.train.labels, limit)
+    return stratified_sample(train.texts, train.labels, limit)
 
 
 def agreement_texts(student_dir: Path, calibration: list[str], held_out: set[str],

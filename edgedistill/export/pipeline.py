@@ -396,11 +396,11 @@ def prepare(student_dir: Path, profile: DeviceProfile, calibration: str | None) 
     from edgedistill.model.reference import reference_logits
     from edgedistill.model.wrapper import load_exportable
 
-    texts = calibration_texts(calibration, student_dir)
-    _say(f"loading student {student_dir} and its test split")
-    model = load_exportable(student_dir)
     scoring = scoring_for(classifier_task(student_dir), read_labels(student_dir))
     splits = load_task_splits(read_data_spec(student_dir), scoring.task, scoring.labels)
+    texts = calibration_texts(calibration, splits.train)
+    _say(f"loading student {student_dir}")
+    model = load_exportable(student_dir)
     words = scoring.task == TOKEN_TASK
     picked = pick_golden_sentences(splits.test.tokens) if words else pick_golden_texts(splits.test.texts)
     golden = build_golden(picked, student_dir / "tokenizer.json", profile.sequence,
