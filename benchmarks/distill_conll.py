@@ -9,6 +9,8 @@ Rows (mean ± sd over seeds):
   bundles         the seed-13 l3-kd student through `export --target x86-64-host`: each runtime's int8 bundle
                   with its test F1 measured in the runtime, the fp32 student's on the same inputs, its size,
                   and p50 at batch 1 x 64 tokens from `bench`
+  pruned-bundles  the same with `--prune-vocab` (the tokens of the training sentences only), plus what pruning
+                  kept and cost (not a default row)
 
 Every finished run is written to benchmarks/results/distill_conll.json at once, so an interrupted benchmark
 keeps what it measured and a rerun skips what is done. Goals are computed from the figures. On 2 CPU cores the
@@ -62,7 +64,7 @@ GOALS = {"teacher_f1": 0.88, "student_fraction_of_teacher": 0.97, "bundle_max_f1
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated rows of: {', '.join(TEACHERS)}, "
-                        f"{', '.join(STUDENTS)}, bundles")
+                        f"{', '.join(STUDENTS)}, bundles, pruned-bundles")
     parser.add_argument("--seeds", default="13,14,15", help="comma-separated training seeds of the student rows")
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -74,8 +76,8 @@ def main() -> None:
             teacher = ensure_teacher(results, "teacher", args.results)
             for seed in [int(s) for s in args.seeds.split(",")]:
                 distill_row(results, name, seed, teacher, args.results)
-        elif name == "bundles":
-            export_bundles(results, args.results)
+        elif name in ("bundles", "pruned-bundles"):
+            export_bundles(results, args.results, prune=name == "pruned-bundles")
         else:
             raise SystemExit(f"unknown row {name!r}")
     results["goals"] = goals(results)
@@ -119,17 +121,19 @@ def distill_row(results: dict, name: str, seed: int, teacher: Path, path: Path) 
     print(f"{name} seed {seed}: {row['runs'][str(seed)]}", flush=True)
 
 
-def export_bundles(results: dict, path: Path) -> None:
-    """The seed-13 KD student through every runtime of x86-64-host, each bundle benched at 64 tokens."""
+def export_bundles(results: dict, path: Path, prune: bool = False) -> None:
+    """The seed-13 KD student through every runtime of x86-64-host (its vocabulary pruned with `prune`), each bundle
+    benched at 64 tokens."""
     from edgedistill.check.bench import BenchSettings, bench_bundle
     from edgedistill.export.pipeline import ExportRequest, run_export
 
     student = WORK / f"l3-kd-seed{KEPT_SEED}"
     if not (student / "metrics.json").is_file():
         raise SystemExit(f"bundles need the l3-kd seed-{KEPT_SEED} student first (--rows l3-kd --seeds {KEPT_SEED})")
-    out = WORK / "bundles"
+    key = "pruned_bundles" if prune else "bundles"
+    out = WORK / key.replace("_", "-")
     shutil.rmtree(out, ignore_errors=True)  # this benchmark's own folder, rebuilt each time
-    report = run_export(ExportRequest(student_dir=student, profile=PROFILE, out_dir=out))
+    report = run_export(ExportRequest(student_dir=student, profile=PROFILE, out_dir=out, prune_vocab=prune))
     bundles = {}
     for runtime, outcome in report["runtimes"].items():
         if outcome["bundle"] is None:
@@ -143,7 +147,8 @@ def export_bundles(results: dict, path: Path) -> None:
                             "f1_drop_points": (metrics["reference_entity_f1"] - metrics["entity_f1"]) * 100,
                             "size_bytes": metrics["size_bytes"], "p50_ms_at_64": timed["latency_ms"]["p50"],
                             "threads": 1}
-    results["bundles"] = {"profile": PROFILE, "student": str(student), "bench_length": BENCH_LENGTH, "runtimes": bundles}
+    results[key] = {"profile": PROFILE, "student": str(student), "bench_length": BENCH_LENGTH, "runtimes": bundles,
+                    **({"vocab_prune": report["vocab_prune"]} if prune else {})}
     save(results, path)
 
 
@@ -188,12 +193,14 @@ def print_table(results: dict) -> None:
         s = row.get("summary")
         if s:
             print(f"{name:10} {s['seeds']} seeds: entity F1 {s['entity_f1']['mean']:.4f} ± {s['entity_f1']['sd']:.4f}")
-    for runtime, bundle in results.get("bundles", {}).get("runtimes", {}).items():
-        if "error" in bundle:
-            print(f"{runtime:12} {bundle['error']}")
-        else:
-            print(f"{runtime:12} {bundle['recipe']:20} F1 {bundle['entity_f1']:.4f} (fp32 {bundle['fp32_entity_f1']:.4f}) "
-                  f"{bundle['size_bytes'] / 1e6:.2f} MB, p50 {bundle['p50_ms_at_64']:.2f} ms at {BENCH_LENGTH} tokens")
+    for key in ("bundles", "pruned_bundles"):
+        for runtime, bundle in results.get(key, {}).get("runtimes", {}).items():
+            name = f"{runtime}{' pruned' if key == 'pruned_bundles' else ''}"
+            if "error" in bundle:
+                print(f"{name:19} {bundle['error']}")
+            else:
+                print(f"{name:19} {bundle['recipe']:20} F1 {bundle['entity_f1']:.4f} (fp32 {bundle['fp32_entity_f1']:.4f}) "
+                      f"{bundle['size_bytes'] / 1e6:.2f} MB, p50 {bundle['p50_ms_at_64']:.2f} ms at {BENCH_LENGTH} tokens")
 
 
 def save(results: dict, path: Path) -> None:
