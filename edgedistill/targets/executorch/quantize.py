@@ -9,7 +9,6 @@ and run as `embedding_byte` outside XNNPACK.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
