@@ -150,18 +150,24 @@ def run_export(request: ExportRequest) -> dict[str, Any]:
              f"{', '.join(on_device.other_profiles)}", "yellow")
     if not request.prune_vocab:
         return _export_student(request, profile, targets, student_dir, None, card_text, on_device, started)
-    from edgedistill.model.vocab_prune import prune_student
+    from edgedistill.model.vocab_prune import prune_student, validation_cost_points
 
     with tempfile.TemporaryDirectory(prefix="edgedistill-pruned-") as scratch:
         pruned = Path(scratch) / student_dir.name  # bundles keep the student's name
         _say(f"pruning the vocabulary of {student_dir}")
         pruning = prune_student(student_dir, pruned, min_count=request.prune_min_count)
-        metric = pruning["metric"]
+        metric, cost, budget = pruning["metric"], validation_cost_points(pruning), profile.budgets.max_accuracy_drop
+        name = METRIC_NAMES[metric]
         _say(f"kept {pruning['tokens_after']:,} of {pruning['tokens_before']:,} tokens; "
              f"{pruning['held_out_unknown_share_after']:.2%} of held-out tokens become [UNK] "
-             f"({pruning['held_out_unknown_share_before']:.2%} before); test {METRIC_NAMES[metric]} "
+             f"({pruning['held_out_unknown_share_before']:.2%} before); validation {name} "
+             f"{pruning[f'validation_{metric}_before']:.2%} -> {pruning[f'validation_{metric}_after']:.2%}, test "
              f"{pruning[f'test_{metric}_before']:.2%} -> {pruning[f'test_{metric}_after']:.2%}")
-        return _export_student(request, profile, targets, pruned, {"student": str(student_dir), **pruning}, card_text,
+        if cost > budget + 1e-9:
+            raise UserError(f"pruning the vocabulary costs {cost:.2f} validation {name} points, over {profile.name}'s "
+                            f"budget of {budget:g}; export without --prune-vocab")
+        return _export_student(request, profile, targets, pruned,
+                               {"student": str(student_dir), **pruning, "validation_cost_points": cost}, card_text,
                                on_device, started)
 
 
@@ -323,7 +329,8 @@ def _try_recipe(target: Target, profile: DeviceProfile, prepared: Prepared, inpu
         message = (str(exc).strip().splitlines() or [""])[0][:300]
         _say(f"  failed: {type(exc).__name__}: {message}", "red")
         return Trial(Candidate(recipe, error=f"{type(exc).__name__}: {message}"), time.perf_counter() - started)
-    candidate = Candidate(recipe, measurement.metrics)
+    candidate = Candidate(recipe, measurement.metrics,
+                          prior_drop_points=prepared.pruning["validation_cost_points"] if prepared.pruning else 0.0)
     reason = rejection_reason(candidate, profile.budgets)
     m, metric = measurement.metrics, candidate.metric
     on_validation = m["validation"]

@@ -37,6 +37,8 @@ class Candidate:
     recipe: Recipe
     metrics: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    # Validation points the student lost before any recipe ran (vocabulary pruning), against the same budget.
+    prior_drop_points: float = 0.0
 
     @property
     def metric(self) -> str:
@@ -45,9 +47,10 @@ class Candidate:
 
     @property
     def drop_points(self) -> float:
-        """The drop of the task metric below the fp32 student on the validation split, which decides."""
+        """The drop of the task metric on the validation split below the fp32 student as the user gave it, which
+        decides: the recipe's own drop, plus what pruning its vocabulary cost first."""
         on_validation = self.metrics["validation"]
-        return (on_validation[f"reference_{self.metric}"] - on_validation[self.metric]) * 100.0
+        return self.prior_drop_points + (on_validation[f"reference_{self.metric}"] - on_validation[self.metric]) * 100.0
 
     @property
     def unlabelled_agreement(self) -> float | None:
@@ -69,8 +72,10 @@ def rejection_reason(candidate: Candidate, budgets: Budgets) -> str | None:
     if candidate.error is not None:
         return f"failed: {candidate.error}"
     if candidate.drop_points > budgets.max_accuracy_drop + _EPSILON:
-        return (f"validation {METRIC_NAMES[candidate.metric]} drop {candidate.drop_points:.2f} points exceeds the budget of "
-                f"{budgets.max_accuracy_drop:g}")
+        pruned = (f" ({candidate.prior_drop_points:.2f} of them from vocabulary pruning)"
+                  if candidate.prior_drop_points > 0 else "")
+        return (f"validation {METRIC_NAMES[candidate.metric]} drop {candidate.drop_points:.2f} points{pruned} exceeds the "
+                f"budget of {budgets.max_accuracy_drop:g}")
     agreed = candidate.unlabelled_agreement
     if budgets.min_agreement is not None and agreed is not None and agreed < budgets.min_agreement - _EPSILON:
         return (f"agrees with the fp32 student on {agreed:.1%} of {candidate.metrics['unlabelled']['examples']} "

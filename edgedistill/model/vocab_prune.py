@@ -1,9 +1,9 @@
 """A student with its vocabulary cut to the tokens its task's texts use, and its embedding rows sliced to match.
 
 The kept tokens come from the training split and the transfer set the student was distilled with. The held-out
-texts (validation and test) are only used to report what pruning cost: the share of their tokens that become [UNK],
-and the test score before and after (accuracy; entity F1 for a token classifier, whose sentences are tokenized as
-the words it reads).
+texts (validation and test) only measure what pruning cost: the share of their tokens that become [UNK], and the
+validation and test scores before and after (accuracy; entity F1 for a token classifier, whose sentences are
+tokenized as the words it reads). Export counts the validation cost against the profile's budget.
 """
 
 from __future__ import annotations
@@ -94,8 +94,9 @@ def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True, min_
         max_length = int(record.get("max_length") or _DEFAULT_MAX_LENGTH)
         metric = TASK_METRICS[task.task]
         report["metric"] = metric
-        report[f"test_{metric}_before"] = task.test_score(student_dir, max_length)
-        report[f"test_{metric}_after"] = task.test_score(scratch, max_length)
+        for name, split in (("validation", task.validation), ("test", task.test)):
+            report[f"{name}_{metric}_before"] = task.score(student_dir, split, max_length)
+            report[f"{name}_{metric}_after"] = task.score(scratch, split, max_length)
         metrics = read_json(student_dir / METRICS_FILE, "metrics")
         write_json(scratch / METRICS_FILE, {**metrics, "vocab_prune": report})
     return report
@@ -104,21 +105,21 @@ def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True, min_
 @dataclass
 class _TaskItems:
     """A student's task as pruning reads it: the items whose tokens stay (training split and transfer set), the
-    held-out items whose [UNK] share is reported, and the test split scored before and after."""
+    held-out items whose [UNK] share is reported, and the held-out splits scored before and after."""
 
     task: str
     labels: list[str]
     kept_from: Items
     held_out: Items
+    validation: LabelledTexts | TaggedSentences
     test: LabelledTexts | TaggedSentences
 
-    def test_score(self, model_dir: Path, max_length: int) -> float:
-        """The task metric of the model at `model_dir` on the test split."""
+    def score(self, model_dir: Path, split: LabelledTexts | TaggedSentences, max_length: int) -> float:
+        """The task metric of the model at `model_dir` on `split`."""
         if self.task == TOKEN_TASK:
-            rows = student_word_logits(model_dir, self.test.tokens, max_length)
-            return word_metrics(rows, [len(words) for words in self.test.tokens], self.test.tags,
-                                self.labels)["entity_f1"]
-        return accuracy(student_logits(model_dir, self.test.texts, max_length), self.test.labels)
+            rows = student_word_logits(model_dir, split.tokens, max_length)
+            return word_metrics(rows, [len(words) for words in split.tokens], split.tags, self.labels)["entity_f1"]
+        return accuracy(student_logits(model_dir, split.texts, max_length), split.labels)
 
 
 def _task_items(student_dir: Path, record: dict[str, Any]) -> _TaskItems:
@@ -133,11 +134,11 @@ def _task_items(student_dir: Path, record: dict[str, Any]) -> _TaskItems:
                                     spec.test_fraction)
         held_out = tagged.validation.tokens + tagged.test.tokens
         sentences = load_transfer_sentences(*transfer_args, held_out)[0] if transfer else []
-        return _TaskItems(task, labels, tagged.train.tokens + sentences, held_out, tagged.test)
+        return _TaskItems(task, labels, tagged.train.tokens + sentences, held_out, tagged.validation, tagged.test)
     splits = load_splits(spec, label_names=labels)
     held_out = splits.validation.texts + splits.test.texts
     texts = load_transfer(*transfer_args, held_out)[0] if transfer else []
-    return _TaskItems(task, labels, splits.train.texts + texts, held_out, splits.test)
+    return _TaskItems(task, labels, splits.train.texts + texts, held_out, splits.validation, splits.test)
 
 
 def _slice_embeddings(source: Path, destination: Path, keep: list[int]) -> int:
@@ -192,3 +193,9 @@ def student_word_logits(model_dir: Path, sentences: list[list[str]], max_length:
     ids, mask, word_ids = TextEncoder(Path(model_dir) / TOKENIZER_FILE, max_length).encode_words(sentences)
     logits = reference_logits(load_exportable(Path(model_dir)), ids, mask)
     return [logits[row][first_subtokens(positions)] for row, positions in enumerate(word_ids)]
+
+
+def validation_cost_points(report: dict[str, Any]) -> float:
+    """What pruning cost on the validation split, in points of the task metric (0 when it cost nothing)."""
+    metric = report["metric"]
+    return max(0.0, (report[f"validation_{metric}_before"] - report[f"validation_{metric}_after"]) * 100.0)

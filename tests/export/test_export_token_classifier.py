@@ -11,6 +11,7 @@ from edgedistill.bundle.reader import open_bundle
 from edgedistill.check.bench import BenchSettings, bench_bundle
 from edgedistill.check.checker import check_bundle
 from edgedistill.check.predict import predict_texts
+from edgedistill.errors import UserError
 from edgedistill.export.pipeline import ExportRequest, run_export
 from edgedistill.modeldir import read_metrics
 from tests.export.conftest import write_profile
@@ -104,7 +105,19 @@ def test_a_pruned_token_classifier_ships_its_words_only_and_passes_its_check(tin
     assert pruning["metric"] == "entity_f1" and pruning["tokens_after"] < pruning["tokens_before"]
     assert pruning["held_out_unknown_share_after"] == 0.0
     assert pruning["test_entity_f1_after"] == pruning["test_entity_f1_before"] > 0.5
+    assert pruning["validation_entity_f1_after"] == pruning["validation_entity_f1_before"]
+    assert pruning["validation_cost_points"] == 0.0
     bundle = open_bundle(Path(report["runtimes"]["onnxruntime"]["bundle"]))
     vocab = set((bundle.path / "vocab.txt").read_text().splitlines())
     assert not vocab & set(POSITIVE + NEGATIVE) and set(TAGGED_WORDS) <= vocab
     assert check_bundle(bundle.path)["passed"]
+
+
+def test_a_pruning_that_costs_more_than_the_budget_is_refused_before_any_export(tiny_tagger_dir, tmp_path):
+    """Dropping every token seen fewer than 10^6 times leaves the tagger single characters: the names split apart."""
+    profile = write_profile(tmp_path / "p.toml", SEQUENCES["onnxruntime"], ["int8"], max_accuracy_drop=5.0)
+    with pytest.raises(UserError, match=r"^pruning the vocabulary costs \d+\.\d\d validation entity F1 points, over "
+                                        r"\S+ budget of 5; export without --prune-vocab$"):
+        run_export(ExportRequest(student_dir=tiny_tagger_dir, profile=str(profile), out_dir=tmp_path / "out",
+                                 prune_vocab=True, prune_min_count=10**6))
+    assert not (tmp_path / "out").exists()

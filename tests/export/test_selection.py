@@ -82,6 +82,16 @@ def test_each_losers_reason_names_the_rule_that_beat_it():
         "which is listed first")
 
 
+def test_what_vocabulary_pruning_cost_first_counts_against_the_same_budget():
+    budgets = Budgets(max_accuracy_drop=1.0)
+    alone = candidate("int8-dynamic", 0.895, 1.0)  # 0.5 points below the pruned student
+    assert rejection_reason(alone, budgets) is None
+    after_pruning = Candidate(alone.recipe, alone.metrics, prior_drop_points=0.75)
+    assert after_pruning.drop_points == pytest.approx(1.25)
+    assert rejection_reason(after_pruning, budgets) == (
+        "validation accuracy drop 1.25 points (0.75 of them from vocabulary pruning) exceeds the budget of 1")
+
+
 def test_all_rejected_names_the_best_candidates_figures():
     candidates = [candidate("int8-naive", 0.55, 1.0), candidate("int8-qdq", 0.85, 2.0), candidate("broken", 0, 0, error="boom")]
     with pytest.raises(NoRecipePassed) as excinfo:
