@@ -89,7 +89,10 @@ def _measured_limits(source: str, texts: int, metrics: dict[str, Any], precision
         limits.append(f"{precision}: {metrics[metric]:.2%} test {METRIC_NAMES[metric]} against {metrics[f'reference_{metric}']:.2%} "
                       f"for the fp32 student; the two agree on {metrics['agreement']:.2%} of {unit}.")
     if pruning:
+        metric = pruning["metric"]
         limits.append(f"Vocabulary cut to {pruning['tokens_after']:,} of {pruning['tokens_before']:,} tokens: other "
                       f"words split into kept pieces or become [UNK] ({pruning['held_out_unknown_share_after']:.2%} "
-                      "of held-out tokens did).")
+                      f"of held-out tokens did); validation {METRIC_NAMES[metric]} "
+                      f"{pruning[f'validation_{metric}_before']:.2%} before pruning, "
+                      f"{pruning[f'validation_{metric}_after']:.2%} after.")
     return limits

@@ -29,6 +29,8 @@ def test_export_prune_vocab_ships_a_smaller_vocabulary_that_checks(tmp_path, tin
     vocab = (bundle.path / "vocab.txt").read_text().splitlines()
     assert len(vocab) == pruning["tokens_after"] and not set(UNUSED) & set(vocab)
     assert check_bundle(bundle.path)["passed"]
+    limit = next(line for line in bundle.manifest.model_card["limits"] if line.startswith("Vocabulary cut to"))
+    assert f"validation accuracy {pruning['validation_accuracy_before']:.2%} before pruning" in limit
     assert {path.name: path.read_bytes() for path in student.iterdir()} == before  # the student is left as it was
 
 
