@@ -137,14 +137,15 @@ def export_bundles(results: dict, path: Path, prune: bool = False) -> None:
     pruning = None
     if prune:
         # Pruned by hand, so that its bundles are measured even where `export --prune-vocab` refuses the cost.
-        from edgedistill.model.vocab_prune import prune_student, validation_cost_points
+        from edgedistill.export.selection import exceeds_drop_budget
+        from edgedistill.model.vocab_prune import prune_student
         from edgedistill.targets.registry import load_profile
 
         pruned = WORK / f"l3-kd-seed{KEPT_SEED}-pruned"
         pruning = prune_student(student, pruned)
-        student, cost = pruned, validation_cost_points(pruning)
-        budget = load_profile(PROFILE).budgets.max_accuracy_drop
-        pruning.update(validation_cost_points=cost, budget_points=budget, export_prune_vocab_accepts=cost <= budget)
+        student, budgets = pruned, load_profile(PROFILE).budgets
+        pruning.update(budget_points=budgets.max_accuracy_drop,
+                       export_prune_vocab_accepts=not exceeds_drop_budget(pruning["validation_cost_points"], budgets))
     report = run_export(ExportRequest(student_dir=student, profile=PROFILE, out_dir=out))
     bundles = {}
     for runtime, outcome in report["runtimes"].items():

@@ -48,6 +48,7 @@ from edgedistill.export.model_card import CardText, load_card_text, model_card
 from edgedistill.export.selection import (
     Candidate,
     NoRecipePassed,
+    exceeds_drop_budget,
     ranked_below_reason,
     ranking_for,
     rejection_reason,
@@ -150,24 +151,23 @@ def run_export(request: ExportRequest) -> dict[str, Any]:
              f"{', '.join(on_device.other_profiles)}", "yellow")
     if not request.prune_vocab:
         return _export_student(request, profile, targets, student_dir, None, card_text, on_device, started)
-    from edgedistill.model.vocab_prune import prune_student, validation_cost_points
+    from edgedistill.model.vocab_prune import prune_student
 
     with tempfile.TemporaryDirectory(prefix="edgedistill-pruned-") as scratch:
         pruned = Path(scratch) / student_dir.name  # bundles keep the student's name
         _say(f"pruning the vocabulary of {student_dir}")
         pruning = prune_student(student_dir, pruned, min_count=request.prune_min_count)
-        metric, cost, budget = pruning["metric"], validation_cost_points(pruning), profile.budgets.max_accuracy_drop
+        metric, cost = pruning["metric"], pruning["validation_cost_points"]
         name = METRIC_NAMES[metric]
         _say(f"kept {pruning['tokens_after']:,} of {pruning['tokens_before']:,} tokens; "
              f"{pruning['held_out_unknown_share_after']:.2%} of held-out tokens become [UNK] "
              f"({pruning['held_out_unknown_share_before']:.2%} before); validation {name} "
              f"{pruning[f'validation_{metric}_before']:.2%} -> {pruning[f'validation_{metric}_after']:.2%}, test "
              f"{pruning[f'test_{metric}_before']:.2%} -> {pruning[f'test_{metric}_after']:.2%}")
-        if cost > budget + 1e-9:
+        if exceeds_drop_budget(cost, profile.budgets):
             raise UserError(f"pruning the vocabulary costs {cost:.2f} validation {name} points, over {profile.name}'s "
-                            f"budget of {budget:g}; export without --prune-vocab")
-        return _export_student(request, profile, targets, pruned,
-                               {"student": str(student_dir), **pruning, "validation_cost_points": cost}, card_text,
+                            f"budget of {profile.budgets.max_accuracy_drop:g}; export without --prune-vocab")
+        return _export_student(request, profile, targets, pruned, {"student": str(student_dir), **pruning}, card_text,
                                on_device, started)
 
 

@@ -67,11 +67,16 @@ class Candidate:
         return self.metrics["latency_ms"]["p90"]
 
 
+def exceeds_drop_budget(points: float, budgets: Budgets) -> bool:
+    """Whether a validation drop of `points` is over the accuracy budget (a drop exactly at it passes)."""
+    return points > budgets.max_accuracy_drop + _EPSILON
+
+
 def rejection_reason(candidate: Candidate, budgets: Budgets) -> str | None:
     """Why `candidate` is out, or None when it is within budget."""
     if candidate.error is not None:
         return f"failed: {candidate.error}"
-    if candidate.drop_points > budgets.max_accuracy_drop + _EPSILON:
+    if exceeds_drop_budget(candidate.drop_points, budgets):
         pruned = (f" ({candidate.prior_drop_points:.2f} of them from vocabulary pruning)"
                   if candidate.prior_drop_points > 0 else "")
         return (f"validation {METRIC_NAMES[candidate.metric]} drop {candidate.drop_points:.2f} points{pruned} exceeds the "

@@ -67,7 +67,6 @@ def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True, min_
     vocab, special_ids = wordpiece_parts(payload, str(student_dir / TOKENIZER_FILE))
     record = read_distill_record(student_dir)
     task = _task_items(student_dir, record)
-    held_out = task.held_out
     original = Tokenizer.from_str(json.dumps(payload))
     keep = kept_token_ids(original, vocab, special_ids, task.kept_from, min_count)
     pruned_payload = pruned_tokenizer_json(payload, keep)
@@ -75,8 +74,8 @@ def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True, min_
     unk_token = payload["model"].get("unk_token", "[UNK]")
     report: dict[str, Any] = {
         "tokens_before": len(vocab), "tokens_after": len(keep), "task_texts": len(task.kept_from), "min_count": min_count,
-        "held_out_unknown_share_before": unknown_share(original, vocab[unk_token], held_out),
-        "held_out_unknown_share_after": unknown_share(pruned, pruned_payload["model"]["vocab"][unk_token], held_out),
+        "held_out_unknown_share_before": unknown_share(original, vocab[unk_token], task.held_out),
+        "held_out_unknown_share_after": unknown_share(pruned, pruned_payload["model"]["vocab"][unk_token], task.held_out),
     }
     with atomic_output_dir(Path(out_dir), is_written_model_dir, overwrite=overwrite) as scratch:
         for source in student_dir.iterdir():
@@ -97,6 +96,9 @@ def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True, min_
         for name, split in (("validation", task.validation), ("test", task.test)):
             report[f"{name}_{metric}_before"] = task.score(student_dir, split, max_length)
             report[f"{name}_{metric}_after"] = task.score(scratch, split, max_length)
+        # What export counts against the budget: the validation points pruning cost (0 when it cost nothing).
+        report["validation_cost_points"] = max(
+            0.0, (report[f"validation_{metric}_before"] - report[f"validation_{metric}_after"]) * 100.0)
         metrics = read_json(student_dir / METRICS_FILE, "metrics")
         write_json(scratch / METRICS_FILE, {**metrics, "vocab_prune": report})
     return report
@@ -194,8 +196,3 @@ def student_word_logits(model_dir: Path, sentences: list[list[str]], max_length:
     logits = reference_logits(load_exportable(Path(model_dir)), ids, mask)
     return [logits[row][first_subtokens(positions)] for row, positions in enumerate(word_ids)]
 
-
-def validation_cost_points(report: dict[str, Any]) -> float:
-    """What pruning cost on the validation split, in points of the task metric (0 when it cost nothing)."""
-    metric = report["metric"]
-    return max(0.0, (report[f"validation_{metric}_before"] - report[f"validation_{metric}_after"]) * 100.0)
