@@ -57,6 +57,12 @@ class SubtokenLabels(str, enum.Enum):
     all = "all"
 
 
+class TeacherRuntime(str, enum.Enum):
+    auto = "auto"
+    torch = "torch"
+    onnxruntime = "onnxruntime"
+
+
 DataOption = Annotated[Optional[str], typer.Option(
     "--data", help="builtin:mr-polarity, or a .csv/.tsv/.jsonl file; for --task token-classification, builtin:conll2003 "
                    "or a CoNLL/.jsonl file.")]
@@ -68,7 +74,13 @@ TestData = Annotated[Optional[str], typer.Option(help="Separate labelled test fi
 Seed = Annotated[int, typer.Option(help="Seed for the split, initialisation and shuffling.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")]
 MinSteps = Annotated[int, typer.Option(help="Train for at least this many steps (more epochs on small data).")]
-Patience = Annotated[Optional[int], typer.Option(help="Stop after this many epochs without a better validation accuracy.")]
+Patience = Annotated[Optional[int], typer.Option(help="Stop after this many evaluations without a better validation score.")]
+Steps = Annotated[Optional[int], typer.Option(help="The whole schedule in optimizer steps, instead of --epochs.")]
+EvalEvery = Annotated[Optional[int], typer.Option(
+    help="Steps between validations (the best is kept); default: an epoch, or a pass over the labelled texts when "
+         "distillation adds unlabelled ones.")]
+Threads = Annotated[Optional[int], typer.Option(
+    help="CPU threads for training; default: OMP_NUM_THREADS, else every core this process may use.")]
 TrustOption = Annotated[list[Path], typer.Option(
     "--trust", metavar="PUBKEY",
     help="Accept only bundles signed by a key in this PEM public-key file (repeatable; a file may hold several).")]
@@ -130,6 +142,9 @@ def teach(
     epochs: int = TeachConfig.epochs,
     min_steps: MinSteps = TrainingConfig.min_steps,
     patience: Patience = TrainingConfig.patience,
+    steps: Steps = None,
+    eval_every: EvalEvery = None,
+    threads: Threads = None,
     batch_size: int = TrainingConfig.batch_size,
     learning_rate: float = TeachConfig.learning_rate,
     max_length: Annotated[int, typer.Option(help="Truncate texts to this many tokens.")] = TrainingConfig.max_length,
@@ -146,8 +161,8 @@ def teach(
     from_flags = TeachConfig(
         data=_spec(data, text_column, label_column, test_data, seed), out=out, base=base, task=task.value,
         label_subtokens=label_subtokens.value, epochs=epochs,
-        min_steps=min_steps, patience=patience, batch_size=batch_size, learning_rate=learning_rate,
-        max_length=max_length, seed=seed, resume=resume,
+        min_steps=min_steps, patience=patience, steps=steps, eval_every=eval_every, threads=threads,
+        batch_size=batch_size, learning_rate=learning_rate, max_length=max_length, seed=seed, resume=resume,
     )
     _print_json(run_teach(_stage_config(ctx, TeachConfig, config, from_flags, ("data", "out"))))
 
@@ -170,12 +185,26 @@ def distill(
     epochs: int = DistillConfig.epochs,
     min_steps: MinSteps = TrainingConfig.min_steps,
     patience: Patience = TrainingConfig.patience,
+    steps: Steps = None,
+    eval_every: EvalEvery = None,
+    threads: Threads = None,
     batch_size: int = TrainingConfig.batch_size,
     learning_rate: float = DistillConfig.learning_rate,
     max_length: int = TrainingConfig.max_length,
     transfer: Annotated[Optional[str], typer.Option(help="Unlabelled text distilled on soft labels alone, e.g. builtin:mr-reviews.")] = None,
     transfer_limit: Annotated[Optional[int], typer.Option(help="Sample at most this many transfer texts; default: all.")] = None,
     loss: Annotated[list[str], typer.Option(help="Intermediate loss NAME=WEIGHT: hidden, attention, pkd. Repeatable.")] = [],
+    augment: Annotated[int, typer.Option(
+        help="Teacher-labelled variants of each labelled training text (masking, neighbour replacement, n-grams); "
+             "they learn from the teacher alone.")] = DistillConfig.augment,
+    augment_mask: Annotated[float, typer.Option(help="Per-word probability of the mask token.")] = DistillConfig.augment_mask,
+    augment_replace: Annotated[float, typer.Option(
+        help="Per-word probability of a neighbour from the teacher's table.")] = DistillConfig.augment_replace,
+    augment_ngram: Annotated[float, typer.Option(
+        help="Per-variant probability of keeping only a run of 2-6 words.")] = DistillConfig.augment_ngram,
+    teacher_runtime: Annotated[TeacherRuntime, typer.Option(
+        help="Where the teacher labels texts: auto times PyTorch against ONNX Runtime and keeps the faster.")]
+        = TeacherRuntime.auto,
     text_column: TextColumn = "text",
     label_column: LabelColumn = "label",
     test_data: TestData = None,
@@ -189,9 +218,11 @@ def distill(
     from_flags = DistillConfig(
         data=_spec(data, text_column, label_column, test_data, seed), teacher=teacher, out=out, layers=layers,
         layer_map=_parse_layer_map(layer_map), student_base=student_base, init=init, temperature=temperature,
-        alpha=alpha, epochs=epochs, min_steps=min_steps, patience=patience, batch_size=batch_size,
-        learning_rate=learning_rate, max_length=max_length, transfer=transfer, transfer_limit=transfer_limit,
-        losses=_parse_losses(loss), seed=seed, resume=resume,
+        alpha=alpha, epochs=epochs, min_steps=min_steps, patience=patience, steps=steps, eval_every=eval_every,
+        threads=threads, batch_size=batch_size, learning_rate=learning_rate, max_length=max_length, transfer=transfer,
+        transfer_limit=transfer_limit, losses=_parse_losses(loss), augment=augment, augment_mask=augment_mask,
+        augment_replace=augment_replace, augment_ngram=augment_ngram, teacher_runtime=teacher_runtime.value,
+        seed=seed, resume=resume,
     )
     settings = _stage_config(ctx, DistillConfig, config, from_flags, ("data", "teacher", "out"))
     if settings.init not in ("teacher", "random"):

@@ -1,12 +1,12 @@
-"""Per-epoch training state in a work directory beside `--out`, for `--resume`.
+"""Per-evaluation training state in a work directory beside `--out`, for `--resume`.
 
-Layout of `<out parent>/.<out name>.checkpoint/` (replaced atomically after each epoch):
+Layout of `<out parent>/.<out name>.checkpoint/` (replaced atomically after each evaluation):
 - `trainable.safetensors`: everything being trained (model, loss projections);
-- `best.safetensors`: the classifier weights of the best validation epoch so far;
+- `best.safetensors`: the classifier weights of the best validation evaluation so far;
 - `state.pt`: optimizer, scheduler and progress, only tensors and primitives, read with
   `torch.load(weights_only=True)`;
 - `fingerprint.txt`: the hash of the settings and data that made it (see `fingerprint`).
-Random state is not stored: the trainer reseeds from (seed, epoch, rank) at every epoch start.
+Random state is not stored: the trainer reseeds from (seed, interval, rank) at every evaluation interval.
 """
 
 from __future__ import annotations
@@ -35,10 +35,12 @@ CHECKPOINT_FILES = (TRAINABLE_FILE, BEST_FILE, STATE_FILE, FINGERPRINT_FILE)
 class TrainProgress:
     """How far training got and the best validation result so far."""
 
-    epochs_done: int = 0
-    best_epoch: int = 0
-    best_score: float = float("-inf")
+    steps_done: int = 0
+    best_evaluation: int = 0  # 1-based index into history; 0: none yet
+    best_rank: list[float] = field(default_factory=lambda: [float("-inf"), float("-inf")])  # (metric, tie-breaker)
     history: list[dict] = field(default_factory=list)
+    rows_seen: int = 0
+    soft_rows_seen: int = 0
 
 
 def checkpoint_dir(out: Path) -> Path:

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from edgedistill.data.augment import AugmentSettings
 from edgedistill.data.dataset import DataSpec
 
 # At least this many optimizer steps, however small the dataset: 2 epochs of a 2,000-text train split
 # (125 steps) left a teacher weaker than its own student; 300 is 3 epochs of MR at batch 32.
 MIN_STEPS = 300
-# Stop after this many epochs without a better validation accuracy.
+# Stop after this many evaluations without a better validation score.
 PATIENCE = 2
 
 
@@ -29,7 +30,10 @@ class TrainingConfig:
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1  # of all steps, then linear decay to 0
     min_steps: int = MIN_STEPS
-    patience: int | None = PATIENCE
+    patience: int | None = PATIENCE  # evaluations
+    steps: int | None = None  # the whole schedule in optimizer steps, instead of epochs
+    threads: int | None = None  # None: OMP_NUM_THREADS, else every core this process may use
+    eval_every: int | None = None  # steps between validations; None: the stage's default
     seed: int = 13
     resume: bool = False
     overwrite: bool = True
@@ -64,6 +68,18 @@ class DistillConfig(TrainingConfig):
     losses: dict[str, float] = field(default_factory=dict)
     # "batchmean" is correct KD; "mean" reproduces nn.KLDivLoss()'s default for ablations only.
     kl_reduction: Literal["batchmean", "mean"] = "batchmean"
+    # Teacher-labelled variants of every labelled training text (data.augment); they learn from the teacher alone.
+    augment: int = 0
+    augment_mask: float = AugmentSettings.mask
+    augment_replace: float = AugmentSettings.replace
+    augment_ngram: float = AugmentSettings.ngram
+    # Where the teacher labels texts: "auto" times PyTorch against its ONNX Runtime export and keeps the faster.
+    teacher_runtime: Literal["auto", "torch", "onnxruntime"] = "auto"
+
+    @property
+    def augment_settings(self) -> AugmentSettings:
+        return AugmentSettings(copies=self.augment, mask=self.augment_mask, replace=self.augment_replace,
+                               ngram=self.augment_ngram)
 
 
 StageConfig = TypeVar("StageConfig", TeachConfig, DistillConfig)

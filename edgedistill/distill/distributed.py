@@ -57,10 +57,11 @@ class DistContext:
 
 
 @contextlib.contextmanager
-def distributed_context() -> Iterator[DistContext]:
-    """Join the process group torchrun set up (nccl on GPUs, gloo on CPU), and leave it at the end."""
+def distributed_context(threads: int | None = None) -> Iterator[DistContext]:
+    """Join the process group torchrun set up (nccl on GPUs, gloo on CPU), and leave it at the end; `threads`
+    overrides the CPU threads each process trains with."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    _set_threads(world_size)
+    torch.set_num_threads(threads or training_threads(world_size))
     device = training_device()
     if world_size <= 1:
         yield DistContext(device=device)
@@ -105,15 +106,14 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def _set_threads(world_size: int) -> None:
-    """Use this process's share of the idle cores, unless the user set OMP_NUM_THREADS.
+def training_threads(world_size: int) -> int:
+    """OMP_NUM_THREADS when the user set it, else this process's share of every core it may run on.
 
-    OpenMP threads spin while they wait, so on cores that are already busy an extra thread
-    makes each step several times slower (measured 4x with 2 threads on 2 loaded cores).
+    The load average is not consulted: it lags a minute behind, so a run started right after another
+    job read the old job's load and trained its whole length on one of two idle cores.
     """
-    if "OMP_NUM_THREADS" in os.environ:
-        return
+    if os.environ.get("OMP_NUM_THREADS", "").isdigit() and int(os.environ["OMP_NUM_THREADS"]) > 0:
+        return int(os.environ["OMP_NUM_THREADS"])
     local_processes = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", world_size)))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    idle = cores - os.getloadavg()[0] if hasattr(os, "getloadavg") else cores
-    torch.set_num_threads(max(1, min(cores, round(idle)) // local_processes))
+    return max(1, cores // local_processes)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 
-
 from edgedistill.distill.backbones import resolve_backbone
 from edgedistill.distill.batches import load_tokenizer
 from edgedistill.distill.checkpoint import CheckpointStore, fingerprint
@@ -32,6 +31,14 @@ from edgedistill.model.classifiers import (
 )
 
 
+def _longer(config: TeachConfig, result) -> tuple[str, str]:
+    """Where the run ended, and the flag of a longer schedule to try."""
+    if config.steps is not None:
+        return f"step ({config.steps})", f"--steps {config.steps * 2}"
+    epochs = round(result.planned_epochs)
+    return f"epoch ({epochs})", f"--epochs {epochs + 2}"
+
+
 def run_teach(config: TeachConfig) -> dict:
     """Fine-tune `config.base` on the train split and write the teacher directory; return its metrics."""
     started = time.perf_counter()
@@ -44,7 +51,7 @@ def run_teach(config: TeachConfig) -> dict:
     store = CheckpointStore(config.out, fingerprint(run_key, *data.fingerprint_rows))
     if config.resume:
         store.resumable()  # fails fast on a checkpoint of other settings, before any heavy work
-    with distributed_context() as ctx:
+    with distributed_context(config.threads) as ctx:
         tokenizer = load_tokenizer(base, words=config.task == TOKEN_TASK)
         model = load_base_classifier(base, data.label_names, config.seed, config.task)
         check_vocabulary(tokenizer, model, base)
@@ -54,9 +61,9 @@ def run_teach(config: TeachConfig) -> dict:
         result = train(prepared.objective, prepared.train_set, prepared.validator, settings, store, config.resume, ctx)
         train_seconds = time.perf_counter() - training_started
         if result.still_rising:
-            log(f"warning: validation {prepared.validator.metric} was still rising at the last epoch "
-                f"({result.planned_epochs}); more training would likely help: try --epochs {result.planned_epochs + 2}",
-                ctx.is_main)
+            where, flag = _longer(config, result)
+            log(f"warning: validation {prepared.validator.metric} was still rising at the last {where}; "
+                f"more training would likely help: try {flag}", ctx.is_main)
 
         def write() -> dict:
             metrics = {

@@ -19,6 +19,7 @@ import numpy as np
 
 from edgedistill.data.builtin import cache_dir as data_cache_dir
 from edgedistill.distill.console import log
+from edgedistill.distill.teacher_labels import LabellingReport, Runtime, label_texts
 from edgedistill.fsutil import atomic_write_bytes, exclusive_lock, sha256_file
 
 LOGITS_KEY = "logits"
@@ -35,13 +36,24 @@ def cache_dir() -> Path:
 
 def teacher_key(teacher_dir: Path, max_length: int) -> str:
     """sha256 over the teacher's weights, config and tokenizer files, and `max_length`."""
+    digest = _model_digest(teacher_dir)
+    digest.update(f"max_length:{max_length}\n".encode())
+    return digest.hexdigest()
+
+
+def model_key(teacher_dir: Path) -> str:
+    """sha256 over the teacher's weights, config and tokenizer files: what its ONNX export and its neighbour
+    table depend on."""
+    return _model_digest(teacher_dir).hexdigest()
+
+
+def _model_digest(teacher_dir: Path):
     teacher_dir = Path(teacher_dir)
     digest = hashlib.sha256()
     weights = sorted(teacher_dir.glob("*.safetensors"))
     for path in weights + [teacher_dir / name for name in KEYED_FILES if (teacher_dir / name).is_file()]:
         digest.update(f"{path.name}:{sha256_file(path)}\n".encode())
-    digest.update(f"max_length:{max_length}\n".encode())
-    return digest.hexdigest()
+    return digest
 
 
 def text_digests(texts: list[str]) -> np.ndarray:
@@ -50,16 +62,30 @@ def text_digests(texts: list[str]) -> np.ndarray:
                          dtype=np.uint8).reshape(len(texts), 32)
 
 
-def teacher_logits(teacher_dir: Path, texts: list[str], max_length: int, batch_size: int = 64,
-                   show_progress: bool = True) -> np.ndarray:
+def teacher_logits(teacher_dir: Path, texts: list[str], max_length: int, show_progress: bool = True,
+                   runtime: Runtime = "auto") -> np.ndarray:
     """float32 logits [N, classes] of the classifier in `teacher_dir` on `texts`, from the cache where possible."""
+    logits, _report = label_with_teacher(teacher_dir, texts, max_length, show_progress, runtime)
+    return logits
+
+
+def label_with_teacher(teacher_dir: Path, texts: list[str], max_length: int, show_progress: bool = True,
+                       runtime: Runtime = "auto", shard: tuple[int, int] = (0, 1)) -> tuple[np.ndarray, LabellingReport]:
+    """`teacher_logits`, and what labelling the missing texts cost. With `shard=(rank, processes)` this process
+    labels only its share of the missing texts and adds them to the cache, returning no logits (an empty
+    array): once every process has, the cache holds them all."""
     path = cache_dir() / f"{teacher_key(teacher_dir, max_length)}.safetensors"
+    reports: list[LabellingReport] = []
 
     def compute(missing: list[str]) -> list[np.ndarray]:
-        return list(_compute(Path(teacher_dir), missing, max_length, batch_size, show_progress))
+        logits, report = label_texts(Path(teacher_dir), missing, max_length,
+                                     cache_dir() / f"{model_key(teacher_dir)}.onnx", runtime, show_progress)
+        reports.append(report)
+        return list(logits)
 
-    rows = _cached_rows(path, texts, compute, "texts", show_progress)
-    return np.stack(rows).astype(np.float32) if texts else np.zeros((0, 0), np.float32)
+    rows = _cached_rows(path, texts, compute, "texts", show_progress, share=shard)
+    logits = np.stack(rows).astype(np.float32) if rows else np.zeros((0, 0), np.float32)
+    return logits, (reports[0] if reports else LabellingReport())
 
 
 def teacher_word_logits(teacher_dir: Path, sentences: list[list[str]], max_length: int, batch_size: int = 64,
@@ -81,11 +107,15 @@ def teacher_word_logits(teacher_dir: Path, sentences: list[list[str]], max_lengt
     return _cached_rows(path, keys, compute, "sentences", show_progress)
 
 
-def _cached_rows(path: Path, keys: list[str], compute, what: str, show_progress: bool) -> list[np.ndarray]:
-    """The cached row of each key, computing (and caching) the missing ones with `compute(missing keys)`."""
+def _cached_rows(path: Path, keys: list[str], compute, what: str, show_progress: bool,
+                 share: tuple[int, int] = (0, 1)) -> list[np.ndarray]:
+    """The cached row of each key, computing (and caching) the missing ones with `compute(missing keys)`;
+    with `share=(rank, processes)`, only every processes-th missing key from the rank-th, and nothing is returned."""
     digests = text_digests(keys)
     known = _read(path)
     missing = [index for index, digest in enumerate(map(bytes, digests)) if digest not in known]
+    rank, processes = share
+    missing = missing[rank::processes]
     if missing:
         log(f"teacher logits: computing {len(missing)} of {len(keys)} {what} ({len(keys) - len(missing)} cached)",
             show_progress)
@@ -94,9 +124,9 @@ def _cached_rows(path: Path, keys: list[str], compute, what: str, show_progress:
         known.update(zip(map(bytes, digests[missing]), fresh))
         _merge_into(path, {bytes(digests[index]): row for index, row in zip(missing, fresh)})
         log(f"teacher logits: {time.perf_counter() - started:.1f} s, cached in {path}", show_progress)
-    else:
+    elif processes == 1:
         log(f"teacher logits: all {len(keys)} {what} cached ({path})", show_progress)
-    return [known[bytes(digest)] for digest in digests]
+    return [known[bytes(digest)] for digest in digests] if processes == 1 else []
 
 
 def _read(path: Path) -> dict[bytes, np.ndarray]:
@@ -135,13 +165,3 @@ def _load_teacher(teacher_dir: Path):
     from edgedistill.model.classifiers import load_trained_classifier
 
     return load_trained_classifier(teacher_dir).to(training_device())
-
-
-def _compute(teacher_dir: Path, texts: list[str], max_length: int, batch_size: int, show_progress: bool) -> np.ndarray:
-    from edgedistill.distill.batches import encode_texts, load_tokenizer
-    from edgedistill.distill.predict import predict_logits
-
-    encoded = encode_texts(load_tokenizer(teacher_dir), texts, max_length)
-    logits = predict_logits(_load_teacher(teacher_dir), encoded, batch_size, description="teacher logits",
-                            show_progress=show_progress)
-    return np.ascontiguousarray(logits, dtype=np.float32)

@@ -58,7 +58,7 @@ def run_token_distill(config: DistillConfig, label_names: list[str], layer_map: 
     store = CheckpointStore(config.out, fingerprint(record, [" ".join(words) for words in train_words], train_labels))
     if config.resume:
         store.resumable()
-    with distributed_context() as ctx:
+    with distributed_context(config.threads) as ctx:
         log(f"layer map: {describe_layer_map(layer_map, source.name)}", ctx.is_main)
         teacher, student = teacher_and_student(config, source, label_names, layer_map, intermediate)
         logits_started = time.perf_counter()

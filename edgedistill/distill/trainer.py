@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -51,9 +52,11 @@ from edgedistill.distill.outputs import (
 from edgedistill.distill.predict import predict_logits
 from edgedistill.distill.student import count_parameters, describe_layer_map
 from edgedistill.distill.student_source import StudentSource, teacher_and_student
-from edgedistill.distill.teacher_cache import teacher_logits
+from edgedistill.distill.teacher_augment import augmented_set
+from edgedistill.distill.teacher_cache import label_with_teacher, teacher_logits
 from edgedistill.distill.token_distill import run_token_distill
 from edgedistill.distill.training import TrainSettings, train, training_record
+from edgedistill.errors import UserError
 from edgedistill.metrics import agreement
 from edgedistill.model.classifiers import (
     TOKEN_TASK,
@@ -87,6 +90,7 @@ def run_distill(config: DistillConfig) -> dict:
     validate_kd_settings(config.temperature, config.alpha)
     label_names = require_classifier_dir(config.teacher)
     require_output_dir(config.out, config.overwrite)
+    config.augment_settings.validate()
     config = dataclasses.replace(config, data=split_like_teacher(config.data, config.teacher))
     teacher_config = read_model_config(config.teacher)
     source = StudentSource.of(config)
@@ -95,30 +99,35 @@ def run_distill(config: DistillConfig) -> dict:
     layer_map = resolve_layer_map(source.config.num_hidden_layers, config.layers, config.layer_map)
     intermediate = _intermediate_losses(config, teacher_config, source, layer_map)
     if classifier_task(config.teacher) == TOKEN_TASK:
+        if config.augment:
+            raise UserError("--augment applies to text classification only; a token classifier's teacher labels "
+                            "its transfer sentences instead (--transfer)")
         return run_token_distill(config, label_names, layer_map, source, _distill_record(config, layer_map), settings,
                                  intermediate)
     splits = load_splits(config.data, label_names)
-    transfer = _transfer_texts(config, held_out=splits.validation.texts + splits.test.texts)
-    train_texts = splits.train.texts + transfer
-    train_labels = splits.train.labels + [UNLABELLED] * len(transfer)
+    held_out = splits.validation.texts + splits.test.texts
+    transfer = _transfer_texts(config, held_out)
     record = _distill_record(config, layer_map)
-    store = CheckpointStore(config.out, fingerprint(record, train_texts, train_labels))
-    if config.resume:
-        store.resumable()  # fails fast on a checkpoint of other settings, before any heavy work
-    with distributed_context() as ctx:
+    with distributed_context(config.threads) as ctx:
+        tokenizer, teacher_tokenizer = load_tokenizer(source.path), load_tokenizer(config.teacher)
+        augmented = augmented_set(ctx, config, splits.train.texts, held_out, (tokenizer, teacher_tokenizer))
+        extra = transfer + augmented.student_texts
+        train_texts = splits.train.texts + extra
+        train_labels = splits.train.labels + [UNLABELLED] * len(extra)
+        store = CheckpointStore(config.out, fingerprint(record, train_texts, train_labels))
+        if config.resume:
+            store.resumable()  # fails fast on a checkpoint of other settings, before any heavy work
         log(f"layer map: {describe_layer_map(layer_map, source.name)}", ctx.is_main)
         teacher, student = teacher_and_student(config, source, label_names, layer_map, intermediate)
-        logits_started = time.perf_counter()
-        every_text = train_texts + splits.validation.texts + splits.test.texts
+        teacher_train_texts = splits.train.texts + transfer + augmented.teacher_texts
+        every_text = teacher_train_texts + splits.validation.texts + splits.test.texts
+        all_logits, labelling = _shared_teacher_logits(ctx, config, every_text)
         soft_labels, teacher_validation_logits, teacher_test_logits = np.split(
-            _shared_teacher_logits(ctx, config.teacher, every_text, config.max_length),
-            np.cumsum([len(train_texts), len(splits.validation)]))
-        logits_seconds = time.perf_counter() - logits_started
+            all_logits, np.cumsum([len(train_texts), len(splits.validation)]))
 
-        tokenizer = load_tokenizer(source.path)
         frozen_teacher = None
         if intermediate is not None:
-            teacher_encoded = encode_texts(load_tokenizer(config.teacher), train_texts, config.max_length)
+            teacher_encoded = encode_texts(teacher_tokenizer, teacher_train_texts, config.max_length)
             frozen_teacher = FrozenTeacher(teacher, teacher_encoded, attentions=intermediate.needs_attentions)
         objective = DistillationObjective(
             student, train_labels, torch.from_numpy(np.ascontiguousarray(soft_labels)),
@@ -126,11 +135,14 @@ def run_distill(config: DistillConfig) -> dict:
         )
         training_started = time.perf_counter()
         validation_set = encode_texts(tokenizer, splits.validation.texts, config.max_length)
+        if extra and settings.eval_every is None:  # validate once per pass over the labelled texts
+            settings = dataclasses.replace(settings, eval_every=max(1, math.ceil(len(splits.train) / settings.batch_size)))
         result = train(objective, encode_texts(tokenizer, train_texts, config.max_length),
-                       text_validator(validation_set, splits.validation.labels), settings, store, config.resume, ctx)
+                       text_validator(validation_set, splits.validation.labels, teacher_validation_logits),
+                       settings, store, config.resume, ctx, soft_only=np.array(train_labels) == UNLABELLED)
         train_seconds = time.perf_counter() - training_started
         teacher_validation = classification_metrics(teacher_validation_logits, splits.validation.labels)["accuracy"]
-        _warn_on_weak_teacher(result.best_validation.get("validation_accuracy", 0.0), teacher_validation, ctx.is_main)
+        _warn_on_weak_teacher(result.best.get("validation_accuracy", 0.0), teacher_validation, ctx.is_main)
 
         def write() -> dict:
             student_logits = predict_logits(student, encode_texts(tokenizer, splits.test.texts, config.max_length))
@@ -144,8 +156,11 @@ def run_distill(config: DistillConfig) -> dict:
                 "layer_map": layer_map,
                 "student_base": source.name,
                 "teacher_validation_accuracy": teacher_validation,
-                "train_texts": {"labelled": len(splits.train), "transfer": len(transfer)},
-                **training_record(result, ctx, started, teacher_logits_seconds=logits_seconds,
+                "train_texts": {"labelled": len(splits.train), "transfer": len(transfer),
+                                "augmented": len(augmented.student_texts)},
+                "augment": augmented.record,
+                "teacher_labelling": labelling,
+                **training_record(result, ctx, started, teacher_logits_seconds=labelling["seconds"],
                                   train_seconds=train_seconds),
             }
             write_model_dir(config.out, student, tokenizer, label_names, config.data, metrics,
@@ -189,13 +204,15 @@ def _transfer_texts(config: DistillConfig, held_out: list[str]) -> list[str]:
     return kept
 
 
-def _shared_teacher_logits(ctx: DistContext, teacher_dir: Path, texts: list[str], max_length: int) -> np.ndarray:
-    """Rank 0 computes (or reads) the cached logits; the other ranks wait, then read the cache."""
-    logits = teacher_logits(teacher_dir, texts, max_length) if ctx.is_main else None
+def _shared_teacher_logits(ctx: DistContext, config: DistillConfig, texts: list[str]) -> tuple[np.ndarray, dict]:
+    """The teacher's logits of `texts` and what labelling cost: each process labels its share of the texts the
+    cache lacks, then every process reads them all from the cache."""
+    logits, report = label_with_teacher(config.teacher, texts, config.max_length, ctx.is_main, config.teacher_runtime,
+                                        shard=(ctx.rank, ctx.world_size))
     ctx.barrier()
-    if logits is None:
-        logits = teacher_logits(teacher_dir, texts, max_length, show_progress=False)
-    return logits
+    if ctx.enabled:
+        logits = teacher_logits(config.teacher, texts, config.max_length, show_progress=False)
+    return logits, {**report.as_dict(), "processes": ctx.world_size}
 
 
 def _distill_record(config: DistillConfig, layer_map: list[int]) -> dict:

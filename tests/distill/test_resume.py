@@ -39,7 +39,7 @@ def test_resume_matches_an_uninterrupted_run(tmp_path, tiny_teacher, tiny_distil
     assert (checkpoint_dir(out) / "state.pt").is_file()
 
     assert main(distill_argv(tiny_teacher, out, "--resume")) == 0
-    assert "resuming after epoch 1" in capsys.readouterr().err
+    assert "resuming after step 10 (epoch 1.00)" in capsys.readouterr().err
     assert not checkpoint_dir(out).exists()
     resumed, reference = read_metrics(out), read_metrics(tiny_distilled)
     for key in ("student", "agreement", "best_epoch"):

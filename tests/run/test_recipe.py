@@ -66,3 +66,10 @@ def test_a_reused_teacher_replaces_teach_and_its_content_keys_distill(tmp_path):
     teacher.rmdir()
     with pytest.raises(UserError, match="teacher directory .* not found"):
         plan(load_recipe(str(recipe), tmp_path / "run"))
+
+
+def test_the_builtin_large_recipe_distils_mpnet_into_an_augmented_minilm_student():
+    recipe = load_recipe("builtin:mr-large")
+    assert recipe.teach.base == "builtin:all-mpnet-base-v2"
+    assert recipe.distill.student_base == "builtin:all-minilm-l6-v2" and recipe.distill.layer_map == [0, 2, 4]
+    assert recipe.distill.augment == 24 and recipe.distill.steps == 3000 and recipe.distill.eval_every == 200

@@ -15,7 +15,7 @@ from edgedistill.errors import UserError
 from edgedistill.model.reference import reference_logits
 from edgedistill.model.wrapper import load_exportable
 from edgedistill.targets.onnxruntime import DEFAULT_RECIPES, NAIVE_RECIPE, TARGET
-from edgedistill.targets.onnxruntime.convert import export_onnx
+from edgedistill.model.onnx_export import export_onnx
 from edgedistill.targets.onnxruntime.fuse import fuse_transformer
 from edgedistill.targets.onnxruntime.quantize import artifact_ops, op_counts
 from edgedistill.profiles import DeviceProfile, parse_profile

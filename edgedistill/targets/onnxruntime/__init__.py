@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Session, Target
+from edgedistill.model import onnx_export
 from edgedistill.targets.onnxruntime import convert, fuse, quantize
 from edgedistill.profiles import DeviceProfile
 
@@ -86,10 +87,10 @@ class OnnxRuntimeTarget(Target):
         started = time.perf_counter()
         inputs.work_dir.mkdir(parents=True, exist_ok=True)
         artifact = inputs.work_dir / self.artifact_name(inputs.student_dir.name, recipe)
-        report: dict = {"exporter": convert.EXPORTER, "opset": convert.OPSET}
+        report: dict = {"exporter": onnx_export.EXPORTER, "opset": onnx_export.OPSET}
         with tempfile.TemporaryDirectory(prefix=".onnxruntime-", dir=inputs.work_dir) as scratch_dir:
             scratch = Path(scratch_dir)
-            exported = convert.export_onnx(inputs.student_dir, scratch / "exported.onnx")
+            exported = onnx_export.export_onnx(inputs.student_dir, scratch / "exported.onnx")
             report["nodes_before"] = quantize.op_counts(exported)
             if isinstance(recipe.options, quantize.GraphSettings):
                 source = _fuse(inputs, exported, scratch, report) if recipe.options.fused else exported

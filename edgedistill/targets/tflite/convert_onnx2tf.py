@@ -49,7 +49,7 @@ def convert(student_dir: Path, artifact: Path, length: int, recipe: str) -> dict
     onnx2tf's console output goes to `<artifact stem>.onnx2tf.log` beside the artifact; a failure
     raises a one-line UserError with its last error line and the log's path.
     """
-    from edgedistill.targets.onnxruntime.convert import export_onnx
+    from edgedistill.model.onnx_export import export_onnx
 
     toolenv = ONNX2TF.require()
     log = artifact.with_name(f"{artifact.stem}.onnx2tf.log")
