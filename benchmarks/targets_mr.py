@@ -283,7 +283,7 @@ class Benchmark:
         profile = with_converter(self.profile, row.converter)
         recipe = target.recipe(row.recipe, profile)
         inputs = ExportInputs(
-            student_dir=self.model_dir(row), profile=profile, work_dir=work_dir, max_length=self.length,
+            student_dir=self.model_dir(row), profile=profile, work_dir=work_dir,
             calibration_texts=self.prepared.calibration, train=self.prepared.splits.train,
             teacher_logits=qat_teacher_logits(self.prepared, recipe, profile),
         )

@@ -208,8 +208,7 @@ def _export_runtime(target: Target, profile: DeviceProfile, prepared: Prepared, 
     recipes = explicit if explicit is not None else _default_recipes(target, profile)
     with tempfile.TemporaryDirectory(prefix=f"edgedistill-{target.name}-") as scratch:
         inputs = ExportInputs(
-            student_dir=prepared.student_dir, profile=profile, work_dir=Path(scratch),
-            max_length=profile.sequence.longest, calibration_texts=prepared.calibration,
+            student_dir=prepared.student_dir, profile=profile, work_dir=Path(scratch), calibration_texts=prepared.calibration,
             train=prepared.splits.train,
         )
         trials, skipped = [], []
@@ -516,7 +515,7 @@ def qat_teacher_logits(prepared: Prepared, recipe: Recipe, profile: DeviceProfil
         return None
     from edgedistill.distill.teacher_cache import teacher_logits
 
-    max_length = int(config.get("max_length", profile.sequence.max_length))
+    max_length = int(config.get("max_length", profile.sequence.longest))
     return teacher_logits(teacher, prepared.splits.train.texts, max_length)
 
 

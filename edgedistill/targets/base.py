@@ -39,12 +39,11 @@ class Recipe:
 
 @dataclass
 class ExportInputs:
-    """Everything a backend may use to build one artifact."""
+    """Everything a backend may use to build one artifact; its input widths are `profile.sequence`'s."""
 
     student_dir: Path
     profile: DeviceProfile
     work_dir: Path
-    max_length: int
     calibration_texts: list[str]
     train: LabelledTexts | None = None
     teacher_logits: np.ndarray | None = None

@@ -39,7 +39,7 @@ def _export(student_dir, splits, work_dir, profile, recipe_name, teacher_logits=
     from edgedistill.targets.executorch import TARGET
 
     inputs = ExportInputs(
-        student_dir=student_dir, profile=profile, work_dir=work_dir, max_length=profile.sequence.max_length,
+        student_dir=student_dir, profile=profile, work_dir=work_dir,
         calibration_texts=splits.train.texts[:CALIBRATION_TEXTS], train=splits.train, teacher_logits=teacher_logits,
     )
     return TARGET.export(inputs, TARGET.recipe(recipe_name, profile))
@@ -193,7 +193,7 @@ def test_int8_dynamic_needs_no_calibration_texts(tiny_student_dir, tiny_splits, 
     from edgedistill.targets.executorch import TARGET
 
     profile = _profile(FIXED)
-    inputs = ExportInputs(student_dir=tiny_student_dir, profile=profile, work_dir=tmp_path, max_length=64,
+    inputs = ExportInputs(student_dir=tiny_student_dir, profile=profile, work_dir=tmp_path,
                           calibration_texts=[], train=None)
     with pytest.raises(UserError, match="calibration"):
         TARGET.export(inputs, TARGET.recipe("int8-ptq", profile))

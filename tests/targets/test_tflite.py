@@ -45,7 +45,7 @@ def tflite_export(tiny_student_dir, tmp_path_factory):
     def export(converter, recipe, dynamic=False):
         if (converter, recipe, dynamic) not in results:
             profile = tflite_profile(converter, SequencePolicy(max_length=STATIC_LENGTH) if dynamic else None)
-            inputs = ExportInputs(student_dir=tiny_student_dir, profile=profile, max_length=STATIC_LENGTH,
+            inputs = ExportInputs(student_dir=tiny_student_dir, profile=profile,
                                   work_dir=tmp_path_factory.mktemp(f"tflite-{converter}"), calibration_texts=[])
             results[converter, recipe, dynamic] = TARGET.export(inputs, TARGET.recipe(recipe, profile))
         return results[converter, recipe, dynamic]
@@ -200,7 +200,7 @@ def test_missing_toolenv_names_the_fix(tmp_path, monkeypatch, capsys):
     assert TARGET.available("onnx2tf") == ONNX2TF.missing
     profile = tflite_profile("onnx2tf")
     inputs = ExportInputs(student_dir=tmp_path / "student", profile=profile, work_dir=tmp_path / "work",
-                          max_length=STATIC_LENGTH, calibration_texts=[])
+                          calibration_texts=[])
     with pytest.raises(UserError) as error:
         TARGET.export(inputs, TARGET.recipe("fp32", profile))
     assert str(error.value) == ONNX2TF.missing and "\n" not in str(error.value) and "make toolenv" in str(error.value)

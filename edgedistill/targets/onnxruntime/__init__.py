@@ -121,7 +121,7 @@ class OnnxRuntimeTarget(Target):
         quantized = scratch / "quantized.onnx"
         settings = recipe.options
         reader = quantize.TextCalibrationReader.from_texts(
-            inputs.calibration_texts, inputs.student_dir / "tokenizer.json", inputs.max_length,
+            inputs.calibration_texts, inputs.student_dir / "tokenizer.json", inputs.profile.sequence.longest,
             common_width=settings.calibration != "minmax")
         quantize.quantize_static_int8(prepared, quantized, reader, settings)
         quantized.replace(artifact)
