@@ -16,7 +16,7 @@ import numpy as np
 
 from edgedistill.data.dataset import LabelledTexts
 from edgedistill.errors import UserError
-from edgedistill.profiles import DeviceProfile
+from edgedistill.profiles import DeviceProfile, SequencePolicy
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,8 @@ class Session(Protocol):
 
     input_names: list[str]
     fixed_length: int | None
+    # The widths the artifact runs, read from the artifact itself: `run` fits every input to them.
+    sequence: SequencePolicy
 
     def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """Logits of shape (batch, classes) for int64 inputs of shape (batch, length)."""

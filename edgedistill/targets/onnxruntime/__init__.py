@@ -110,6 +110,7 @@ class OnnxRuntimeTarget(Target):
                 # Static QDQ stays on the plain graph: it cannot quantize the fused Attention op, whose
                 # Q/K/V projections would stay float (1.2x slower on the MR student).
                 report.update(self._quantize_static(inputs, recipe, exported, scratch, artifact))
+        convert.record_sequence(artifact, inputs.profile.sequence)
         report.update(quantize.artifact_ops(artifact))
         report["conversion_seconds"] = round(time.perf_counter() - started, 2)
         return ExportResult(artifact, report)

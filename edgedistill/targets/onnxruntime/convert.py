@@ -8,6 +8,8 @@ and devices with an ONNX Runtime as old as 1.14 still load the model.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import tempfile
 import warnings
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from edgedistill.errors import UserError
 from edgedistill.fsutil import atomic_write_bytes, make_readable
+from edgedistill.profiles import SequencePolicy
 
 OPSET = 18
 EXPORTER = f"torch.onnx.export(dynamo=True), opset {OPSET}"
@@ -65,6 +68,18 @@ def _without_debug_metadata(proto):
     for node in proto.graph.node:
         node.doc_string = ""
     return proto
+
+
+def record_sequence(artifact: Path, sequence: SequencePolicy) -> None:
+    """Store the profile's sequence policy in the model's metadata, where the session reads its widths from."""
+    import onnx
+
+    from edgedistill.targets.onnxruntime.runtime import SEQUENCE_METADATA
+
+    model = onnx.load(str(artifact))
+    props = {entry.key: entry.value for entry in model.metadata_props}
+    onnx.helper.set_model_props(model, {**props, SEQUENCE_METADATA: json.dumps(dataclasses.asdict(sequence))})
+    atomic_write_bytes(Path(artifact), model.SerializeToString())
 
 
 def optimize_graph(source: Path, destination: Path, level: str) -> Path:
