@@ -276,7 +276,9 @@ class Benchmark:
         return Path(export["artifact"]), export
 
     def export(self, name: str, row: Row, work_dir: Path) -> dict[str, Any]:
-        from edgedistill.export.pipeline import jsonable, qat_teacher_logits, with_converter
+        from edgedistill.export.pipeline import qat_teacher_logits
+        from edgedistill.jsonio import jsonable
+        from edgedistill.targets.registry import with_converter
         from edgedistill.targets.base import ExportInputs
 
         target = get_target(row.runtime)

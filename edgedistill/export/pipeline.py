@@ -55,7 +55,7 @@ from edgedistill.export.selection import (
     select_recipe,
 )
 from edgedistill.fsutil import require_directory_path
-from edgedistill.jsonio import write_json
+from edgedistill.jsonio import jsonable, write_json
 from edgedistill.modeldir import (
     DISTILL_FILE,
     read_data_spec,
@@ -66,9 +66,8 @@ from edgedistill.modeldir import (
 )
 from edgedistill.profiles import DeviceProfile, host_isa
 from edgedistill.targets.base import ExportInputs, ExportResult, Recipe, Target
-from edgedistill.targets.registry import get_target, load_profile
+from edgedistill.targets.registry import get_target, load_profile, with_converter
 from edgedistill.tasks.kinds import METRIC_NAMES, TOKEN_TASK
-from edgedistill.typed_config import from_mapping
 
 REPORT_FILE = "export_report.json"
 console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -479,22 +478,6 @@ def _default_recipes(target: Target, profile: DeviceProfile) -> list[Recipe]:
     return recipes
 
 
-def with_converter(profile: DeviceProfile, converter: str | None) -> DeviceProfile:
-    """Override the `converter` option of the runtimes that have one (the TFLite backend)."""
-    if converter is None:
-        return profile
-    options = dict(profile.runtime_options)
-    chosen = [name for name, value in options.items()
-              if dataclasses.is_dataclass(value) and "converter" in {f.name for f in dataclasses.fields(value)}]
-    if not chosen:
-        raise UserError(f"--converter applies to runtimes with a converter choice (tflite); "
-                        f"profile {profile.name} has none")
-    for name in chosen:
-        options[name] = from_mapping(type(options[name]), {**dataclasses.asdict(options[name]), "converter": converter},
-                                     f"--converter for {name}")
-    return dataclasses.replace(profile, runtime_options=options)
-
-
 def _require_student(student_dir: Path) -> Path:
     require_model_dir(student_dir, "student")
     missing = [name for name in ("tokenizer.json", "data.json") if not (student_dir / name).is_file()]
@@ -531,12 +514,3 @@ def _say(text: str, style: str | None = None) -> None:
     """A progress line on stderr; markup off because recipe descriptions may contain brackets."""
     console.print(text, style=style, markup=False)
 
-
-def jsonable(payload: Any) -> Any:
-    """Backend reports and recipe options may hold paths or numpy scalars; JSON gets their plain form."""
-    def plain(value: Any) -> Any:
-        if isinstance(value, np.generic):
-            return value.item()
-        return str(value)
-
-    return json.loads(json.dumps(payload, default=plain))
