@@ -48,10 +48,11 @@ from edgedistill.export.model_card import CardText, load_card_text, model_card
 from edgedistill.export.selection import (
     Candidate,
     NoRecipePassed,
+    Verdict,
     exceeds_drop_budget,
+    judge,
     ranked_below_reason,
     ranking_for,
-    rejection_reason,
     select_recipe,
 )
 from edgedistill.fsutil import require_directory_path
@@ -97,9 +98,9 @@ class ExportRequest:
 
 @dataclass
 class Trial:
-    """One recipe's export and measurement (result and measurement are None when it failed)."""
+    """One recipe's export, measurement and verdict (result and measurement are None when it failed)."""
 
-    candidate: Candidate
+    verdict: Verdict
     export_s: float
     result: ExportResult | None = None
     measurement: Measurement | None = None
@@ -212,7 +213,7 @@ def _export_runtime(target: Target, profile: DeviceProfile, prepared: Prepared, 
         )
         trials, skipped = [], []
         for recipe in recipes:
-            passed = _passing_recipe(trials, recipe.precision, profile)
+            passed = _passing_recipe(trials, recipe.precision)
             if recipe.needs_teacher and passed is not None:
                 # QAT costs minutes of fine-tuning; it exists for when the cheaper recipes miss the budget.
                 _say(f"{target.name} {recipe.name}: skipped, {passed} already meets the budget at {recipe.precision}")
@@ -220,12 +221,12 @@ def _export_runtime(target: Target, profile: DeviceProfile, prepared: Prepared, 
                 continue
             recipe_inputs = dataclasses.replace(inputs, teacher_logits=qat_teacher_logits(prepared, recipe, profile))
             trials.append(_try_recipe(target, profile, prepared, recipe_inputs, recipe))
-        candidates = [trial.candidate for trial in trials]
-        entries = [_candidate_entry(trial, profile) for trial in trials] + skipped
+        candidates = [trial.verdict.candidate for trial in trials]
+        entries = [_candidate_entry(trial) for trial in trials] + skipped
         ranking = ranking_for(profile, device_p50_ms=on_device.p50_ms.get(target.name), devices=on_device.devices)
         selection = {"basis": ranking.basis, "note": ranking.note, "host_isa": host_isa()}
         try:
-            kept = select_recipe(candidates, profile.budgets, ranking)
+            kept = select_recipe([trial.verdict for trial in trials], ranking)
         except NoRecipePassed as exc:
             _say(f"{target.name}: {exc}", "red")
             return {"kept": None, "bundle": None, "error": str(exc), "candidates": entries, "selection": selection}
@@ -326,10 +327,12 @@ def _try_recipe(target: Target, profile: DeviceProfile, prepared: Prepared, inpu
     except Exception as exc:  # a converter crash rejects this recipe; the others may still pass
         message = (str(exc).strip().splitlines() or [""])[0][:300]
         _say(f"  failed: {type(exc).__name__}: {message}", "red")
-        return Trial(Candidate(recipe, error=f"{type(exc).__name__}: {message}"), time.perf_counter() - started)
+        failed = Candidate(recipe, error=f"{type(exc).__name__}: {message}")
+        return Trial(judge(failed, profile.budgets), time.perf_counter() - started)
     candidate = Candidate(recipe, measurement.metrics,
                           prior_drop_points=prepared.pruning["validation_cost_points"] if prepared.pruning else 0.0)
-    reason = rejection_reason(candidate, profile.budgets)
+    verdict = judge(candidate, profile.budgets)
+    reason = verdict.rejection
     m, metric = measurement.metrics, candidate.metric
     on_validation = m["validation"]
     interval = on_validation.get("accuracy_drop_ci95_points")
@@ -338,13 +341,13 @@ def _try_recipe(target: Target, profile: DeviceProfile, prepared: Prepared, inpu
          f"test {m[metric]:.2%} (fp32 {m[f'reference_{metric}']:.2%}), agreement {m['agreement']:.2%}, "
          f"p50 {m['latency_ms']['p50']:.2f} ms, {m['size_bytes'] / 1e6:.2f} MB, export {export_s:.1f} s → "
          + (f"rejected: {reason}" if reason else "accepted"), "red" if reason else None)
-    return Trial(candidate, export_s, result, measurement)
+    return Trial(verdict, export_s, result, measurement)
 
 
-def _passing_recipe(trials: list[Trial], precision: str, profile: DeviceProfile) -> str | None:
+def _passing_recipe(trials: list[Trial], precision: str) -> str | None:
     """The name of a tried recipe of `precision` that met the budgets, if any."""
-    return next((trial.candidate.recipe.name for trial in trials if trial.candidate.recipe.precision == precision
-                 and rejection_reason(trial.candidate, profile.budgets) is None), None)
+    return next((trial.verdict.candidate.recipe.name for trial in trials
+                 if trial.verdict.candidate.recipe.precision == precision and trial.verdict.accepted), None)
 
 
 def _skipped_entry(recipe: Recipe, reason: str) -> dict[str, Any]:
@@ -352,9 +355,8 @@ def _skipped_entry(recipe: Recipe, reason: str) -> dict[str, Any]:
             "status": "skipped", "reason": reason, "export_s": 0.0, "metrics": {}}
 
 
-def _candidate_entry(trial: Trial, profile: DeviceProfile) -> dict[str, Any]:
-    candidate = trial.candidate
-    reason = rejection_reason(candidate, profile.budgets)
+def _candidate_entry(trial: Trial) -> dict[str, Any]:
+    candidate, reason = trial.verdict.candidate, trial.verdict.rejection
     distribution = dataclasses.asdict(trial.measurement.latency_distribution) if trial.measurement else None
     return {"recipe": candidate.recipe.name, "precision": candidate.recipe.precision,
             "description": candidate.recipe.description, "status": "rejected" if reason else "accepted",
@@ -365,7 +367,7 @@ def _candidate_entry(trial: Trial, profile: DeviceProfile) -> dict[str, Any]:
 def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, trial: Trial, out_dir: Path,
                   selection: dict[str, Any], verify: Callable[[Path], None]) -> Path:
     student = prepared.student_dir.name
-    recipe, result, measurement = trial.candidate.recipe, trial.result, trial.measurement
+    recipe, result, measurement = trial.verdict.candidate.recipe, trial.result, trial.measurement
     scoring = prepared.scoring
     inputs, outputs = tensor_specs(measurement.input_names, measurement.fixed_length, len(scoring.labels),
                                    per_token=scoring.task == TOKEN_TASK)
