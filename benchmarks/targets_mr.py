@@ -190,7 +190,7 @@ class Benchmark:
         self.artifacts: dict[str, Path] = {}
 
     def run(self) -> None:
-        from edgedistill.export.pipeline import prepare
+        from edgedistill.export.reference import prepare
         from edgedistill.targets.registry import load_profile
 
         load_start = os.getloadavg()
@@ -276,7 +276,7 @@ class Benchmark:
         return Path(export["artifact"]), export
 
     def export(self, name: str, row: Row, work_dir: Path) -> dict[str, Any]:
-        from edgedistill.export.pipeline import qat_teacher_logits
+        from edgedistill.export.trials import qat_teacher_logits
         from edgedistill.jsonio import jsonable
         from edgedistill.targets.registry import with_converter
         from edgedistill.targets.base import ExportInputs
