@@ -190,7 +190,7 @@ class Benchmark:
         self.artifacts: dict[str, Path] = {}
 
     def run(self) -> None:
-        from edgedistill.export.pipeline import prepare
+        from edgedistill.export.reference import prepare
         from edgedistill.targets.registry import load_profile
 
         load_start = os.getloadavg()
@@ -276,14 +276,16 @@ class Benchmark:
         return Path(export["artifact"]), export
 
     def export(self, name: str, row: Row, work_dir: Path) -> dict[str, Any]:
-        from edgedistill.export.pipeline import jsonable, qat_teacher_logits, with_converter
+        from edgedistill.export.trials import qat_teacher_logits
+        from edgedistill.jsonio import jsonable
+        from edgedistill.targets.registry import with_converter
         from edgedistill.targets.base import ExportInputs
 
         target = get_target(row.runtime)
         profile = with_converter(self.profile, row.converter)
         recipe = target.recipe(row.recipe, profile)
         inputs = ExportInputs(
-            student_dir=self.model_dir(row), profile=profile, work_dir=work_dir, max_length=self.length,
+            student_dir=self.model_dir(row), profile=profile, work_dir=work_dir,
             calibration_texts=self.prepared.calibration, train=self.prepared.splits.train,
             teacher_logits=qat_teacher_logits(self.prepared, recipe, profile),
         )

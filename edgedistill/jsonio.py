@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from edgedistill.errors import UserError
 from edgedistill.fsutil import atomic_write_text
 
@@ -49,3 +51,13 @@ def parse_json(data: bytes, what: str, where: str) -> Any:
 def dump_json(payload: Any) -> str:
     """Indented JSON text, as every JSON file edgedistill writes is laid out."""
     return json.dumps(payload, indent=2, sort_keys=False) + "\n"
+
+
+def jsonable(payload: Any) -> Any:
+    """Backend reports and recipe options may hold paths or numpy scalars; JSON gets their plain form."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, np.generic):
+            return value.item()
+        return str(value)
+
+    return json.loads(json.dumps(payload, default=plain))

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from edgedistill.errors import UserError
 from edgedistill.typed_config import from_mapping, load_mapping
 
@@ -28,12 +30,18 @@ MAX_TOKENS = 65_536
 class SequencePolicy:
     """`dynamic`: any length up to `max_length`; `fixed`: inputs padded to the smallest bucket that fits.
 
-    The one owner of input widths: golden vectors, check, bench, export and the runtimes all ask it.
+    The one owner of input widths: golden vectors, check, bench, export and the runtimes all ask it. An input
+    longer than `longest` runs at `longest`, its tokens past it cut, as the tokenizer truncates a long text.
     """
 
     policy: Literal["dynamic", "fixed"] = "dynamic"
     max_length: int = 128
     buckets: list[int] = field(default_factory=list)
+
+    @classmethod
+    def static(cls, widths: list[int]) -> SequencePolicy:
+        """The policy of an artifact built for these static widths: each input runs in the smallest that fits."""
+        return cls("fixed", max_length=max(widths), buckets=sorted(widths))
 
     @property
     def longest(self) -> int:
@@ -42,12 +50,23 @@ class SequencePolicy:
 
     def width_for(self, tokens: int, static_length: int | None = None) -> int:
         """The width an input of `tokens` tokens runs at: an artifact's static length when it has one,
-        else its bucket under `fixed`, else itself (at most `max_length`)."""
+        else its bucket under `fixed` (the largest when none holds it), else itself (at most `max_length`)."""
         if static_length:
             return static_length
         if self.policy == "dynamic":
             return min(tokens, self.max_length)
         return next((bucket for bucket in sorted(self.buckets) if bucket >= tokens), max(self.buckets))
+
+    def fit(self, input_ids: np.ndarray, attention_mask: np.ndarray, pad_id: int = 0,
+            static_length: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs of shape (batch, tokens) at the width `width_for` gives them: padded with `pad_id` and mask 0,
+        or cut when they are longer than it."""
+        tokens = input_ids.shape[1]
+        width = self.width_for(tokens, static_length)
+        if width <= tokens:
+            return np.ascontiguousarray(input_ids[:, :width]), np.ascontiguousarray(attention_mask[:, :width])
+        pad = ((0, 0), (0, width - tokens))
+        return np.pad(input_ids, pad, constant_values=pad_id), np.pad(attention_mask, pad, constant_values=0)
 
     def validate(self, where: str) -> None:
         """Reject a policy no artifact can be built or run for, with one line naming `where`."""

@@ -50,8 +50,7 @@ def encode_examples(tokenizer_json: Path, texts: list[str], sequence: SequencePo
 def padded_example(encoder: TextEncoder, ids: np.ndarray, mask: np.ndarray, sequence: SequencePolicy,
                    fixed_length: int | None) -> Example:
     """One encoded input padded (pad id, mask 0) to the width the sequence policy runs it at."""
-    pad = ((0, 0), (0, sequence.width_for(ids.shape[1], fixed_length) - ids.shape[1]))
-    return np.pad(ids, pad, constant_values=encoder.pad_id), np.pad(mask, pad, constant_values=0)
+    return sequence.fit(ids, mask, encoder.pad_id, fixed_length)
 
 
 def run_timed(session: Session, examples: list[Example], warmup: int = 3) -> TimedRun:

@@ -92,6 +92,24 @@ def rejection_reason(candidate: Candidate, budgets: Budgets) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """A candidate judged against the budgets, once: selection ranks the accepted ones, the report gives the reasons."""
+
+    candidate: Candidate
+    # Why the candidate is out; None when it is within budget.
+    rejection: str | None
+
+    @property
+    def accepted(self) -> bool:
+        return self.rejection is None
+
+
+def judge(candidate: Candidate, budgets: Budgets) -> Verdict:
+    """`candidate`'s verdict under `budgets`."""
+    return Verdict(candidate, rejection_reason(candidate, budgets))
+
+
 # Precisions in the order a device of each ISA runs them best, used when the host cannot time that device.
 # arm64: int8 first. Armv8.2+ cores (Cortex-A76 in a Raspberry Pi 5, phone big cores, Neoverse) run int8 GEMMs
 # on dot-product instructions, four int8 MACs per 32-bit lane; Armv8.0 cores (Cortex-A72 in a Pi 4) still
@@ -149,25 +167,25 @@ def ranking_for(profile: DeviceProfile, host: str | None = None, device_p50_ms: 
                    f"{preference}", order)
 
 
-def select_recipe(candidates: list[Candidate], budgets: Budgets, ranking: Ranking | None = None) -> Candidate:
+def select_recipe(verdicts: list[Verdict], ranking: Ranking | None = None) -> Candidate:
     """The first accepted candidate by `ranking` (default: host p50). Candidates with a latency come first; among
     them p50s within LATENCY_TIE_FRACTION of the fastest tie and the smaller validation drop wins, then the faster,
     then the earlier. Without any latency, the ranking's precision preference decides. NoRecipePassed when none
     is accepted."""
     ranking = ranking or Ranking("host-latency", "p50 on this host")
-    accepted = [c for c in candidates if rejection_reason(c, budgets) is None]
+    accepted = [verdict.candidate for verdict in verdicts if verdict.accepted]
     timed = [c for c in accepted if ranking.latency(c) is not None]
     if timed:
         return min(near_fastest(timed, ranking.latency), key=lambda c: (c.drop_points, ranking.latency(c)))
     if accepted:
         return min(accepted, key=ranking.preference_key)
-    measured = [c for c in candidates if c.error is None]
+    measured = [verdict for verdict in verdicts if verdict.candidate.error is None]
     if not measured:
-        failures = "; ".join(f"{c.recipe.name}: {c.error}" for c in candidates) or "no recipes to try"
+        failures = "; ".join(f"{v.candidate.recipe.name}: {v.candidate.error}" for v in verdicts) or "no recipes to try"
         raise NoRecipePassed(f"every recipe failed ({failures})")
-    best = min(measured, key=lambda c: (c.drop_points, c.p50_ms))
-    raise NoRecipePassed(f"no recipe met the budgets; the best, {describe(best)}, was rejected: "
-                         f"{rejection_reason(best, budgets)}")
+    best = min(measured, key=lambda v: (v.candidate.drop_points, v.candidate.p50_ms))
+    raise NoRecipePassed(f"no recipe met the budgets; the best, {describe(best.candidate)}, was rejected: "
+                         f"{best.rejection}")
 
 
 def near_fastest(candidates: list[Candidate], latency: Callable[[Candidate], float] = lambda c: c.p50_ms) -> list[Candidate]:

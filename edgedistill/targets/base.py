@@ -16,7 +16,7 @@ import numpy as np
 
 from edgedistill.data.dataset import LabelledTexts
 from edgedistill.errors import UserError
-from edgedistill.profiles import DeviceProfile
+from edgedistill.profiles import DeviceProfile, SequencePolicy
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,11 @@ class Recipe:
 
 @dataclass
 class ExportInputs:
-    """Everything a backend may use to build one artifact."""
+    """Everything a backend may use to build one artifact; its input widths are `profile.sequence`'s."""
 
     student_dir: Path
     profile: DeviceProfile
     work_dir: Path
-    max_length: int
     calibration_texts: list[str]
     train: LabelledTexts | None = None
     teacher_logits: np.ndarray | None = None
@@ -63,6 +62,8 @@ class Session(Protocol):
 
     input_names: list[str]
     fixed_length: int | None
+    # The widths the artifact runs, read from the artifact itself: `run` fits every input to them.
+    sequence: SequencePolicy
 
     def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """Logits of shape (batch, classes) for int64 inputs of shape (batch, length)."""

@@ -66,3 +66,18 @@ def load_profile(name_or_path: str) -> DeviceProfile:
     profile, where = read_profile(name_or_path)
     return resolve_profile(profile, where)
 
+
+def with_converter(profile: DeviceProfile, converter: str | None) -> DeviceProfile:
+    """Override the `converter` option of the runtimes that have one (the TFLite backend)."""
+    if converter is None:
+        return profile
+    options = dict(profile.runtime_options)
+    chosen = [name for name, value in options.items()
+              if dataclasses.is_dataclass(value) and "converter" in {f.name for f in dataclasses.fields(value)}]
+    if not chosen:
+        raise UserError(f"--converter applies to runtimes with a converter choice (tflite); "
+                        f"profile {profile.name} has none")
+    for name in chosen:
+        options[name] = from_mapping(type(options[name]), {**dataclasses.asdict(options[name]), "converter": converter},
+                                     f"--converter for {name}")
+    return dataclasses.replace(profile, runtime_options=options)

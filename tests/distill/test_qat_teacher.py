@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from edgedistill.distill.teacher_cache import teacher_logits
-from edgedistill.export.pipeline import prepare, qat_teacher_logits
+from edgedistill.export.reference import prepare
+from edgedistill.export.trials import qat_teacher_logits
 from edgedistill.targets.registry import load_profile
 from edgedistill.targets.registry import get_target
 

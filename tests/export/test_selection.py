@@ -7,6 +7,7 @@ from edgedistill.export.selection import (
     near_fastest,
     ranked_below_reason,
     ranking_for,
+    judge,
     rejection_reason,
     select_recipe,
 )
@@ -24,15 +25,20 @@ def candidate(name, accuracy, p50, p90=None, reference=0.90, error=None, test_ac
     return Candidate(Recipe(name, "int8" if "int8" in name else "fp32", name), metrics, error)
 
 
+def select(candidates, budgets, ranking=None):
+    """Judge each candidate once, as export does, then select."""
+    return select_recipe([judge(c, budgets) for c in candidates], ranking)
+
+
 def test_fastest_accepted_wins_over_faster_rejected():
     candidates = [candidate("fp32", 0.90, 3.0), candidate("int8-dynamic", 0.895, 2.0), candidate("int8-naive", 0.60, 1.0)]
-    assert select_recipe(candidates, Budgets(max_accuracy_drop=1.0)).recipe.name == "int8-dynamic"
+    assert select(candidates, Budgets(max_accuracy_drop=1.0)).recipe.name == "int8-dynamic"
 
 
 def test_latency_budget_rejects_slow_candidates():
     candidates = [candidate("fp32", 0.90, 3.0, p90=4.0), candidate("int8", 0.85, 1.0, p90=1.5)]
     budgets = Budgets(max_accuracy_drop=1.0, p90_latency_ms=5.0)
-    assert select_recipe(candidates, budgets).recipe.name == "fp32"
+    assert select(candidates, budgets).recipe.name == "fp32"
     assert "p90" in rejection_reason(candidates[0], Budgets(max_accuracy_drop=1.0, p90_latency_ms=3.5))
 
 
@@ -44,15 +50,15 @@ def test_drop_exactly_at_budget_is_accepted_despite_float_error():
 
 def test_tie_on_p50_keeps_the_earlier_recipe():
     candidates = [candidate("a", 0.90, 2.0), candidate("b", 0.90, 2.0)]
-    assert select_recipe(candidates, Budgets()).recipe.name == "a"
+    assert select(candidates, Budgets()).recipe.name == "a"
 
 
 def test_p50s_within_the_tie_band_go_to_the_smaller_validation_drop():
     budgets = Budgets(max_accuracy_drop=1.0)
     ptq, dynamic = candidate("int8-ptq", 0.8910, 9.86), candidate("int8-dynamic", 0.8995, 9.91)  # 0.5% slower
-    assert select_recipe([ptq, dynamic], budgets).recipe.name == "int8-dynamic"
+    assert select([ptq, dynamic], budgets).recipe.name == "int8-dynamic"
     outside = candidate("int8-dynamic", 0.8995, 9.86 * 1.031)  # just over 3% slower: speed decides again
-    assert select_recipe([ptq, outside], budgets).recipe.name == "int8-ptq"
+    assert select([ptq, outside], budgets).recipe.name == "int8-ptq"
     assert [c.recipe.name for c in near_fastest([ptq, dynamic, outside])] == ["int8-ptq", "int8-dynamic"]
 
 
@@ -61,9 +67,9 @@ def test_device_p50s_within_the_tie_band_go_to_the_smaller_validation_drop():
     qdq, dynamic = _sized(candidate("int8-qdq", 0.891, 1.0), 10), _sized(candidate("int8-dynamic", 0.8995, 1.0), 12)
     budgets = Budgets(max_accuracy_drop=1.0)
     tied = ranking_for(pi, host="x86-64", device_p50_ms={"int8-qdq": 9.0, "int8-dynamic": 9.2}, devices=("pi",))
-    assert select_recipe([qdq, dynamic], budgets, tied).recipe.name == "int8-dynamic"
+    assert select([qdq, dynamic], budgets, tied).recipe.name == "int8-dynamic"
     apart = ranking_for(pi, host="x86-64", device_p50_ms={"int8-qdq": 9.0, "int8-dynamic": 9.3}, devices=("pi",))
-    assert select_recipe([qdq, dynamic], budgets, apart).recipe.name == "int8-qdq"
+    assert select([qdq, dynamic], budgets, apart).recipe.name == "int8-qdq"
     assert ranked_below_reason(dynamic, qdq, apart) == "slower on the device than int8-qdq (p50 on the device 9.30 against 9.00 ms)"
 
 
@@ -72,7 +78,7 @@ def test_each_losers_reason_names_the_rule_that_beat_it():
     kept = candidate("int8-dynamic", 0.8995, 9.91)
     faster_but_worse, slower = candidate("int8-ptq", 0.8910, 9.86), candidate("fp32", 0.90, 20.0)
     twin = candidate("int8-twin", 0.8995, 9.91)
-    assert select_recipe([kept, faster_but_worse, slower, twin], Budgets(max_accuracy_drop=1.0), host) is kept
+    assert select([kept, faster_but_worse, slower, twin], Budgets(max_accuracy_drop=1.0), host) is kept
     assert ranked_below_reason(faster_but_worse, kept, host) == (
         "as fast as int8-dynamic within 3% (p50 9.86 against 9.91 ms), which drops less "
         "(0.90 validation points against 0.05)")
@@ -95,7 +101,7 @@ def test_what_vocabulary_pruning_cost_first_counts_against_the_same_budget():
 def test_all_rejected_names_the_best_candidates_figures():
     candidates = [candidate("int8-naive", 0.55, 1.0), candidate("int8-qdq", 0.85, 2.0), candidate("broken", 0, 0, error="boom")]
     with pytest.raises(NoRecipePassed) as excinfo:
-        select_recipe(candidates, Budgets(max_accuracy_drop=1.0))
+        select(candidates, Budgets(max_accuracy_drop=1.0))
     message = str(excinfo.value)
     assert "int8-qdq" in message and "85.00%" in message and "5.00 points" in message
     assert "\n" not in message
@@ -103,7 +109,7 @@ def test_all_rejected_names_the_best_candidates_figures():
 
 def test_all_failed_lists_every_error():
     with pytest.raises(NoRecipePassed, match="every recipe failed.*a: boom; b: bang"):
-        select_recipe([candidate("a", 0, 0, error="boom"), candidate("b", 0, 0, error="bang")], Budgets())
+        select([candidate("a", 0, 0, error="boom"), candidate("b", 0, 0, error="bang")], Budgets())
 
 
 def test_the_validation_split_decides_and_the_test_split_does_not():
@@ -119,7 +125,7 @@ def test_agreement_on_unlabelled_texts_gates_where_it_was_measured():
     assert rejection_reason(collapsed_but_lucky, budgets) == (
         "agrees with the fp32 student on 53.0% of 200 unlabelled texts, under the budget of 90%")
     faithful = candidate("int8-dynamic", 0.895, 2.0, agreement=0.945)
-    assert select_recipe([collapsed_but_lucky, faithful], budgets).recipe.name == "int8-dynamic"
+    assert select([collapsed_but_lucky, faithful], budgets).recipe.name == "int8-dynamic"
     assert rejection_reason(candidate("int8", 0.90, 1.0, agreement=0.9), budgets) is None  # at the budget
     assert rejection_reason(candidate("int8", 0.90, 1.0), budgets) is None  # nothing unlabelled to measure on
     assert rejection_reason(collapsed_but_lucky, Budgets(max_accuracy_drop=1.0)) is None  # no agreement budget
@@ -144,11 +150,11 @@ def test_arm64_profile_on_x86_host_keeps_int8_even_when_slower_on_the_host():
     pi5 = read_profile("raspberry-pi-5")[0]
     ranking = ranking_for(pi5, host="x86-64")
     assert ranking.basis == "isa-preference" and "x86-64 host is not the profile's arm64 device" in ranking.note
-    assert select_recipe(candidates, Budgets(max_accuracy_drop=1.0), ranking).recipe.name == "int8-qdq"
+    assert select(candidates, Budgets(max_accuracy_drop=1.0), ranking).recipe.name == "int8-qdq"
     # On an Arm host the same profile is timed on its own ISA, so the fastest wins.
     native = ranking_for(pi5, host="arm64")
     assert native.basis == "host-latency"
-    assert select_recipe(candidates, Budgets(max_accuracy_drop=1.0), native).recipe.name == "fp32"
+    assert select(candidates, Budgets(max_accuracy_drop=1.0), native).recipe.name == "fp32"
 
 
 def test_isa_preference_still_respects_the_gate_and_prefers_the_smaller_int8():
@@ -156,8 +162,8 @@ def test_isa_preference_still_respects_the_gate_and_prefers_the_smaller_int8():
     small, large = _sized(candidate("int8-qdq", 0.90, 9.0), 20), _sized(candidate("int8-plain", 0.90, 1.0), 30)
     fp32 = _sized(candidate("fp32", 0.90, 0.5), 100)
     ranking = ranking_for(read_profile("raspberry-pi-5")[0], host="x86-64")
-    assert select_recipe([fp32, rejected_int8, large, small], Budgets(max_accuracy_drop=1.0), ranking) is small
-    assert select_recipe([fp32, rejected_int8], Budgets(max_accuracy_drop=1.0), ranking) is fp32
+    assert select([fp32, rejected_int8, large, small], Budgets(max_accuracy_drop=1.0), ranking) is small
+    assert select([fp32, rejected_int8], Budgets(max_accuracy_drop=1.0), ranking) is fp32
 
 
 def _sized(c, size):
@@ -173,7 +179,7 @@ def test_device_results_rank_what_they_measured_first_then_the_isa_preference():
                   _sized(candidate("int8-dynamic", 0.90, 1.0), 12)]
     ranking = ranking_for(pi, host="x86-64", device_p50_ms={"fp32": 30.0, "int8-qdq": 9.0}, devices=("Raspberry Pi 5",))
     assert ranking.basis == "device-latency" and "Raspberry Pi 5" in ranking.note and "int8-qdq 9.00 ms" in ranking.note
-    assert select_recipe(candidates, Budgets(max_accuracy_drop=1.0), ranking).recipe.name == "int8-qdq"
+    assert select(candidates, Budgets(max_accuracy_drop=1.0), ranking).recipe.name == "int8-qdq"
     assert ranking.latency(candidates[2]) is None  # int8-dynamic was not benched on the device
     assert ranked_below_reason(candidates[2], candidates[1], ranking).startswith("ranked below int8-qdq")
     same_isa = ranking_for(pi, host="arm64", device_p50_ms={"fp32": 30.0})
@@ -184,9 +190,9 @@ def test_size_budget_keeps_the_fastest_artifact_that_fits():
     int8 = _sized(candidate("int8-dynamic", 0.90, 1.0), 11_700_000)
     int4 = _sized(Candidate(Recipe("int4-weights", "int4", "4-bit"), dict(candidate("x", 0.895, 1.4).metrics)), 7_100_000)
     budgets = Budgets(max_accuracy_drop=1.0, max_size_mb=8.0)
-    assert select_recipe([int8, int4], budgets).recipe.name == "int4-weights"
+    assert select([int8, int4], budgets).recipe.name == "int4-weights"
     assert rejection_reason(int8, budgets) == "11.70 MB exceeds the size budget of 8 MB"
-    assert select_recipe([int8, int4], Budgets(max_accuracy_drop=1.0)).recipe.name == "int8-dynamic"
+    assert select([int8, int4], Budgets(max_accuracy_drop=1.0)).recipe.name == "int8-dynamic"
 
 
 @pytest.mark.parametrize("size", [-1, float("inf"), "big"])

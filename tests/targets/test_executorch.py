@@ -9,55 +9,27 @@ import numpy as np
 import pytest
 
 from edgedistill.errors import UserError
+from edgedistill.profiles import DeviceProfile, parse_profile
 from edgedistill.targets.base import ExportInputs
-from edgedistill.profiles import DeviceProfile, SequencePolicy, parse_profile
 from edgedistill.targets.registry import resolve_profile
+from tests.targets.device_profiles import (
+    CALIBRATION_TEXTS,
+    DYNAMIC,
+    FIXED,
+    TWO_BUCKETS,
+    executorch_profile,
+    export_executorch,
+)
 
 pytestmark = pytest.mark.slow  # real ExecuTorch exports
 
 pytest.importorskip("executorch")
 
-CALIBRATION_TEXTS = 128
-FIXED = SequencePolicy("fixed", max_length=64, buckets=[64])
-DYNAMIC = SequencePolicy("dynamic", max_length=64)
-TWO_BUCKETS = SequencePolicy("fixed", max_length=64, buckets=[16, 64])
 # Scales one channel of the last LayerNorm up and the pooler's matching input column down:
 # fp32 logits are unchanged, but the pooler input's per-tensor int8 range is set by that one
 # channel, so PTQ rounds the other 31 to zero. QAT can learn its way around the outlier.
 OUTLIER_SCALE = 500.0
 OUTLIER_QAT = {"qat_epochs": 2, "qat_learning_rate": 3e-3}
-
-
-def _profile(sequence: SequencePolicy, **options) -> DeviceProfile:
-    from edgedistill.targets.executorch import ExecuTorchOptions
-
-    return DeviceProfile(name="test-executorch", description="test host", isa="x86-64", runtimes=["executorch"],
-                         threads=1, sequence=sequence, runtime_options={"executorch": ExecuTorchOptions(**options)})
-
-
-def _export(student_dir, splits, work_dir, profile, recipe_name, teacher_logits=None):
-    from edgedistill.targets.executorch import TARGET
-
-    inputs = ExportInputs(
-        student_dir=student_dir, profile=profile, work_dir=work_dir, max_length=profile.sequence.max_length,
-        calibration_texts=splits.train.texts[:CALIBRATION_TEXTS], train=splits.train, teacher_logits=teacher_logits,
-    )
-    return TARGET.export(inputs, TARGET.recipe(recipe_name, profile))
-
-
-@pytest.fixture(scope="module")
-def et_export(tiny_student_dir, tiny_splits, tmp_path_factory):
-    """`et_export(recipe, sequence, **options)` -> ExportResult of the tiny student, built once."""
-    results = {}
-
-    def export(recipe_name, sequence=FIXED, **options):
-        key = (recipe_name, sequence.policy, tuple(sequence.buckets), tuple(sorted(options.items())))
-        if key not in results:
-            work_dir = tmp_path_factory.mktemp(f"executorch-{recipe_name}-{sequence.policy}-{len(sequence.buckets)}")
-            results[key] = _export(tiny_student_dir, tiny_splits, work_dir, _profile(sequence, **options), recipe_name)
-        return results[key]
-
-    return export
 
 
 @pytest.fixture(scope="module")
@@ -120,14 +92,14 @@ def test_two_buckets_are_two_methods_and_a_short_text_runs_in_the_small_one(et_e
 
     bucketed, single = et_export(recipe, TWO_BUCKETS), et_export(recipe)
     session = _load(bucketed)
-    assert session.fixed_length is None and session.buckets == [16, 64]
+    assert session.fixed_length is None and session.sequence.buckets == [16, 64]
     assert bucketed.report["delegation"]["methods"] == {"forward_16": 16, "forward_64": 64}
     # One program: on this tiny model a second bucket added 18% (fp32) and 40% (int8) to the file; two separate
     # programs would double it.
     assert bucketed.artifact.stat().st_size < 1.5 * single.artifact.stat().st_size
     short, long = _texts_of_lengths(encoder, tiny_splits.test.texts, [10, 40])
-    assert session.bucket_for(len(encoder.tokenizer.encode(short).ids)) == 16
-    assert session.bucket_for(len(encoder.tokenizer.encode(long).ids)) == 64
+    assert session.sequence.width_for(len(encoder.tokenizer.encode(short).ids)) == 16
+    assert session.sequence.width_for(len(encoder.tokenizer.encode(long).ids)) == 64
     single_session = _load(single)
     for text in (short, long):
         ids, mask = encoder.encode([text])
@@ -153,8 +125,6 @@ def test_fp32_dynamic_program_runs_three_lengths_unpadded(et_export, fp32_model)
         mask[1, length // 2:] = 0
         np.testing.assert_allclose(session.run(ids, mask), reference_logits(fp32_model, ids, mask),
                                    atol=TARGET.tolerance("fp32"))
-    with pytest.raises(UserError, match="exceed"):
-        session.run(np.zeros((1, 65), np.int64), np.ones((1, 65), np.int64))
 
 
 def test_int8_ptq_keeps_accuracy_and_shrinks_the_file(et_export, encoder, tiny_splits):
@@ -192,8 +162,8 @@ def test_int8_dynamic_agrees_with_fp32_and_runs_its_linears_in_xnnpack(et_export
 def test_int8_dynamic_needs_no_calibration_texts(tiny_student_dir, tiny_splits, tmp_path):
     from edgedistill.targets.executorch import TARGET
 
-    profile = _profile(FIXED)
-    inputs = ExportInputs(student_dir=tiny_student_dir, profile=profile, work_dir=tmp_path, max_length=64,
+    profile = executorch_profile(FIXED)
+    inputs = ExportInputs(student_dir=tiny_student_dir, profile=profile, work_dir=tmp_path,
                           calibration_texts=[], train=None)
     with pytest.raises(UserError, match="calibration"):
         TARGET.export(inputs, TARGET.recipe("int8-ptq", profile))
@@ -251,9 +221,9 @@ def test_qat_recovers_what_ptq_loses_on_an_outlier_channel(outlier_student_dir, 
 
     train_ids, train_mask = encoder.encode(tiny_splits.train.texts, pad_to=64)
     teacher_logits = reference_logits(fp32_model, train_ids, train_mask)
-    profile = _profile(FIXED, **OUTLIER_QAT)
-    ptq = _export(outlier_student_dir, tiny_splits, tmp_path_factory.mktemp("ptq"), profile, "int8-ptq")
-    qat = _export(outlier_student_dir, tiny_splits, tmp_path_factory.mktemp("qat"), profile, "int8-qat", teacher_logits)
+    profile = executorch_profile(FIXED, **OUTLIER_QAT)
+    ptq = export_executorch(outlier_student_dir, tiny_splits, tmp_path_factory.mktemp("ptq"), profile, "int8-ptq")
+    qat = export_executorch(outlier_student_dir, tiny_splits, tmp_path_factory.mktemp("qat"), profile, "int8-qat", teacher_logits)
     fp32_accuracy, _ = _accuracy(_load(et_export("fp32")), encoder, tiny_splits)  # the outlier leaves fp32 as is
     ptq_accuracy, _ = _accuracy(_load(ptq), encoder, tiny_splits)
     qat_accuracy, _ = _accuracy(_load(qat), encoder, tiny_splits)
@@ -281,7 +251,7 @@ def test_corrupt_program_is_refused_with_one_line(et_export, tmp_path):
 def test_recipes_follow_the_profile_and_options_are_typed():
     from edgedistill.targets.executorch import TARGET
 
-    assert [r.name for r in TARGET.recipes(_profile(FIXED))] == ["fp32", "int8-dynamic", "int8-ptq", "int8-qat"]
+    assert [r.name for r in TARGET.recipes(executorch_profile(FIXED))] == ["fp32", "int8-dynamic", "int8-ptq", "int8-qat"]
     fp32_only = DeviceProfile(name="p", description="d", isa="arm64", runtimes=["executorch"], precisions=["fp32"])
     assert [r.name for r in TARGET.recipes(fp32_only)] == ["fp32"]
     assert TARGET.recipe("int8-ptq", fp32_only).options_record() == {"quantize_embedding": True, "qat": None}

@@ -13,44 +13,17 @@ import pytest
 from edgedistill.errors import UserError
 from edgedistill.model.reference import reference_logits
 from edgedistill.model.wrapper import load_exportable
-from edgedistill.targets.base import ExportInputs
 from edgedistill.profiles import DeviceProfile, SequencePolicy
+from edgedistill.targets.base import ExportInputs
 from edgedistill.targets.tflite import TARGET, TFLiteOptions
+from edgedistill.text.encode import TextEncoder
 from edgedistill.toolenvs import __main__ as toolenv_cli
 from edgedistill.toolenvs.known import ONNX2TF
-from edgedistill.text.encode import TextEncoder
+from tests.targets.device_profiles import SMALL_BUCKET, STATIC_LENGTH, tflite_profile
 
-STATIC_LENGTH = 48
-SMALL_BUCKET = 16
 # 40 test sentences: 0.95 tolerates two flipped predictions; a broken int8 model lands near 0.5.
 MIN_INT8_AGREEMENT = 0.95
 needs_toolenv = pytest.mark.skipif(not ONNX2TF.is_ready(), reason=ONNX2TF.missing)
-
-
-def tflite_profile(converter: str, sequence: SequencePolicy | None = None) -> DeviceProfile:
-    return DeviceProfile(
-        name=f"test-{converter}", description="test phone", isa="arm64", runtimes=["tflite"],
-        precisions=["fp32", "fp16", "int8"],
-        sequence=sequence or SequencePolicy(policy="fixed", max_length=STATIC_LENGTH, buckets=[SMALL_BUCKET, STATIC_LENGTH]),
-        runtime_options={"tflite": TFLiteOptions(converter=converter)},
-    )
-
-
-@pytest.fixture(scope="session")
-def tflite_export(tiny_student_dir, tmp_path_factory):
-    """`tflite_export(converter, recipe, dynamic=False)` -> ExportResult, converted once per session;
-    `dynamic` exports under a dynamic policy of max_length 48 instead of the two buckets."""
-    results = {}
-
-    def export(converter, recipe, dynamic=False):
-        if (converter, recipe, dynamic) not in results:
-            profile = tflite_profile(converter, SequencePolicy(max_length=STATIC_LENGTH) if dynamic else None)
-            inputs = ExportInputs(student_dir=tiny_student_dir, profile=profile, max_length=STATIC_LENGTH,
-                                  work_dir=tmp_path_factory.mktemp(f"tflite-{converter}"), calibration_texts=[])
-            results[converter, recipe, dynamic] = TARGET.export(inputs, TARGET.recipe(recipe, profile))
-        return results[converter, recipe, dynamic]
-
-    return export
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +84,7 @@ def test_export_reports_converter_drift_and_static_shapes(tflite_export, convert
         assert report["static_lengths"] == [STATIC_LENGTH] and session.fixed_length == STATIC_LENGTH
         assert report["buckets"].startswith(f"one static length {STATIC_LENGTH}: onnx2tf writes one signature")
     else:
-        assert report["static_lengths"] == session.buckets == [SMALL_BUCKET, STATIC_LENGTH]
+        assert report["static_lengths"] == session.sequence.buckets == [SMALL_BUCKET, STATIC_LENGTH]
         assert session.fixed_length is None  # check and bench pad each input to its bucket
         assert report["signatures"] == {f"len_{SMALL_BUCKET}": SMALL_BUCKET, f"len_{STATIC_LENGTH}": STATIC_LENGTH}
         assert set(report["max_abs_diff_by_length"]) == {str(SMALL_BUCKET), str(STATIC_LENGTH)}
@@ -136,7 +109,7 @@ def test_two_buckets_are_two_signatures_over_shared_weights(tflite_export):
 @pytest.mark.slow
 def test_short_input_runs_in_the_small_bucket(tflite_export, pytorch_student, monkeypatch):
     session = TARGET.load(tflite_export("litert-torch", "fp32").artifact, threads=1)
-    assert session.bucket_for(10) == SMALL_BUCKET and session.bucket_for(SMALL_BUCKET + 1) == STATIC_LENGTH
+    assert session.sequence.width_for(10) == SMALL_BUCKET and session.sequence.width_for(SMALL_BUCKET + 1) == STATIC_LENGTH
 
     def large_bucket(*_):
         raise AssertionError("a 10-token input ran in the 48-token signature")
@@ -155,7 +128,7 @@ def test_one_length_keeps_one_serving_signature(tflite_export, pytorch_student):
     """A dynamic profile's file is as before buckets: one `serving_default` signature at max_length."""
     result = tflite_export("litert-torch", "fp32", dynamic=True)
     session = TARGET.load(result.artifact, threads=1)
-    assert session.fixed_length == STATIC_LENGTH and session.buckets == [STATIC_LENGTH]
+    assert session.fixed_length == STATIC_LENGTH and session.sequence.buckets == [STATIC_LENGTH]
     assert result.report["static_lengths"] == [STATIC_LENGTH] and "signatures" not in result.report
     assert "max_length 48 is the static length" in result.report["sequence_note"]
     ids = np.full((1, 7), 9, dtype=np.int64)
@@ -181,12 +154,8 @@ def test_litert_torch_fp16_within_tolerance_and_smaller(tflite_export, test_spli
 
 
 @pytest.mark.slow
-def test_longer_input_than_the_bucket_and_corrupt_file_are_user_errors(tflite_export, tmp_path):
+def test_corrupt_file_is_a_user_error(tflite_export, tmp_path):
     artifact = tflite_export("litert-torch", "fp32").artifact
-    session = TARGET.load(artifact, threads=1)
-    too_long = np.ones((1, STATIC_LENGTH + 1), dtype=np.int64)
-    with pytest.raises(UserError, match="static length"):
-        session.run(too_long, too_long)
     truncated = tmp_path / "truncated.tflite"
     truncated.write_bytes(artifact.read_bytes()[:2000])
     with pytest.raises(UserError, match="not a valid TFLite model"):
@@ -200,7 +169,7 @@ def test_missing_toolenv_names_the_fix(tmp_path, monkeypatch, capsys):
     assert TARGET.available("onnx2tf") == ONNX2TF.missing
     profile = tflite_profile("onnx2tf")
     inputs = ExportInputs(student_dir=tmp_path / "student", profile=profile, work_dir=tmp_path / "work",
-                          max_length=STATIC_LENGTH, calibration_texts=[])
+                          calibration_texts=[])
     with pytest.raises(UserError) as error:
         TARGET.export(inputs, TARGET.recipe("fp32", profile))
     assert str(error.value) == ONNX2TF.missing and "\n" not in str(error.value) and "make toolenv" in str(error.value)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edgedistill.errors import UserError
+from edgedistill.profiles import SequencePolicy
 
 FIXED_LENGTH_METHOD = "fixed_length"
 FORWARD_METHOD = "forward"
@@ -75,33 +76,18 @@ class ExecuTorchSession:
             reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
             raise UserError(f"{artifact} is not a loadable ExecuTorch program ({reason}); re-run export") from None
         fixed = program.load_method(FIXED_LENGTH_METHOD).execute([])[0] if FIXED_LENGTH_METHOD in program.method_names else 0
-        # A bucketed program pads each input to its own bucket, so callers pad by the policy, not to one length.
         self.fixed_length: int | None = int(fixed) or None
-        self.buckets: list[int] = list(self._methods) if len(self._methods) > 1 else []
-        self.max_length: int = max(self._methods)
+        # One method per bucket, or one static `forward`, runs the widths it was built for; a dynamic
+        # `forward` runs any width up to its longest.
+        static = self.fixed_length is not None or len(self._methods) > 1
+        self.sequence = SequencePolicy.static(list(self._methods)) if static else SequencePolicy(max_length=max(self._methods))
 
     def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Logits (batch, classes); inputs are padded with mask 0 to the static length, or to the smallest
-        bucket that fits them."""
-        input_ids, attention_mask = self._fit(np.asarray(input_ids, np.int64), np.asarray(attention_mask, np.int64))
-        method = self._methods[self.bucket_for(input_ids.shape[1])]
+        """Logits (batch, classes) of inputs at the width the program's sequence policy gives them."""
+        input_ids, attention_mask = self.sequence.fit(np.asarray(input_ids, np.int64), np.asarray(attention_mask, np.int64))
+        method = self._methods.get(input_ids.shape[1], self._methods[self.sequence.longest])
         rows = []
         for ids, mask in zip(input_ids, attention_mask, strict=True):
             (logits,) = method.execute([self._torch.from_numpy(ids[None]), self._torch.from_numpy(mask[None])])
             rows.append(logits.numpy())
         return np.concatenate(rows, axis=0).astype(np.float32, copy=False)
-
-    def bucket_for(self, length: int) -> int:
-        """The method length an input of `length` tokens runs at."""
-        return next((bucket for bucket in self._methods if bucket >= length), self.max_length)
-
-    def _fit(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        length = input_ids.shape[1]
-        if length > self.max_length:
-            raise UserError(f"inputs of {length} tokens exceed this program's {self.max_length}; truncate to {self.max_length}")
-        target = self.fixed_length or (self.bucket_for(length) if self.buckets else length)
-        if length == target:
-            return np.ascontiguousarray(input_ids), np.ascontiguousarray(attention_mask)
-        padding = ((0, 0), (0, target - length))
-        # Pad id 0 is [PAD] in BERT vocabularies; the zero mask hides it whatever token it is.
-        return np.pad(input_ids, padding), np.pad(attention_mask, padding)

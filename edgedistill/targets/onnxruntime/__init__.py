@@ -111,6 +111,7 @@ class OnnxRuntimeTarget(Target):
                 # Static QDQ stays on the plain graph: it cannot quantize the fused Attention op, whose
                 # Q/K/V projections would stay float (1.2x slower on the MR student).
                 report.update(self._quantize_static(inputs, recipe, exported, scratch, artifact))
+        convert.record_sequence(artifact, inputs.profile.sequence)
         report.update(quantize.artifact_ops(artifact))
         report["conversion_seconds"] = round(time.perf_counter() - started, 2)
         return ExportResult(artifact, report)
@@ -122,7 +123,7 @@ class OnnxRuntimeTarget(Target):
         quantized = scratch / "quantized.onnx"
         settings = recipe.options
         reader = quantize.TextCalibrationReader.from_texts(
-            inputs.calibration_texts, inputs.student_dir / "tokenizer.json", inputs.max_length,
+            inputs.calibration_texts, inputs.student_dir / "tokenizer.json", inputs.profile.sequence.longest,
             common_width=settings.calibration != "minmax")
         quantize.quantize_static_int8(prepared, quantized, reader, settings)
         quantized.replace(artifact)

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import tempfile
 from pathlib import Path
 
-from edgedistill.fsutil import make_readable
+from edgedistill.fsutil import atomic_write_bytes, make_readable
+from edgedistill.profiles import SequencePolicy
+
+
+def record_sequence(artifact: Path, sequence: SequencePolicy) -> None:
+    """Store the profile's sequence policy in the model's metadata, where the session reads its widths from."""
+    import onnx
+
+    from edgedistill.targets.onnxruntime.runtime import SEQUENCE_METADATA
+
+    model = onnx.load(str(artifact))
+    props = {entry.key: entry.value for entry in model.metadata_props}
+    onnx.helper.set_model_props(model, {**props, SEQUENCE_METADATA: json.dumps(dataclasses.asdict(sequence))})
+    atomic_write_bytes(Path(artifact), model.SerializeToString())
 
 
 def optimize_graph(source: Path, destination: Path, level: str) -> Path:

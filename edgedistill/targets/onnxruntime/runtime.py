@@ -7,10 +7,15 @@ from pathlib import Path
 import numpy as np
 
 from edgedistill.errors import UserError
+from edgedistill.jsonio import parse_json
+from edgedistill.profiles import MAX_TOKENS, SequencePolicy
+from edgedistill.typed_config import from_mapping
 
 # ONNX Runtime 1.32's CPU SkipLayerNormalization ran 6x slower (116 vs 18 us at 64x384, 1 thread)
 # than the Add + LayerNormalization it replaces, so neither the export nor the device fuses them.
 DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]
+# The model metadata key export stores the profile's sequence policy under: a dynamic graph holds no widths.
+SEQUENCE_METADATA = "edgedistill.sequence"
 
 
 class OnnxRuntimeSession:
@@ -47,9 +52,24 @@ class OnnxRuntimeSession:
         self.output_name = self._session.get_outputs()[0].name
         sequence_dim = inputs[0].shape[1] if len(inputs[0].shape) == 2 else None
         self.fixed_length = sequence_dim if isinstance(sequence_dim, int) else None
+        self.sequence = self._sequence_policy(artifact)
+
+    def _sequence_policy(self, artifact: Path) -> SequencePolicy:
+        """A static graph's one width; else the policy export stored; else (a file without it) any width."""
+        if self.fixed_length:
+            return SequencePolicy.static([self.fixed_length])
+        stored = self._session.get_modelmeta().custom_metadata_map.get(SEQUENCE_METADATA)
+        if stored is None:
+            return SequencePolicy(max_length=MAX_TOKENS)
+        where = f"{artifact} metadata {SEQUENCE_METADATA}"
+        policy = from_mapping(SequencePolicy, parse_json(stored.encode(), "sequence policy", where), where)
+        policy.validate(where)
+        return policy
 
     def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Logits of shape (batch, classes); inputs are fed by name, so their order in the file is irrelevant."""
+        """Logits of shape (batch, classes) of inputs at the width the file's sequence policy gives them; inputs
+        are fed by name, so their order in the file is irrelevant."""
+        input_ids, attention_mask = self.sequence.fit(input_ids, attention_mask)
         available = {"input_ids": input_ids, "attention_mask": attention_mask}
         feed = {name: np.ascontiguousarray(available[name], dtype=np.int64) for name in self.input_names}
         (logits,) = self._session.run([self.output_name], feed)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from edgedistill.errors import UserError
+from edgedistill.profiles import SequencePolicy
 
 INPUT_NAMES = ("input_ids", "attention_mask")
 _DECORATION = re.compile(r"^serving_default_|:\d+$")
@@ -57,25 +58,15 @@ class TFLiteSession:
         signatures = interpreter.get_signature_list()
         runners = ([_signature_runner(interpreter, key, artifact) for key in signatures] if len(signatures) > 1
                    else [_default_runner(interpreter, artifact)])
-        self._runners: dict[int, RowRunner] = dict(sorted(runners, key=lambda runner: runner[0]))
-        self.buckets = list(self._runners)
+        self._runners: dict[int, RowRunner] = dict(runners)
+        self.sequence = SequencePolicy.static(list(self._runners))
         self.input_names = list(INPUT_NAMES)
-        self.fixed_length = self.buckets[0] if len(self.buckets) == 1 else None
-
-    def bucket_for(self, width: int) -> int:
-        """The smallest static length that holds `width` tokens; a one-line UserError past the largest."""
-        bucket = next((length for length in self.buckets if length >= width), None)
-        if bucket is None:
-            raise UserError(f"inputs of {width} tokens exceed this model's static length {self.buckets[-1]}; "
-                            "truncate them or export with a larger bucket")
-        return bucket
+        self.fixed_length = self.sequence.longest if len(self._runners) == 1 else None
 
     def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Logits of shape (batch, classes); inputs are padded to their bucket with mask 0."""
-        bucket = self.bucket_for(input_ids.shape[1])
-        pad = ((0, 0), (0, bucket - input_ids.shape[1]))
-        ids, mask = np.pad(input_ids, pad), np.pad(attention_mask, pad)
-        runner = self._runners[bucket]
+        """Logits of shape (batch, classes) of inputs at the width the file's sequence policy gives them."""
+        ids, mask = self.sequence.fit(input_ids, attention_mask)
+        runner = self._runners[ids.shape[1]]
         return np.concatenate([runner(ids[row:row + 1], mask[row:row + 1]) for row in range(len(ids))], axis=0)
 
 
