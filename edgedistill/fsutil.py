@@ -1,8 +1,11 @@
-"""Atomic, durable file and directory writes, and content hashes.
+"""Atomic, durable file and directory writes, the rules for the paths they write, and content hashes.
 
 Every write goes to a scratch name beside its destination (`.<name>.partial-XXXXXXXX`), is fsynced, and is
 renamed into place; a replaced directory is first renamed aside (`.<name>.old-XXXXXXXX`). Those names are
 unique (mkstemp/mkdtemp), so `sweep_scratch` can tell them from anything a user put there.
+
+Every name that becomes a path segment (a profile, recipe, run, bundle or key name, a version) is one `NAME`,
+and every path made from one is joined by `inside`, which confirms it stays below its root.
 """
 
 from __future__ import annotations
@@ -23,6 +26,41 @@ from edgedistill.errors import UserError
 _PARTIAL, _RETIRED = ".partial-", ".old-"
 # mkstemp/mkdtemp append 8 characters from [a-z0-9_] to the prefixes above.
 _SCRATCH_NAME = re.compile(r"\..+(?:\.partial-|\.old-)[a-z0-9_]{8}")
+# One path segment, matched in full: no "/", no "." or "..", nothing hidden, no space, newline or NUL, and short
+# enough to stay under every filesystem's 255-byte limit once a scratch prefix and suffix are added.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
+def check_name(value: object, what: str) -> str:
+    """`value` where it is a `NAME`; else one line naming `what` ("profile name", "version", ...)."""
+    if not isinstance(value, str) or not NAME.fullmatch(value):
+        raise UserError(f"{what} {value!r} cannot name a file or folder; use up to 200 letters, digits, '.', '_' "
+                        "and '-', starting with a letter or digit")
+    return value
+
+
+def named_path(path: str | os.PathLike) -> Path:
+    """The path the user typed, with every symbolic link in it followed (the last part included)."""
+    return Path(os.path.realpath(path))
+
+
+def inside(root: Path, *parts: str) -> Path:
+    """`root/parts...`, a path this tool manages below `root`: refused where any of its parts below `root` is a
+    symbolic link, or where it does not resolve to a path below `root` (`root` itself may be a link)."""
+    path = Path(root)
+    for part in parts:
+        path = path / part
+        if path.is_symlink():
+            raise _managed_link(path)
+    real_root, real = named_path(root), named_path(path)
+    if real == real_root or not real.is_relative_to(real_root):
+        raise UserError(f"{path} does not lie inside {root}; refusing to write there")
+    return path
+
+
+def _managed_link(path: Path) -> UserError:
+    return UserError(f"{path} is a symbolic link; edgedistill never follows a link inside a folder it manages: "
+                     "move it away")
 
 
 def user_cache_root() -> Path:

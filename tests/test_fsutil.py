@@ -6,7 +6,8 @@ import stat
 import pytest
 
 from edgedistill.errors import UserError
-from edgedistill.fsutil import atomic_output_dir, atomic_write_bytes, holds_only, sweep_scratch, write_new_file
+from edgedistill.fsutil import (atomic_output_dir, atomic_write_bytes, check_name, holds_only, inside, sweep_scratch,
+                                write_new_file)
 
 OURS = holds_only(["old.txt", "new.bin"])
 
@@ -97,6 +98,25 @@ def test_sweep_removes_only_names_this_module_makes(tmp_path):
     sweep_scratch(tmp_path)
     assert sorted(os.listdir(tmp_path)) == [".link.partial-ab12cd34", ".model.partial-ABCDEFGH", ".model.partial-short",
                                             "model.partial-ab12cd34", "thesis.tex"]
+
+
+@pytest.mark.parametrize("name", ["../x", "/abs", "a/b", ".", "..", "", "a\nb", "a\0b", "name\n", ".hidden", "-rf",
+                                  "a b", "x" * 201, 5, None])
+def test_a_name_that_is_not_one_plain_segment_is_refused(name):
+    with pytest.raises(UserError, match=r"^profile name .* cannot name a file or folder; use up to 200 letters"):
+        check_name(name, "profile name")
+
+
+def test_inside_refuses_links_below_the_root_and_paths_out_of_it(tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "root").symlink_to(tmp_path / "elsewhere")  # the root itself may be a link the user named
+    assert inside(tmp_path / "root", "a", "b") == tmp_path / "root" / "a" / "b"
+    (tmp_path / "elsewhere" / "a").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(UserError, match=r"root/a is a symbolic link; edgedistill never follows a link inside"):
+        inside(tmp_path / "root", "a", "b")
+    for parts in (("..",), ("/etc",), (".",), ("x", "..", "..", "y")):
+        with pytest.raises(UserError, match="does not lie inside|root is a symbolic link"):
+            inside(tmp_path / "root", *parts)
 
 
 def test_write_new_file_never_overwrites_nor_follows_a_link(tmp_path):

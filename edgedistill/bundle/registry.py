@@ -25,10 +25,9 @@ from edgedistill.bundle.manifest import MANIFEST_FILE, SIGNATURE_FILE, Manifest,
 from edgedistill.bundle.reader import is_written_bundle, listed_file_problem, open_bundle
 from edgedistill.bundle.signing import sign_manifest, verify_manifest
 from edgedistill.bundle.stores import INDEX_FILE, Store, VersionTaken, open_store
-from edgedistill.bundle.stores.base import SEGMENT
 from edgedistill.bundle.stores.directory import LOCK_FILE
 from edgedistill.errors import UserError
-from edgedistill.fsutil import atomic_output_dir, sha256_file
+from edgedistill.fsutil import NAME, atomic_output_dir, check_name, sha256_file
 from edgedistill.jsonio import dump_json, parse_json, read_json
 
 __all__ = ["INDEX_FILE", "LATEST", "LOCK_FILE", "PublishedRef", "list_bundles", "publish", "pull", "resolve"]
@@ -245,7 +244,7 @@ def _parse_index(data: bytes | None, label: str) -> dict[str, Any]:
 
 
 def _valid_name(name: str) -> bool:
-    return isinstance(name, str) and SEGMENT.fullmatch(name) is not None and name != INDEX_FILE
+    return isinstance(name, str) and NAME.fullmatch(name) is not None and name != INDEX_FILE
 
 
 def _valid_versions(versions: Any) -> bool:
@@ -254,6 +253,7 @@ def _valid_versions(versions: Any) -> bool:
 
 
 def _check_version(version: str) -> None:
+    check_name(version, "--version")
     if version == LATEST or not _VERSION.fullmatch(version):
         raise UserError(f"--version {version!r} must look like 3, 1.2.0 or 1.2.0-rc1 ({LATEST!r} is reserved)")
 

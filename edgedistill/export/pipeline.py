@@ -54,7 +54,7 @@ from edgedistill.export.selection import (
     rejection_reason,
     select_recipe,
 )
-from edgedistill.fsutil import require_directory_path
+from edgedistill.fsutil import check_name, inside, require_directory_path
 from edgedistill.jsonio import write_json
 from edgedistill.modeldir import (
     DISTILL_FILE,
@@ -140,8 +140,7 @@ def run_export(request: ExportRequest) -> dict[str, Any]:
     profile = with_converter(load_profile(request.profile), request.converter)
     targets = [_usable_target(name) for name in _pick_runtimes(profile, request)]
     student_dir = _require_student(Path(request.student_dir))
-    out_dir = Path(request.out_dir)
-    require_directory_path(out_dir)  # before minutes of conversion, not after them
+    _require_writable(request, profile, targets, student_dir)  # before minutes of conversion, not after them
     card_text = load_card_text(request.model_card)
     if request.prune_min_count != 1 and not request.prune_vocab:
         raise UserError("--prune-min-count applies with --prune-vocab; pass both")
@@ -195,8 +194,7 @@ def _export_student(request: ExportRequest, profile: DeviceProfile, targets: lis
         if outcome["bundle"] is None:
             failures.append(f"{target.name}: {outcome['error']}")
     report["total_s"] = round(time.perf_counter() - started, 2)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir / REPORT_FILE, jsonable(report))
+    write_json(inside(out_dir, REPORT_FILE), jsonable(report))
     if failures:
         raise UserError(f"no bundle written for {'; '.join(failures)} (details in {out_dir / REPORT_FILE})")
     return report
@@ -391,7 +389,7 @@ def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, tr
         "model_card": model_card(prepared.student_dir, prepared.splits, metrics, recipe.precision,
                                  profile.sequence.longest, prepared.pruning, prepared.card_text),
     }
-    final = out_dir / bundle_name(student, target.name, recipe.name)
+    final = _bundle_dir(out_dir, prepared.student_dir, target, recipe)
     model_name = target.artifact_name(student, recipe)
     return write_bundle(final, result.artifact, model_name, prepared.student_dir, prepared.golden, jsonable(manifest),
                         verify)
@@ -494,6 +492,23 @@ def with_converter(profile: DeviceProfile, converter: str | None) -> DeviceProfi
         options[name] = from_mapping(type(options[name]), {**dataclasses.asdict(options[name]), "converter": converter},
                                      f"--converter for {name}")
     return dataclasses.replace(profile, runtime_options=options)
+
+
+def _require_writable(request: ExportRequest, profile: DeviceProfile, targets: list[Target], student_dir: Path) -> None:
+    """Refuse a bundle name that cannot be a folder, or a link where the report or any recipe's bundle would be
+    written."""
+    out_dir = Path(request.out_dir)
+    require_directory_path(out_dir)
+    inside(out_dir, REPORT_FILE)
+    for target in targets:
+        for recipe in request.recipes if request.recipes is not None else _default_recipes(target, profile):
+            _bundle_dir(out_dir, student_dir, target, recipe)
+
+
+def _bundle_dir(out_dir: Path, student_dir: Path, target: Target, recipe: Recipe) -> Path:
+    """Where a recipe's bundle is placed: its name, made from the student folder's, is one plain folder name."""
+    name = bundle_name(student_dir.name, target.name, recipe.name)
+    return inside(out_dir, check_name(name, f"bundle name (from the student folder {str(student_dir)!r})"))
 
 
 def _require_student(student_dir: Path) -> Path:

@@ -17,9 +17,9 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from edgedistill.bundle.reader import is_written_bundle, listed_file_problem
-from edgedistill.bundle.stores.base import INDEX_FILE, SEGMENT, IndexChange, Store
+from edgedistill.bundle.stores.base import INDEX_FILE, IndexChange, Store
 from edgedistill.errors import UserError
-from edgedistill.fsutil import atomic_output_dir, atomic_write_bytes, exclusive_lock, sweep_scratch
+from edgedistill.fsutil import NAME, atomic_output_dir, atomic_write_bytes, check_name, exclusive_lock, inside, sweep_scratch
 from edgedistill.jsonio import check_json_size
 
 LOCK_FILE = ".index.lock"
@@ -87,17 +87,16 @@ class DirectoryStore(Store):
             atomic_write_bytes(self.root / INDEX_FILE, updated)
 
     def _inside(self, name: str, version: str) -> Path:
-        """`root/name/version`, refusing symbolic links on the way, which could lead out of the registry."""
-        for path in (self.root / name, self.root / name / version):
-            if path.is_symlink():
-                raise UserError(f"{path} is a symbolic link; a registry holds plain folders only, refusing to follow it")
-            if path.exists() and not path.is_dir():
-                raise UserError(f"{path} is a file; a registry holds one folder per name and per version")
-        return self.root / name / version
+        """`root/name/version`: plain names, no symbolic link on the way (one could lead out of the registry)."""
+        path = inside(self.root, check_name(name, "bundle name"), check_name(version, "version"))
+        for folder in (path.parent, path):
+            if folder.exists() and not folder.is_dir():
+                raise UserError(f"{folder} is a file; a registry holds one folder per name and per version")
+        return path
 
     def _sweep_stale_scratch(self) -> None:
         """Remove what publishers killed mid-write left behind; under the lock, no live publisher owns any of it."""
         sweep_scratch(self.root)
         for folder in self.root.iterdir():
-            if SEGMENT.fullmatch(folder.name) and folder.name != INDEX_FILE and folder.is_dir() and not folder.is_symlink():
+            if NAME.fullmatch(folder.name) and folder.name != INDEX_FILE and folder.is_dir() and not folder.is_symlink():
                 sweep_scratch(folder)
