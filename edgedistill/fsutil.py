@@ -4,8 +4,10 @@ Every write goes to a scratch name beside its destination (`.<name>.partial-XXXX
 renamed into place; a replaced directory is first renamed aside (`.<name>.old-XXXXXXXX`). Those names are
 unique (mkstemp/mkdtemp), so `sweep_scratch` can tell them from anything a user put there.
 
-Every name that becomes a path segment (a profile, recipe, run, bundle or key name, a version) is one `NAME`,
-and every path made from one is joined by `inside`, which confirms it stays below its root.
+Paths follow two rules. A path the user typed is followed wherever its links lead (`named_path`: `runs/` or
+`/mnt/models` may well be links). Below it, in a folder this tool manages, no link is ever followed, and every
+name that becomes a path segment (a profile, recipe, run, bundle or key name, a version) is one `NAME`: both are
+checked by `inside` before anything is written.
 """
 
 from __future__ import annotations
@@ -58,6 +60,14 @@ def inside(root: Path, *parts: str) -> Path:
     return path
 
 
+def refuse_links_below(root: Path) -> None:
+    """Refuse a folder this tool manages whole (a run folder) when anything below it is a symbolic link."""
+    for folder, dirs, files in os.walk(root):
+        for name in (*dirs, *files):
+            if os.path.islink(os.path.join(folder, name)):
+                raise _managed_link(Path(folder, name))
+
+
 def _managed_link(path: Path) -> UserError:
     return UserError(f"{path} is a symbolic link; edgedistill never follows a link inside a folder it manages: "
                      "move it away")
@@ -89,11 +99,12 @@ def holds_only(names: Iterable[str]) -> Callable[[Path], bool]:
 def require_replaceable(final: Path, owned: Callable[[Path], bool], overwrite: bool = True) -> None:
     """Refuse an output path that is a symlink or a file, or a non-empty directory this tool did not write.
 
-    Called before heavy work (so a long run does not fail at its end) and again when the output is placed.
+    Called before heavy work (so a long run does not fail at its end) and again when the output is placed. A
+    path the user named is given as `named_path` made it, so only a link below it is refused.
     """
     final = Path(final)
     if final.is_symlink():
-        raise UserError(f"output path {final} is a symbolic link; choose a real directory")
+        raise UserError(f"output path {final} is a symbolic link inside a folder edgedistill writes to; move it away")
     require_directory_path(final)
     if not final.exists() or not any(final.iterdir()):
         return
@@ -157,8 +168,10 @@ def _swap_in(scratch: Path, final: Path) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file, an fsync and a rename."""
+    """Write `data` to `path` through a temporary file, an fsync and a rename; a link at `path` is refused."""
     path = Path(path)
+    if path.is_symlink():
+        raise UserError(f"{path} is a symbolic link inside a folder edgedistill writes to; move it away")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{_PARTIAL}", dir=path.parent)
     try:
@@ -199,8 +212,12 @@ def write_new_file(path: Path, data: bytes, mode: int) -> None:
 
 
 def fsync_path(path: Path) -> None:
-    """Flush a file or a directory to disk: a rename survives a power loss only once its folder is flushed."""
-    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    """Flush a file or a directory to disk: a rename survives a power loss only once its folder is flushed.
+
+    Links are followed: flushing writes nothing, and the folder a rename happened in may be reached through a
+    link the user named (`--out link/model` renames inside link's target, which is what must reach the disk).
+    """
+    descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     except OSError as exc:

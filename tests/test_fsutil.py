@@ -6,8 +6,8 @@ import stat
 import pytest
 
 from edgedistill.errors import UserError
-from edgedistill.fsutil import (atomic_output_dir, atomic_write_bytes, check_name, holds_only, inside, sweep_scratch,
-                                write_new_file)
+from edgedistill.fsutil import (atomic_output_dir, atomic_write_bytes, check_name, holds_only, inside, named_path,
+                                sweep_scratch, write_new_file)
 
 OURS = holds_only(["old.txt", "new.bin"])
 
@@ -98,6 +98,20 @@ def test_sweep_removes_only_names_this_module_makes(tmp_path):
     sweep_scratch(tmp_path)
     assert sorted(os.listdir(tmp_path)) == [".link.partial-ab12cd34", ".model.partial-ABCDEFGH", ".model.partial-short",
                                             "model.partial-ab12cd34", "thesis.tex"]
+
+
+def test_writes_through_a_linked_root_reach_the_disk(tmp_path):
+    """A link the user named (runs/ -> /mnt/models) leads the write and its flush: nothing is left half done."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    atomic_write_bytes(tmp_path / "link" / "index.json", b"{}")
+    with atomic_output_dir(tmp_path / "link" / "out", OURS) as scratch:
+        (scratch / "new.bin").write_bytes(b"new")
+    assert sorted(os.listdir(tmp_path / "real")) == ["index.json", "out"]
+    (tmp_path / "model").symlink_to(tmp_path / "real" / "out")
+    with atomic_output_dir(named_path(tmp_path / "model"), OURS) as scratch:
+        (scratch / "old.txt").write_text("replaced where the link the user named leads")
+    assert (tmp_path / "model").is_symlink() and os.listdir(tmp_path / "real" / "out") == ["old.txt"]
 
 
 @pytest.mark.parametrize("name", ["../x", "/abs", "a/b", ".", "..", "", "a\nb", "a\0b", "name\n", ".hidden", "-rf",

@@ -27,7 +27,7 @@ from edgedistill.bundle.signing import sign_manifest, verify_manifest
 from edgedistill.bundle.stores import INDEX_FILE, Store, VersionTaken, open_store
 from edgedistill.bundle.stores.directory import LOCK_FILE
 from edgedistill.errors import UserError
-from edgedistill.fsutil import NAME, atomic_output_dir, check_name, sha256_file
+from edgedistill.fsutil import NAME, atomic_output_dir, check_name, named_path, sha256_file
 from edgedistill.jsonio import dump_json, parse_json, read_json
 
 __all__ = ["INDEX_FILE", "LATEST", "LOCK_FILE", "PublishedRef", "list_bundles", "publish", "pull", "resolve"]
@@ -87,14 +87,14 @@ def pull(reference: str, registry: str, out: Path, trusted: dict[str, Ed25519Pub
     store = open_store(registry)
     bundles = _read_index(store)["bundles"]
     name, version = _resolve(reference, bundles, registry)
-    label, out = f"{name}@{version} in {registry}", Path(out)
-    with atomic_output_dir(out, is_written_bundle) as scratch:
+    label = f"{name}@{version} in {registry}"
+    with atomic_output_dir(named_path(out), is_written_bundle) as scratch:
         _fetch_listed(store, name, version, scratch, bundles[name][version]["manifest_sha256"], label, trusted)
         try:
             open_bundle(scratch)
         except UserError as exc:
             raise UserError(f"{label} is corrupt, nothing pulled: {exc}") from None
-    return out
+    return Path(out)
 
 
 def list_bundles(registry: str) -> dict[str, dict[str, dict[str, Any]]]:

@@ -54,7 +54,8 @@ def key_fingerprint(public_key: Ed25519PublicKey) -> str:
 
 
 def generate_key_pair(out_dir: Path, name: str) -> tuple[Path, Path, str]:
-    """Write `<name>.key` (private, owner-only) and `<name>.pub` to `out_dir`; return both and the fingerprint."""
+    """Write `<name>.key` (private, owner-only) and `<name>.pub` to `out_dir`, both or neither; return both and the
+    fingerprint."""
     check_name(name, "--name")
     private, public = inside(out_dir, f"{name}.key"), inside(out_dir, f"{name}.pub")
     taken = [path for path in (private, public) if os.path.lexists(path)]
@@ -63,7 +64,11 @@ def generate_key_pair(out_dir: Path, name: str) -> tuple[Path, Path, str]:
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
     write_new_file(private, key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()), 0o600)
-    write_new_file(public, key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo), 0o644)
+    try:
+        write_new_file(public, key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo), 0o644)
+    except BaseException:
+        private.unlink()  # a private key without its public half would block every retry under this name
+        raise
     return private, public, key_fingerprint(key.public_key())
 
 

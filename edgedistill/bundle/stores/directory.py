@@ -3,7 +3,7 @@
 
 Publishers hold an flock on `.index.lock` for the whole publish, so the index is read, extended and rewritten
 by one of them at a time. A version is copied into a scratch folder beside its final place and renamed there,
-so it appears whole. Symbolic links are never followed out of the root.
+so it appears whole. The root may be a link the user named; no link below it is followed.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class DirectoryStore(Store):
         return cls(root, registry)
 
     def read_index(self) -> bytes | None:
-        path = self.root / INDEX_FILE
+        path = inside(self.root, INDEX_FILE)
         if not os.path.lexists(path):
             return None
         if not path.is_file():
@@ -72,7 +72,7 @@ class DirectoryStore(Store):
 
     @contextlib.contextmanager
     def publishing(self) -> Iterator[None]:
-        with exclusive_lock(self.root / LOCK_FILE):
+        with exclusive_lock(inside(self.root, LOCK_FILE)):
             self._sweep_stale_scratch()
             yield
 
@@ -84,7 +84,7 @@ class DirectoryStore(Store):
     def update_index(self, change: IndexChange) -> None:
         updated = change(self.read_index())  # under the lock `publishing` holds
         if updated is not None:
-            atomic_write_bytes(self.root / INDEX_FILE, updated)
+            atomic_write_bytes(inside(self.root, INDEX_FILE), updated)
 
     def _inside(self, name: str, version: str) -> Path:
         """`root/name/version`: plain names, no symbolic link on the way (one could lead out of the registry)."""
