@@ -219,8 +219,10 @@ def report(
     out: Annotated[Path, typer.Option(help="Folder to write index.html to.")],
 ) -> None:
     """An HTML report: accuracy against latency, sizes, latency distributions and by input length, every gate decision."""
+    from edgedistill.fsutil import require_apart
     from edgedistill.report.writer import write_report
 
+    require_apart(out, [("run folder", run_dir)])  # here, not in write_report: a run writes RUN/report itself
     print(f"wrote {write_report(run_dir, out)}")
 
 
@@ -331,12 +333,14 @@ def bench(
     """Time a bundle on this device or on a board over ssh: load, first call, p50/p90/p99, peak RSS (no torch needed)."""
     from edgedistill.check.bench import BenchSettings, bench_with_identity
     from edgedistill.check.device_results import RESULT_FORMAT, require_writable_json, write_owned_json
+    from edgedistill.fsutil import require_apart
     from edgedistill.tables import print_bench
 
     settings = BenchSettings(runs=runs, seconds=seconds, warmup=warmup, length=length, threads=threads)
     if ssh is None and (remote_python != "python3" or port is not None or identity is not None or ssh_option):
         raise UserError("--remote-python, --port, --identity and --ssh-option go with --ssh USER@HOST")
     if out is not None:
+        require_apart(out, [("bundle", bundle), ("--identity key", identity)])
         require_writable_json(out, RESULT_FORMAT)  # before the bench runs, not after
     if ssh is not None:
         from edgedistill.check.remote import SshTarget, bench_over_ssh
@@ -363,9 +367,11 @@ def results(
 ) -> None:
     """Merge device results with export-time figures: one table per bundle, one column per device (no torch needed)."""
     from edgedistill.check.device_results import MERGED_FORMAT, merge_device_results, require_writable_json, write_owned_json
+    from edgedistill.fsutil import require_apart
     from edgedistill.tables import print_device_results
 
     if out is not None:
+        require_apart(out, [*(("result file", path) for path in files), *(("--bundle", path) for path in bundle)])
         require_writable_json(out, MERGED_FORMAT)
     merged = merge_device_results(files, bundle)
     if out is not None:

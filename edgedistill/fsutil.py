@@ -73,6 +73,20 @@ def _managed_link(path: Path) -> UserError:
                      "move it away")
 
 
+def require_apart(out: Path, inputs: Iterable[tuple[str, object]], flag: str = "--out") -> None:
+    """Refuse an output that is, lies inside or holds one of `inputs` ((what, path) pairs, None or a name such as
+    builtin:mr-polarity where there is no path): writing it could replace or delete what the command reads."""
+    target = named_path(out)
+    for what, source in inputs:
+        if source is None or not os.path.lexists(str(source)):
+            continue
+        real = named_path(str(source))
+        relation = ("is" if real == target else "lies inside" if target.is_relative_to(real)
+                    else "holds" if real.is_relative_to(target) else None)
+        if relation is not None:
+            raise UserError(f"{flag} {out} {relation} the {what} {source}; give {flag} a path apart from every input")
+
+
 def user_cache_root() -> Path:
     """edgedistill's cache: $EDGEDISTILL_CACHE, else `$XDG_CACHE_HOME/edgedistill` (default `~/.cache/edgedistill`)."""
     root = os.environ.get("EDGEDISTILL_CACHE") or os.path.join(

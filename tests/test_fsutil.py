@@ -2,12 +2,13 @@
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
 from edgedistill.errors import UserError
 from edgedistill.fsutil import (atomic_output_dir, atomic_write_bytes, check_name, holds_only, inside, named_path,
-                                sweep_scratch, write_new_file)
+                                require_apart, sweep_scratch, write_new_file)
 
 OURS = holds_only(["old.txt", "new.bin"])
 
@@ -131,6 +132,17 @@ def test_inside_refuses_links_below_the_root_and_paths_out_of_it(tmp_path):
     for parts in (("..",), ("/etc",), (".",), ("x", "..", "..", "y")):
         with pytest.raises(UserError, match="does not lie inside|root is a symbolic link"):
             inside(tmp_path / "root", *parts)
+
+
+@pytest.mark.parametrize("out, relation", [("teacher", "is"), ("teacher/student", "lies inside"), (".", "holds"),
+                                           ("link", "is")])
+def test_an_output_that_overlaps_an_input_is_refused(tmp_path, monkeypatch, out, relation):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "teacher").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "teacher")
+    with pytest.raises(UserError, match=rf"^--out {out} {relation} the teacher teacher; give --out a path apart"):
+        require_apart(Path(out), [("data", "builtin:mr-polarity"), ("student base", None), ("teacher", "teacher")])
+    require_apart(Path("student"), [("teacher", "teacher"), ("data", "builtin:mr-polarity")])
 
 
 def test_write_new_file_never_overwrites_nor_follows_a_link(tmp_path):

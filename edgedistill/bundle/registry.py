@@ -27,7 +27,7 @@ from edgedistill.bundle.signing import sign_manifest, verify_manifest
 from edgedistill.bundle.stores import INDEX_FILE, Store, VersionTaken, open_store
 from edgedistill.bundle.stores.directory import LOCK_FILE
 from edgedistill.errors import UserError
-from edgedistill.fsutil import NAME, atomic_output_dir, check_name, named_path, sha256_file
+from edgedistill.fsutil import NAME, atomic_output_dir, check_name, named_path, require_apart, sha256_file
 from edgedistill.jsonio import dump_json, parse_json, read_json
 
 __all__ = ["INDEX_FILE", "LATEST", "LOCK_FILE", "PublishedRef", "list_bundles", "publish", "pull", "resolve"]
@@ -58,15 +58,17 @@ def publish(bundle: Path, registry: str, version: str | None = None,
 
     Without a key, a signature the bundle already carries (one pulled from another registry, say) is kept as is.
     """
+    if version is not None:
+        _check_version(version)
     store = open_store(registry, publish=True)
+    if store.folder is not None:
+        require_apart(store.folder, [("bundle", bundle)], flag="--registry")
     try:
         manifest = open_bundle(Path(bundle)).manifest
     except UserError as exc:
         raise UserError(f"refusing to publish: {exc}") from None
     if not _valid_name(manifest.name):
         raise UserError(f"bundle name {manifest.name!r} in {bundle}/{MANIFEST_FILE} cannot be a registry folder name")
-    if version is not None:
-        _check_version(version)
     with store.publishing():
         version = _place(store, Path(bundle), manifest, version, signing_key)
     return PublishedRef(manifest.name, version, store.location(manifest.name, version))
@@ -85,6 +87,8 @@ def pull(reference: str, registry: str, out: Path, trusted: dict[str, Ed25519Pub
     With `trusted` keys, a bundle that is unsigned or not signed by one of them is refused before its files are copied.
     """
     store = open_store(registry)
+    if store.folder is not None:
+        require_apart(out, [("registry", store.folder)])
     bundles = _read_index(store)["bundles"]
     name, version = _resolve(reference, bundles, registry)
     label = f"{name}@{version} in {registry}"

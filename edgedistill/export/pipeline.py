@@ -54,7 +54,7 @@ from edgedistill.export.selection import (
     rejection_reason,
     select_recipe,
 )
-from edgedistill.fsutil import check_name, inside, require_directory_path
+from edgedistill.fsutil import check_name, inside, require_apart, require_directory_path
 from edgedistill.jsonio import write_json
 from edgedistill.modeldir import (
     DISTILL_FILE,
@@ -495,10 +495,13 @@ def with_converter(profile: DeviceProfile, converter: str | None) -> DeviceProfi
 
 
 def _require_writable(request: ExportRequest, profile: DeviceProfile, targets: list[Target], student_dir: Path) -> None:
-    """Refuse a bundle name that cannot be a folder, or a link where the report or any recipe's bundle would be
-    written."""
+    """Refuse an --out that overlaps an input, a bundle name that cannot be a folder, or a link where the report
+    or any recipe's bundle would be written."""
     out_dir = Path(request.out_dir)
     require_directory_path(out_dir)
+    require_apart(out_dir, [("student", student_dir), ("device profile", request.profile),
+                            ("calibration set", request.calibration), ("model card", request.model_card),
+                            *(("device result", path) for path in request.device_results)])
     inside(out_dir, REPORT_FILE)
     for target in targets:
         for recipe in request.recipes if request.recipes is not None else _default_recipes(target, profile):

@@ -15,7 +15,7 @@ from typing import Any
 from edgedistill.data.dataset import DataSpec
 from edgedistill.distill.config import DistillConfig, TeachConfig
 from edgedistill.errors import UserError
-from edgedistill.fsutil import check_name, inside
+from edgedistill.fsutil import check_name, inside, require_apart
 from edgedistill.typed_config import from_mapping, load_mapping
 
 BUILTIN_PREFIX = "builtin:"
@@ -62,6 +62,16 @@ class Recipe:
     distill: DistillConfig
     export: ExportPlan
 
+    def inputs(self) -> list[tuple[str, object]]:
+        """What the run reads that the user named (builtin:NAME sources are no paths): no output may overlap one."""
+        distill = self.distill
+        named = [("recipe", self.source), ("data", distill.data.source), ("test data", distill.data.test_source),
+                 ("transfer set", distill.transfer), ("student base", distill.student_base),
+                 ("calibration set", self.export.calibration), *(("device profile", t) for t in self.export.targets)]
+        if self.teach is None:
+            return [*named, ("teacher", distill.teacher)]
+        return [*named, ("base encoder", self.teach.base)]
+
 
 def builtin_names() -> list[str]:
     return sorted(path.stem for path in RECIPES_DIR.glob("*.toml"))
@@ -94,7 +104,9 @@ def resolve(recipe: RecipeFile, source: str, default_name: str, out: Path | None
                             f"{where} [distill]")
     if distill.init not in ("teacher", "random"):
         raise UserError(f"{where} [distill]: init must be 'teacher' or 'random' (got {distill.init!r})")
-    return Recipe(source, name, run_dir, teach, distill, recipe.export)
+    resolved = Recipe(source, name, run_dir, teach, distill, recipe.export)
+    require_apart(run_dir, resolved.inputs())
+    return resolved
 
 
 def _stage_config(config_type: type, table: dict[str, Any], owned: dict[str, Any], where: str):

@@ -29,9 +29,9 @@ def resume_command(recipe: Recipe) -> str:
 def run_recipe(recipe: Recipe) -> dict[str, str]:
     """Run or skip every stage; returns each stage's outcome ("ran" or "skipped") by name.
 
-    What could refuse the run is checked before its first write: the recipe (`load_recipe`: names), the plan
-    (every profile), and a link anywhere below the run folder (a root the user named, itself followed if it is
-    a link)."""
+    What could refuse the run is checked before its first write: the recipe (`load_recipe`: names, and a run
+    folder that overlaps an input), the plan (every profile), and a link anywhere below the run folder (a root
+    the user named, itself followed if it is a link)."""
     stages = plan(recipe)
     refuse_links_below(recipe.out)
     ledger = Ledger(recipe.out)

@@ -44,6 +44,11 @@ class Store(ABC):
         not `required` is no problem: nothing is copied.
         """
 
+    @property
+    def folder(self) -> Path | None:
+        """The local folder the registry is, which no output may overlap; None for an object store."""
+        return None
+
     @abstractmethod
     def location(self, name: str, version: str) -> str | Path:
         """Where a version lives, for messages: a directory, or a URL."""

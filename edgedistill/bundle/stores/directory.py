@@ -19,7 +19,8 @@ from urllib.request import url2pathname
 from edgedistill.bundle.reader import is_written_bundle, listed_file_problem
 from edgedistill.bundle.stores.base import INDEX_FILE, IndexChange, Store
 from edgedistill.errors import UserError
-from edgedistill.fsutil import NAME, atomic_output_dir, atomic_write_bytes, check_name, exclusive_lock, inside, sweep_scratch
+from edgedistill.fsutil import (NAME, atomic_output_dir, atomic_write_bytes, check_name, exclusive_lock, inside,
+                               require_directory_path, sweep_scratch)
 from edgedistill.jsonio import check_json_size
 
 LOCK_FILE = ".index.lock"
@@ -41,12 +42,15 @@ class DirectoryStore(Store):
                                 "give a remote registry's s3:// or http(s):// URL")
             path = url2pathname(url.path)
         root = Path(path).expanduser()
-        if create:
-            with contextlib.suppress(FileExistsError):  # a file there is reported below; a racing publisher's dir is fine
-                root.mkdir(parents=True, exist_ok=True)
-        if not root.is_dir():
+        if not root.is_dir() and (not create or os.path.lexists(root)):
             raise UserError(f"registry {root} is not an existing directory; check --registry or EDGEDISTILL_REGISTRY")
+        if create:
+            require_directory_path(root)  # a publish makes it (`publishing`), once it has checked its inputs
         return cls(root, registry)
+
+    @property
+    def folder(self) -> Path:
+        return self.root
 
     def read_index(self) -> bytes | None:
         path = inside(self.root, INDEX_FILE)
@@ -72,6 +76,8 @@ class DirectoryStore(Store):
 
     @contextlib.contextmanager
     def publishing(self) -> Iterator[None]:
+        with contextlib.suppress(FileExistsError):  # a racing publisher's folder is fine
+            self.root.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(inside(self.root, LOCK_FILE)):
             self._sweep_stale_scratch()
             yield
