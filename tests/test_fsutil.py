@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from edgedistill.errors import UserError
-from edgedistill.fsutil import (atomic_output_dir, atomic_write_bytes, check_name, holds_only, inside, named_path,
-                                require_apart, sweep_scratch, write_new_file)
+from edgedistill.fsutil import (ScratchRecord, atomic_output_dir, atomic_write_bytes, check_name, holds_only, inside,
+                                named_path, require_apart, write_new_file)
 
 OURS = holds_only(["old.txt", "new.bin"])
 
@@ -88,17 +88,36 @@ def test_every_written_file_and_its_folder_reach_the_disk(tmp_path, monkeypatch)
     assert moved[-1] == str(tmp_path)  # the rename itself, once the contents are down
 
 
-def test_sweep_removes_only_names_this_module_makes(tmp_path):
-    for name in (".model.partial-ab12cd34", ".1.old-zz_99xyz"):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "half.bin").write_bytes(b"x")
-    (tmp_path / ".index.json.partial-q1w2e3r4").write_text("{")
-    for name in ("model.partial-ab12cd34", ".model.partial-short", ".model.partial-ABCDEFGH", "thesis.tex"):
-        (tmp_path / name).write_text("the user's")
-    (tmp_path / ".link.partial-ab12cd34").symlink_to(tmp_path / "thesis.tex")
-    sweep_scratch(tmp_path)
-    assert sorted(os.listdir(tmp_path)) == [".link.partial-ab12cd34", ".model.partial-ABCDEFGH", ".model.partial-short",
-                                            "model.partial-ab12cd34", "thesis.tex"]
+def test_sweep_removes_what_the_record_lists_and_nothing_else(tmp_path):
+    record = ScratchRecord(tmp_path / ".record")
+    killed = [tmp_path / "m" / ".1.partial-ab12cd34", tmp_path / ".index.json.partial-q1w2e3r4"]
+    killed[0].mkdir(parents=True)
+    (killed[0] / "half.bin").write_bytes(b"x")
+    killed[1].write_text("{")
+    for path in killed:
+        record.add(path)  # as a writer killed before it could remove them leaves them
+    look_alikes = [tmp_path / ".index.json.old-20250101", tmp_path / "m" / ".1.old-backup01", tmp_path / "thesis.tex"]
+    for path in look_alikes:
+        path.write_text("the user's")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "linked").symlink_to(tmp_path / "outside")
+    (tmp_path / "outside" / "secret").write_text("the user's")
+    with open(tmp_path / ".record", "a") as listed:  # entries no writer of this folder makes: never followed out
+        listed.write('"linked/secret"\n"../outside"\n"/etc/passwd"\nnot json\n')
+    record.sweep()
+    assert not any(os.path.lexists(path) for path in killed) and not (tmp_path / ".record").exists()
+    assert all(path.read_text() == "the user's" for path in [*look_alikes, tmp_path / "outside" / "secret"])
+
+
+def test_a_writer_lists_its_scratch_only_while_it_may_exist(tmp_path):
+    record = ScratchRecord(tmp_path / ".record")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "old.txt").write_text("old")
+    with atomic_output_dir(tmp_path / "out", OURS, record=record) as scratch:
+        assert (tmp_path / ".record").read_text() == f'"{scratch.name}"\n'
+        atomic_write_bytes(tmp_path / "index.json", b"{}", record=record)
+        (scratch / "new.bin").write_bytes(b"new")
+    assert sorted(os.listdir(tmp_path)) == ["index.json", "out"]
 
 
 def test_writes_through_a_linked_root_reach_the_disk(tmp_path):

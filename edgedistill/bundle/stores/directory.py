@@ -3,7 +3,9 @@
 
 Publishers hold an flock on `.index.lock` for the whole publish, so the index is read, extended and rewritten
 by one of them at a time. A version is copied into a scratch folder beside its final place and renamed there,
-so it appears whole. The root may be a link the user named; no link below it is followed.
+so it appears whole; each scratch name is listed in `.edgedistill-scratch` while it exists, so the next
+publisher removes what a killed one left and nothing else. The root may be a link the user named; no link
+below it is followed.
 """
 
 from __future__ import annotations
@@ -19,17 +21,19 @@ from urllib.request import url2pathname
 from edgedistill.bundle.reader import is_written_bundle, listed_file_problem
 from edgedistill.bundle.stores.base import INDEX_FILE, IndexChange, Store
 from edgedistill.errors import UserError
-from edgedistill.fsutil import (NAME, atomic_output_dir, atomic_write_bytes, check_name, exclusive_lock, inside,
-                               require_directory_path, sweep_scratch)
+from edgedistill.fsutil import (ScratchRecord, atomic_output_dir, atomic_write_bytes, check_name, exclusive_lock, inside,
+                               require_directory_path)
 from edgedistill.jsonio import check_json_size
 
 LOCK_FILE = ".index.lock"
+SCRATCH_RECORD = ".edgedistill-scratch"
 
 
 class DirectoryStore(Store):
     def __init__(self, root: Path, label: str):
         super().__init__(label)
         self.root = root
+        self._scratch: ScratchRecord | None = None  # set while `publishing`
 
     @classmethod
     def open(cls, registry: str, create: bool) -> DirectoryStore:
@@ -78,19 +82,24 @@ class DirectoryStore(Store):
     def publishing(self) -> Iterator[None]:
         with contextlib.suppress(FileExistsError):  # a racing publisher's folder is fine
             self.root.mkdir(parents=True, exist_ok=True)
+        record = ScratchRecord(inside(self.root, SCRATCH_RECORD))
         with exclusive_lock(inside(self.root, LOCK_FILE)):
-            self._sweep_stale_scratch()
-            yield
+            record.sweep()  # under the lock: no live publisher owns anything it lists
+            self._scratch = record
+            try:
+                yield
+            finally:
+                self._scratch = None
 
     def stage(self, name: str, version: str) -> contextlib.AbstractContextManager[Path]:
         # Not in the index, so never visible to pull: a folder there is a leftover of an interrupted publish
         # (this one holds the lock), replaced only if it holds nothing but a bundle.
-        return atomic_output_dir(self._inside(name, version), is_written_bundle)
+        return atomic_output_dir(self._inside(name, version), is_written_bundle, record=self._scratch)
 
     def update_index(self, change: IndexChange) -> None:
         updated = change(self.read_index())  # under the lock `publishing` holds
         if updated is not None:
-            atomic_write_bytes(inside(self.root, INDEX_FILE), updated)
+            atomic_write_bytes(inside(self.root, INDEX_FILE), updated, record=self._scratch)
 
     def _inside(self, name: str, version: str) -> Path:
         """`root/name/version`: plain names, no symbolic link on the way (one could lead out of the registry)."""
@@ -99,10 +108,3 @@ class DirectoryStore(Store):
             if folder.exists() and not folder.is_dir():
                 raise UserError(f"{folder} is a file; a registry holds one folder per name and per version")
         return path
-
-    def _sweep_stale_scratch(self) -> None:
-        """Remove what publishers killed mid-write left behind; under the lock, no live publisher owns any of it."""
-        sweep_scratch(self.root)
-        for folder in self.root.iterdir():
-            if NAME.fullmatch(folder.name) and folder.name != INDEX_FILE and folder.is_dir() and not folder.is_symlink():
-                sweep_scratch(folder)
