@@ -250,8 +250,12 @@ def report(
     out: Annotated[Path, typer.Option(help="Folder to write index.html to.")],
 ) -> None:
     """An HTML report: accuracy against latency, sizes, latency distributions and by input length, every gate decision."""
+    from edgedistill.fsutil import named_path, require_apart
     from edgedistill.report.writer import write_report
 
+    if named_path(out).parent != named_path(run_dir):
+        # A report adds only index.html and reads only export reports, so a folder of its own in the run is fine.
+        require_apart(out, [("run folder", run_dir)])
     print(f"wrote {write_report(run_dir, out)}")
 
 
@@ -362,12 +366,14 @@ def bench(
     """Time a bundle on this device or on a board over ssh: load, first call, p50/p90/p99, peak RSS (no torch needed)."""
     from edgedistill.check.bench import BenchSettings, bench_with_identity
     from edgedistill.check.device_results import RESULT_FORMAT, require_writable_json, write_owned_json
+    from edgedistill.fsutil import require_apart
     from edgedistill.tables import print_bench
 
     settings = BenchSettings(runs=runs, seconds=seconds, warmup=warmup, length=length, threads=threads)
     if ssh is None and (remote_python != "python3" or port is not None or identity is not None or ssh_option):
         raise UserError("--remote-python, --port, --identity and --ssh-option go with --ssh USER@HOST")
     if out is not None:
+        require_apart(out, [("bundle", bundle), ("--identity key", identity)])
         require_writable_json(out, RESULT_FORMAT)  # before the bench runs, not after
     if ssh is not None:
         from edgedistill.check.remote import SshTarget, bench_over_ssh
@@ -394,9 +400,11 @@ def results(
 ) -> None:
     """Merge device results with export-time figures: one table per bundle, one column per device (no torch needed)."""
     from edgedistill.check.device_results import MERGED_FORMAT, merge_device_results, require_writable_json, write_owned_json
+    from edgedistill.fsutil import require_apart
     from edgedistill.tables import print_device_results
 
     if out is not None:
+        require_apart(out, [*(("result file", path) for path in files), *(("--bundle", path) for path in bundle)])
         require_writable_json(out, MERGED_FORMAT)
     merged = merge_device_results(files, bundle)
     if out is not None:

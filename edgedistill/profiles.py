@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from edgedistill.errors import UserError
+from edgedistill.fsutil import NAME, check_name
 from edgedistill.typed_config import from_mapping, load_mapping
 
 # int4: 4-bit weights (activations int8 or float at run time), offered where a runtime has such a recipe.
@@ -152,7 +153,7 @@ def read_profile(name_or_path: str) -> tuple[DeviceProfile, str]:
     path = Path(name_or_path)
     if path.suffix not in (".toml", ".yaml", ".yml"):
         path = profiles_dir() / f"{name_or_path}.toml"
-        if not path.is_file():
+        if not NAME.fullmatch(name_or_path) or not path.is_file():  # a name, never a way out of the folder
             raise UserError(f"unknown device profile {name_or_path!r}; available: {', '.join(profile_names())}")
     return parse_profile(load_mapping(path), str(path)), str(path)
 
@@ -162,6 +163,7 @@ def parse_profile(mapping: dict[str, Any], where: str) -> DeviceProfile:
     fields = {f.name for f in dataclasses.fields(DeviceProfile)} - {"runtime_options"}
     tables = {key: value for key, value in mapping.items() if key not in fields and isinstance(value, dict)}
     profile = from_mapping(DeviceProfile, {k: v for k, v in mapping.items() if k not in tables}, where)
+    check_name(profile.name, f"{where}: profile name")  # a run writes each profile's bundles to bundles/NAME
     if not profile.runtimes:
         raise UserError(f"{where}: runtimes must list at least one runtime")
     stray = sorted(set(tables) - set(profile.runtimes))

@@ -2,11 +2,13 @@
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
 from edgedistill.errors import UserError
-from edgedistill.fsutil import atomic_output_dir, atomic_write_bytes, holds_only, sweep_scratch, write_new_file
+from edgedistill.fsutil import (ScratchRecord, atomic_output_dir, atomic_write_bytes, check_name, holds_only, inside,
+                                named_path, require_apart, write_new_file)
 
 OURS = holds_only(["old.txt", "new.bin"])
 
@@ -86,17 +88,80 @@ def test_every_written_file_and_its_folder_reach_the_disk(tmp_path, monkeypatch)
     assert moved[-1] == str(tmp_path)  # the rename itself, once the contents are down
 
 
-def test_sweep_removes_only_names_this_module_makes(tmp_path):
-    for name in (".model.partial-ab12cd34", ".1.old-zz_99xyz"):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "half.bin").write_bytes(b"x")
-    (tmp_path / ".index.json.partial-q1w2e3r4").write_text("{")
-    for name in ("model.partial-ab12cd34", ".model.partial-short", ".model.partial-ABCDEFGH", "thesis.tex"):
-        (tmp_path / name).write_text("the user's")
-    (tmp_path / ".link.partial-ab12cd34").symlink_to(tmp_path / "thesis.tex")
-    sweep_scratch(tmp_path)
-    assert sorted(os.listdir(tmp_path)) == [".link.partial-ab12cd34", ".model.partial-ABCDEFGH", ".model.partial-short",
-                                            "model.partial-ab12cd34", "thesis.tex"]
+def test_sweep_removes_what_the_record_lists_and_nothing_else(tmp_path):
+    record = ScratchRecord(tmp_path / ".record")
+    killed = [tmp_path / "m" / ".1.partial-ab12cd34", tmp_path / ".index.json.partial-q1w2e3r4"]
+    killed[0].mkdir(parents=True)
+    (killed[0] / "half.bin").write_bytes(b"x")
+    killed[1].write_text("{")
+    for path in killed:
+        record.add(path)  # as a writer killed before it could remove them leaves them
+    look_alikes = [tmp_path / ".index.json.old-20250101", tmp_path / "m" / ".1.old-backup01", tmp_path / "thesis.tex"]
+    for path in look_alikes:
+        path.write_text("the user's")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "linked").symlink_to(tmp_path / "outside")
+    (tmp_path / "outside" / "secret").write_text("the user's")
+    with open(tmp_path / ".record", "a") as listed:  # entries no writer of this folder makes: never followed out
+        listed.write('"linked/secret"\n"../outside"\n"/etc/passwd"\nnot json\n')
+    record.sweep()
+    assert not any(os.path.lexists(path) for path in killed) and not (tmp_path / ".record").exists()
+    assert all(path.read_text() == "the user's" for path in [*look_alikes, tmp_path / "outside" / "secret"])
+
+
+def test_a_writer_lists_its_scratch_only_while_it_may_exist(tmp_path):
+    record = ScratchRecord(tmp_path / ".record")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "old.txt").write_text("old")
+    with atomic_output_dir(tmp_path / "out", OURS, record=record) as scratch:
+        assert (tmp_path / ".record").read_text() == f'"{scratch.name}"\n'
+        atomic_write_bytes(tmp_path / "index.json", b"{}", record=record)
+        (scratch / "new.bin").write_bytes(b"new")
+    assert sorted(os.listdir(tmp_path)) == ["index.json", "out"]
+
+
+def test_writes_through_a_linked_root_reach_the_disk(tmp_path):
+    """A link the user named (runs/ -> /mnt/models) leads the write and its flush: nothing is left half done."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    atomic_write_bytes(tmp_path / "link" / "index.json", b"{}")
+    with atomic_output_dir(tmp_path / "link" / "out", OURS) as scratch:
+        (scratch / "new.bin").write_bytes(b"new")
+    assert sorted(os.listdir(tmp_path / "real")) == ["index.json", "out"]
+    (tmp_path / "model").symlink_to(tmp_path / "real" / "out")
+    with atomic_output_dir(named_path(tmp_path / "model"), OURS) as scratch:
+        (scratch / "old.txt").write_text("replaced where the link the user named leads")
+    assert (tmp_path / "model").is_symlink() and os.listdir(tmp_path / "real" / "out") == ["old.txt"]
+
+
+@pytest.mark.parametrize("name", ["../x", "/abs", "a/b", ".", "..", "", "a\nb", "a\0b", "name\n", ".hidden", "-rf",
+                                  "a b", "x" * 201, 5, None])
+def test_a_name_that_is_not_one_plain_segment_is_refused(name):
+    with pytest.raises(UserError, match=r"^profile name .* cannot name a file or folder; use up to 200 letters"):
+        check_name(name, "profile name")
+
+
+def test_inside_refuses_links_below_the_root_and_paths_out_of_it(tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "root").symlink_to(tmp_path / "elsewhere")  # the root itself may be a link the user named
+    assert inside(tmp_path / "root", "a", "b") == tmp_path / "root" / "a" / "b"
+    (tmp_path / "elsewhere" / "a").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(UserError, match=r"root/a is a symbolic link; edgedistill never follows a link inside"):
+        inside(tmp_path / "root", "a", "b")
+    for parts in (("..",), ("/etc",), (".",), ("x", "..", "..", "y")):
+        with pytest.raises(UserError, match="does not lie inside|root is a symbolic link"):
+            inside(tmp_path / "root", *parts)
+
+
+@pytest.mark.parametrize("out, relation", [("teacher", "is"), ("teacher/student", "lies inside"), (".", "holds"),
+                                           ("link", "is")])
+def test_an_output_that_overlaps_an_input_is_refused(tmp_path, monkeypatch, out, relation):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "teacher").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "teacher")
+    with pytest.raises(UserError, match=rf"^--out {out} {relation} the teacher teacher; give --out a path apart"):
+        require_apart(Path(out), [("data", "builtin:mr-polarity"), ("student base", None), ("teacher", "teacher")])
+    require_apart(Path("student"), [("teacher", "teacher"), ("data", "builtin:mr-polarity")])
 
 
 def test_write_new_file_never_overwrites_nor_follows_a_link(tmp_path):

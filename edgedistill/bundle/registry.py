@@ -25,10 +25,9 @@ from edgedistill.bundle.manifest import MANIFEST_FILE, SIGNATURE_FILE, Manifest,
 from edgedistill.bundle.reader import is_written_bundle, listed_file_problem, open_bundle
 from edgedistill.bundle.signing import sign_manifest, verify_manifest
 from edgedistill.bundle.stores import INDEX_FILE, Store, VersionTaken, open_store
-from edgedistill.bundle.stores.base import SEGMENT
 from edgedistill.bundle.stores.directory import LOCK_FILE
 from edgedistill.errors import UserError
-from edgedistill.fsutil import atomic_output_dir, sha256_file
+from edgedistill.fsutil import NAME, atomic_output_dir, check_name, named_path, require_apart, sha256_file
 from edgedistill.jsonio import dump_json, parse_json, read_json
 
 __all__ = ["INDEX_FILE", "LATEST", "LOCK_FILE", "PublishedRef", "list_bundles", "publish", "pull", "resolve"]
@@ -59,15 +58,17 @@ def publish(bundle: Path, registry: str, version: str | None = None,
 
     Without a key, a signature the bundle already carries (one pulled from another registry, say) is kept as is.
     """
+    if version is not None:
+        _check_version(version)
     store = open_store(registry, publish=True)
+    if store.folder is not None:
+        require_apart(store.folder, [("bundle", bundle)], flag="--registry")
     try:
         manifest = open_bundle(Path(bundle)).manifest
     except UserError as exc:
         raise UserError(f"refusing to publish: {exc}") from None
     if not _valid_name(manifest.name):
         raise UserError(f"bundle name {manifest.name!r} in {bundle}/{MANIFEST_FILE} cannot be a registry folder name")
-    if version is not None:
-        _check_version(version)
     with store.publishing():
         version = _place(store, Path(bundle), manifest, version, signing_key)
     return PublishedRef(manifest.name, version, store.location(manifest.name, version))
@@ -86,16 +87,18 @@ def pull(reference: str, registry: str, out: Path, trusted: dict[str, Ed25519Pub
     With `trusted` keys, a bundle that is unsigned or not signed by one of them is refused before its files are copied.
     """
     store = open_store(registry)
+    if store.folder is not None:
+        require_apart(out, [("registry", store.folder)])
     bundles = _read_index(store)["bundles"]
     name, version = _resolve(reference, bundles, registry)
-    label, out = f"{name}@{version} in {registry}", Path(out)
-    with atomic_output_dir(out, is_written_bundle) as scratch:
+    label = f"{name}@{version} in {registry}"
+    with atomic_output_dir(named_path(out), is_written_bundle) as scratch:
         _fetch_listed(store, name, version, scratch, bundles[name][version]["manifest_sha256"], label, trusted)
         try:
             open_bundle(scratch)
         except UserError as exc:
             raise UserError(f"{label} is corrupt, nothing pulled: {exc}") from None
-    return out
+    return Path(out)
 
 
 def list_bundles(registry: str) -> dict[str, dict[str, dict[str, Any]]]:
@@ -245,7 +248,7 @@ def _parse_index(data: bytes | None, label: str) -> dict[str, Any]:
 
 
 def _valid_name(name: str) -> bool:
-    return isinstance(name, str) and SEGMENT.fullmatch(name) is not None and name != INDEX_FILE
+    return isinstance(name, str) and NAME.fullmatch(name) is not None and name != INDEX_FILE
 
 
 def _valid_versions(versions: Any) -> bool:
@@ -254,6 +257,7 @@ def _valid_versions(versions: Any) -> bool:
 
 
 def _check_version(version: str) -> None:
+    check_name(version, "--version")
     if version == LATEST or not _VERSION.fullmatch(version):
         raise UserError(f"--version {version!r} must look like 3, 1.2.0 or 1.2.0-rc1 ({LATEST!r} is reserved)")
 

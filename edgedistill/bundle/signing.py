@@ -30,14 +30,13 @@ from cryptography.hazmat.primitives.serialization import (Encoding, NoEncryption
 
 from edgedistill.bundle.manifest import MANIFEST_FILE, SIGNATURE_FILE
 from edgedistill.errors import UserError
-from edgedistill.fsutil import write_new_file
+from edgedistill.fsutil import check_name, inside, write_new_file
 from edgedistill.jsonio import read_json, write_json
 from edgedistill.typed_config import from_mapping
 
 ALGORITHM = "ed25519"
 _MAX_FILE_BYTES = 64 * 1024  # a signature or key file is a few hundred bytes; a trusted-keys file a few hundred keys
 _FINGERPRINT = re.compile(r"[0-9a-f]{64}")
-_KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _PEM_PUBLIC_KEY = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.DOTALL)
 
 
@@ -55,17 +54,21 @@ def key_fingerprint(public_key: Ed25519PublicKey) -> str:
 
 
 def generate_key_pair(out_dir: Path, name: str) -> tuple[Path, Path, str]:
-    """Write `<name>.key` (private, owner-only) and `<name>.pub` to `out_dir`; return both and the fingerprint."""
-    if not _KEY_NAME.fullmatch(name):
-        raise UserError(f"--name {name!r} must be a plain file name such as release-signing")
-    private, public = Path(out_dir) / f"{name}.key", Path(out_dir) / f"{name}.pub"
+    """Write `<name>.key` (private, owner-only) and `<name>.pub` to `out_dir`, both or neither; return both and the
+    fingerprint."""
+    check_name(name, "--name")
+    private, public = inside(out_dir, f"{name}.key"), inside(out_dir, f"{name}.pub")
     taken = [path for path in (private, public) if os.path.lexists(path)]
     if taken:
         raise UserError(f"{taken[0]} already exists; choose another --out or --name (keys are never overwritten)")
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
     write_new_file(private, key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()), 0o600)
-    write_new_file(public, key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo), 0o644)
+    try:
+        write_new_file(public, key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo), 0o644)
+    except BaseException:
+        private.unlink()  # a private key without its public half would block every retry under this name
+        raise
     return private, public, key_fingerprint(key.public_key())
 
 

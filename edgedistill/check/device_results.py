@@ -19,7 +19,7 @@ from edgedistill.bundle.reader import Bundle
 from edgedistill.bundle.schema import check_against_schema
 from edgedistill.check.device import device_identity
 from edgedistill.errors import UserError
-from edgedistill.fsutil import require_directory_path, sha256_file
+from edgedistill.fsutil import named_path, require_directory_path, sha256_file
 from edgedistill.jsonio import read_json, write_json
 from edgedistill.targets.registry import get_target
 
@@ -48,20 +48,20 @@ def bench_result(opened: Bundle, settings: dict[str, Any], report: dict[str, Any
 
 
 def require_writable_json(path: Path, kind: str) -> None:
-    """Refuse an --out that is a link, a directory, under a file, or a file that is not a `kind` file of ours."""
-    path = Path(path)
-    if path.is_symlink() or path.is_dir():
-        raise UserError(f"--out {path} is a {'symbolic link' if path.is_symlink() else 'directory'}; "
-                        "give the path of a .json file to write")
-    require_directory_path(path.parent)
-    if path.exists() and not _holds_format(path, kind):
+    """Refuse an --out that is a directory, under a file, or a file that is not a `kind` file of ours (a link the
+    user named is followed: it is the file it leads to that must be ours)."""
+    real = named_path(path)
+    if real.is_dir():
+        raise UserError(f"--out {path} is a directory; give the path of a .json file to write")
+    require_directory_path(real.parent)
+    if real.exists() and not _holds_format(real, kind):
         raise UserError(f"--out {path} exists and is not an edgedistill {kind} file; choose another --out")
 
 
 def write_owned_json(path: Path, payload: dict[str, Any], kind: str) -> None:
     """Write `payload` atomically to `path`, replacing only a file of the same `kind` (its "format")."""
     require_writable_json(path, kind)
-    write_json(path, payload)
+    write_json(named_path(path), payload)
 
 
 def _holds_format(path: Path, kind: str) -> bool:

@@ -22,7 +22,7 @@ from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
 from edgedistill.errors import UserError
-from edgedistill.fsutil import atomic_output_dir, holds_only
+from edgedistill.fsutil import atomic_output_dir, holds_only, named_path
 
 TRAINABLE_FILE = "trainable.safetensors"
 BEST_FILE = "best.safetensors"
@@ -44,8 +44,9 @@ class TrainProgress:
 
 
 def checkpoint_dir(out: Path) -> Path:
-    """The work directory of the run that writes `out`: a hidden sibling, so `out` itself only appears when done."""
-    out = Path(out)
+    """The work directory of the run that writes `out`: a hidden sibling, so `out` itself only appears when done
+    (beside where `out` leads, when the user named a link)."""
+    out = named_path(out)
     return out.parent / f".{out.name}.checkpoint"
 
 

@@ -44,7 +44,8 @@ def run_teach(config: TeachConfig) -> dict:
     started = time.perf_counter()
     settings = TrainSettings.from_config(config)
     data = teach_task(config.task, config.data, config.label_subtokens)
-    require_output_dir(config.out, config.overwrite)
+    require_output_dir(config.out, config.overwrite, [("base encoder", config.base), ("data", config.data.source),
+                                                      ("test data", config.data.test_source)])
     base = resolve_backbone(config.base)
     check_max_length(config.max_length, read_model_config(base))
     run_key = {**asdict(config), "base": str(base), "resume": None, "overwrite": None}

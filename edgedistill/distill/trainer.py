@@ -89,7 +89,9 @@ def run_distill(config: DistillConfig) -> dict:
     settings = TrainSettings.from_config(config)
     validate_kd_settings(config.temperature, config.alpha)
     label_names = require_classifier_dir(config.teacher)
-    require_output_dir(config.out, config.overwrite)
+    require_output_dir(config.out, config.overwrite, [
+        ("teacher", config.teacher), ("student base", config.student_base), ("data", config.data.source),
+        ("test data", config.data.test_source), ("transfer set", config.transfer)])
     config.augment_settings.validate()
     config = dataclasses.replace(config, data=split_like_teacher(config.data, config.teacher))
     teacher_config = read_model_config(config.teacher)

@@ -16,6 +16,7 @@ from edgedistill.data.sources import read_unlabelled
 from edgedistill.data.splits import load_unlabelled
 from edgedistill.data.tagged import TaggedSentences
 from edgedistill.errors import UserError
+from edgedistill.fsutil import NAME
 from edgedistill.modeldir import read_distill_record
 
 DEFAULT_LIMIT = 200
@@ -56,7 +57,7 @@ def calibration_texts(source: str | None, train: LabelledTexts | TaggedSentences
     path = Path(source)
     if path.suffix not in FILE_SUFFIXES:
         path = calibration_dir() / f"{source}.jsonl"
-        if not path.is_file():
+        if not NAME.fullmatch(source) or not path.is_file():  # a name, never a way out of the folder
             raise UserError(f"unknown calibration set {source!r}; use a .jsonl/.txt file or one of: "
                             f"{', '.join(shipped_names()) or '(none shipped)'}")
     texts = read_unlabelled(str(path), "text")

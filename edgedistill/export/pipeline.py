@@ -35,7 +35,7 @@ from edgedistill.export.selection import (
 )
 from edgedistill.export.self_check import FailedItsOwnCheck, arm_check_for, check_before_placing
 from edgedistill.export.trials import Trial, run_trials
-from edgedistill.fsutil import require_directory_path
+from edgedistill.fsutil import check_name, inside, require_apart, require_directory_path
 from edgedistill.jsonio import jsonable, write_json
 from edgedistill.modeldir import require_model_dir
 from edgedistill.profiles import DeviceProfile, host_isa
@@ -75,7 +75,7 @@ def run_export(request: ExportRequest) -> dict[str, Any]:
     targets = [_usable_target(name) for name in _pick_runtimes(profile, request)]
     student_dir = _require_student(Path(request.student_dir))
     out_dir = Path(request.out_dir)
-    require_directory_path(out_dir)  # before minutes of conversion, not after them
+    _require_writable(request, profile, targets, student_dir)  # before minutes of conversion, not after them
     card_text = load_card_text(request.model_card)
     if request.prune_min_count != 1 and not request.prune_vocab:
         raise UserError("--prune-min-count applies with --prune-vocab; pass both")
@@ -129,8 +129,7 @@ def _export_student(request: ExportRequest, profile: DeviceProfile, targets: lis
         if outcome["bundle"] is None:
             failures.append(f"{target.name}: {outcome['error']}")
     report["total_s"] = round(time.perf_counter() - started, 2)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_json(out_dir / REPORT_FILE, jsonable(report))
+    write_json(inside(out_dir, REPORT_FILE), jsonable(report))
     if failures:
         raise UserError(f"no bundle written for {'; '.join(failures)} (details in {out_dir / REPORT_FILE})")
     return report
@@ -185,7 +184,7 @@ def _write_bundle(target: Target, profile: DeviceProfile, prepared: Prepared, tr
                   selection: dict[str, Any], verify: Callable[[Path], None]) -> Path:
     student, recipe = prepared.student_dir.name, trial.candidate.recipe
     manifest = bundle_manifest(target, profile, prepared, trial, selection)
-    return write_bundle(out_dir / bundle_name(student, target.name, recipe.name), trial.result.artifact,
+    return write_bundle(_bundle_dir(out_dir, prepared.student_dir, target, recipe), trial.result.artifact,
                         target.artifact_name(student, recipe), prepared.student_dir, prepared.golden,
                         jsonable(manifest), verify)
 
@@ -214,6 +213,26 @@ def _default_recipes(target: Target, profile: DeviceProfile) -> list[Recipe]:
         raise UserError(f"{target.name} has no recipe for precisions {', '.join(profile.precisions)} "
                         f"in profile {profile.name}")
     return recipes
+
+
+def _require_writable(request: ExportRequest, profile: DeviceProfile, targets: list[Target], student_dir: Path) -> None:
+    """Refuse an --out that overlaps an input, a bundle name that cannot be a folder, or a link where the report
+    or any recipe's bundle would be written."""
+    out_dir = Path(request.out_dir)
+    require_directory_path(out_dir)
+    require_apart(out_dir, [("student", student_dir), ("device profile", request.profile),
+                            ("calibration set", request.calibration), ("model card", request.model_card),
+                            *(("device result", path) for path in request.device_results)])
+    inside(out_dir, REPORT_FILE)
+    for target in targets:
+        for recipe in request.recipes if request.recipes is not None else _default_recipes(target, profile):
+            _bundle_dir(out_dir, student_dir, target, recipe)
+
+
+def _bundle_dir(out_dir: Path, student_dir: Path, target: Target, recipe: Recipe) -> Path:
+    """Where a recipe's bundle is placed: its name, made from the student folder's, is one plain folder name."""
+    name = bundle_name(student_dir.name, target.name, recipe.name)
+    return inside(out_dir, check_name(name, f"bundle name (from the student folder {str(student_dir)!r})"))
 
 
 def _require_student(student_dir: Path) -> Path:

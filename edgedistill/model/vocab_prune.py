@@ -24,7 +24,7 @@ from edgedistill.data.tagged import (
     load_transfer_sentences,
 )
 from edgedistill.errors import UserError
-from edgedistill.fsutil import atomic_output_dir
+from edgedistill.fsutil import atomic_output_dir, named_path, require_apart, require_replaceable
 from edgedistill.jsonio import read_json, write_json
 from edgedistill.metrics import accuracy
 from edgedistill.model.classifiers import classifier_task
@@ -63,6 +63,9 @@ def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True, min_
     student_dir = require_model_dir(Path(student_dir), "student")
     if not (student_dir / WEIGHTS_FILE).is_file():
         raise UserError(f"{student_dir} has no single {WEIGHTS_FILE} to prune (sharded checkpoints are not supported)")
+    require_apart(out_dir, [("student", student_dir)])
+    out_dir = named_path(out_dir)
+    require_replaceable(out_dir, is_written_model_dir, overwrite)  # before the texts are tokenized
     payload = read_json(student_dir / TOKENIZER_FILE, "tokenizer")
     vocab, special_ids = wordpiece_parts(payload, str(student_dir / TOKENIZER_FILE))
     record = read_distill_record(student_dir)
@@ -77,7 +80,7 @@ def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True, min_
         "held_out_unknown_share_before": unknown_share(original, vocab[unk_token], task.held_out),
         "held_out_unknown_share_after": unknown_share(pruned, pruned_payload["model"]["vocab"][unk_token], task.held_out),
     }
-    with atomic_output_dir(Path(out_dir), is_written_model_dir, overwrite=overwrite) as scratch:
+    with atomic_output_dir(out_dir, is_written_model_dir, overwrite=overwrite) as scratch:
         for source in student_dir.iterdir():
             if source.is_file() and source.name not in (TOKENIZER_FILE, WEIGHTS_FILE, "config.json", METRICS_FILE):
                 shutil.copyfile(source, scratch / source.name)

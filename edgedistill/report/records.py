@@ -13,6 +13,7 @@ from typing import Any
 from edgedistill.check.latency import LatencyDistribution
 from edgedistill.errors import UserError
 from edgedistill.export.pipeline import REPORT_FILE
+from edgedistill.fsutil import inside
 from edgedistill.jsonio import read_json
 from edgedistill.tasks.kinds import SEQUENCE_TASK, TASK_METRICS
 from edgedistill.typed_config import from_mapping
@@ -128,7 +129,7 @@ def _read_runtime(folder: Path, group: str, metric: str, runtime: str, outcome: 
                   where: str) -> RuntimeRecord:
     if not isinstance(outcome, dict) or not isinstance(outcome.get("candidates"), list):
         raise UserError(f"{where}: runtimes.{runtime} has no candidates list")
-    bundle = folder / Path(outcome["bundle"]).name if outcome.get("bundle") else None
+    bundle = inside(folder, Path(outcome["bundle"]).name) if outcome.get("bundle") else None
     check = checks.get(bundle.name) if bundle is not None and isinstance(checks, dict) else None
     candidates = [_read_candidate(group, metric, runtime, entry, f"{where}: runtimes.{runtime}")
                   for entry in outcome["candidates"]]

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 
 from edgedistill.errors import UserError
-from edgedistill.fsutil import atomic_write_text, require_directory_path
+from edgedistill.fsutil import atomic_write_text, inside, require_directory_path
 from edgedistill.report import plots
 from edgedistill.report.lengths import LengthSweep, SweepSettings, measure_lengths
 from edgedistill.report.page import GENERATOR, Plot, metric_label, render_page
@@ -22,7 +22,7 @@ console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def write_report(folder: Path, out_dir: Path, sweep: SweepSettings | None = None) -> Path:
     """Write `out_dir/index.html` for every export under `folder`; return its path."""
-    folder, page = Path(folder), Path(out_dir) / PAGE_FILE
+    folder, page = Path(folder), inside(out_dir, PAGE_FILE)
     _require_ours(page)
     exports = read_exports(folder)
     sweeps = _time_by_length(exports, sweep or SweepSettings())

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from edgedistill.errors import UserError
-from edgedistill.fsutil import sha256_file
+from edgedistill.fsutil import inside, sha256_file
 from edgedistill.jsonio import read_json, write_json
 from edgedistill.typed_config import from_mapping
 
@@ -93,7 +93,7 @@ class Ledger:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _path(self, stage: str) -> Path:
-        return self.folder / f"{_UNSAFE.sub('_', stage)}.json"
+        return inside(self.folder, f"{_UNSAFE.sub('_', stage)}.json")
 
     def read(self, stage: str) -> StageRecord | None:
         """The stage's record; None when there is none or it is unreadable (the stage then simply runs)."""

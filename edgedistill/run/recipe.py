@@ -15,6 +15,7 @@ from typing import Any
 from edgedistill.data.dataset import DataSpec
 from edgedistill.distill.config import DistillConfig, TeachConfig
 from edgedistill.errors import UserError
+from edgedistill.fsutil import check_name, inside, require_apart
 from edgedistill.typed_config import from_mapping, load_mapping
 
 BUILTIN_PREFIX = "builtin:"
@@ -61,6 +62,16 @@ class Recipe:
     distill: DistillConfig
     export: ExportPlan
 
+    def inputs(self) -> list[tuple[str, object]]:
+        """What the run reads that the user named (builtin:NAME sources are no paths): no output may overlap one."""
+        distill = self.distill
+        named = [("recipe", self.source), ("data", distill.data.source), ("test data", distill.data.test_source),
+                 ("transfer set", distill.transfer), ("student base", distill.student_base),
+                 ("calibration set", self.export.calibration), *(("device profile", t) for t in self.export.targets)]
+        if self.teach is None:
+            return [*named, ("teacher", distill.teacher)]
+        return [*named, ("base encoder", self.teach.base)]
+
 
 def builtin_names() -> list[str]:
     return sorted(path.stem for path in RECIPES_DIR.glob("*.toml"))
@@ -76,9 +87,8 @@ def load_recipe(source: str, out: Path | None = None) -> Recipe:
 
 def resolve(recipe: RecipeFile, source: str, default_name: str, out: Path | None, where: str) -> Recipe:
     """Each stage's config: teach writes RUN/NAME-teacher; distill reads it (or `teacher`), writes RUN/NAME-student."""
-    name = recipe.name or default_name
-    if not name or "/" in name or name.startswith("."):
-        raise UserError(f"{where}: name must be a plain folder name (got {name!r})")
+    name = check_name(default_name if recipe.name is None else recipe.name,
+                      f"{where}: run name (its `name`, else the recipe file's)")
     run_dir = Path(out or recipe.out or Path("runs") / name)
     if not recipe.export.targets:
         raise UserError(f"{where}: export.targets must list at least one device profile")
@@ -87,14 +97,16 @@ def resolve(recipe: RecipeFile, source: str, default_name: str, out: Path | None
     data = dataclasses.asdict(recipe.data)
     teacher, teach = recipe.teacher, None
     if teacher is None:
-        teacher = run_dir / f"{name}-teacher"
+        teacher = inside(run_dir, f"{name}-teacher")
         teach = _stage_config(TeachConfig, recipe.teach, {"data": data, "out": str(teacher)}, f"{where} [teach]")
     distill = _stage_config(DistillConfig, recipe.distill,
-                            {"data": data, "out": str(run_dir / f"{name}-student"), "teacher": str(teacher)},
+                            {"data": data, "out": str(inside(run_dir, f"{name}-student")), "teacher": str(teacher)},
                             f"{where} [distill]")
     if distill.init not in ("teacher", "random"):
         raise UserError(f"{where} [distill]: init must be 'teacher' or 'random' (got {distill.init!r})")
-    return Recipe(source, name, run_dir, teach, distill, recipe.export)
+    resolved = Recipe(source, name, run_dir, teach, distill, recipe.export)
+    require_apart(run_dir, resolved.inputs())
+    return resolved
 
 
 def _stage_config(config_type: type, table: dict[str, Any], owned: dict[str, Any], where: str):
@@ -110,7 +122,7 @@ def _stage_config(config_type: type, table: dict[str, Any], owned: dict[str, Any
 
 def _recipe_path(source: str) -> Path:
     if source.startswith(BUILTIN_PREFIX):
-        name = source[len(BUILTIN_PREFIX):]
+        name = check_name(source[len(BUILTIN_PREFIX):], "recipe name")
         if name not in builtin_names():
             raise UserError(f"unknown recipe {source!r}; built in: "
                             f"{', '.join(BUILTIN_PREFIX + known for known in builtin_names())}")

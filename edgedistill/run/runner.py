@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from edgedistill.errors import UserError
+from edgedistill.fsutil import refuse_links_below
 from edgedistill.report.writer import PAGE_FILE
 from edgedistill.run.ledger import Ledger, stage_key
 from edgedistill.run.recipe import Recipe
@@ -26,8 +27,13 @@ def resume_command(recipe: Recipe) -> str:
 
 
 def run_recipe(recipe: Recipe) -> dict[str, str]:
-    """Run or skip every stage; returns each stage's outcome ("ran" or "skipped") by name."""
+    """Run or skip every stage; returns each stage's outcome ("ran" or "skipped") by name.
+
+    What could refuse the run is checked before its first write: the recipe (`load_recipe`: names, and a run
+    folder that overlaps an input), the plan (every profile), and a link anywhere below the run folder (a root
+    the user named, itself followed if it is a link)."""
     stages = plan(recipe)
+    refuse_links_below(recipe.out)
     ledger = Ledger(recipe.out)
     with ledger.hold():
         return _run_stages(recipe, stages, ledger)

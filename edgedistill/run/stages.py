@@ -20,6 +20,7 @@ from edgedistill.bundle.reader import is_written_bundle
 from edgedistill.distill.config import DistillConfig, TeachConfig
 from edgedistill.errors import UserError
 from edgedistill.export.pipeline import REPORT_FILE
+from edgedistill.fsutil import inside
 from edgedistill.jsonio import read_json, write_json
 from edgedistill.modeldir import METRICS_FILE
 from edgedistill.profiles import DeviceProfile
@@ -49,7 +50,7 @@ def plan(recipe: Recipe) -> list[Stage]:
     checks = []
     for target in recipe.export.targets:
         profile = load_profile(target)
-        folder = recipe.out / BUNDLES_DIR / profile.name
+        folder = inside(recipe.out, BUNDLES_DIR, profile.name)  # a plain name: profiles.parse_profile checks it
         stages += [_export(recipe, target, profile, folder), _check(profile.name, folder)]
         checks.append(stages[-1].name)
     stages.append(_report(recipe.out, tuple(checks)))
@@ -119,7 +120,7 @@ def _check(profile: str, folder: Path) -> Stage:
         from edgedistill.check.checker import check_bundle
 
         outcomes = read_json(folder / REPORT_FILE, "export report")["runtimes"]
-        reports = {Path(outcome["bundle"]).name: check_bundle(folder / Path(outcome["bundle"]).name)
+        reports = {Path(outcome["bundle"]).name: check_bundle(inside(folder, Path(outcome["bundle"]).name))
                    for outcome in outcomes.values() if outcome.get("bundle")}
         write_json(folder / CHECKS_FILE, reports)
         failed = [f"{name} ({', '.join(gate for gate, ok in report['gates'].items() if ok is False)})"

@@ -1,4 +1,4 @@
-"""Registry copies check sizes before copying, and publishers sweep what killed publishers left behind."""
+"""Registry copies check sizes before copying, and publishers sweep what killed publishers recorded leaving behind."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from edgedistill.bundle.registry import INDEX_FILE, publish, pull
+from edgedistill.bundle.stores.directory import SCRATCH_RECORD
 from edgedistill.errors import UserError
+from edgedistill.fsutil import ScratchRecord
 from tests.bundle.fakes import MODEL, fake_bundle
 
 
@@ -56,7 +58,7 @@ def test_pull_refuses_a_manifest_naming_another_bundle(bundle, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_publish_sweeps_stale_scratch_and_keeps_everything_else(bundle, tmp_path):
+def test_publish_sweeps_what_killed_publishers_recorded_and_keeps_everything_else(bundle, tmp_path):
     registry = tmp_path / "registry"
     ref = publish(bundle, str(registry))
     name_dir = registry / ref.name
@@ -65,17 +67,21 @@ def test_publish_sweeps_stale_scratch_and_keeps_everything_else(bundle, tmp_path
     (stale[0] / MODEL).write_bytes(b"half a model")
     stale[1].mkdir()
     stale[2].write_text('{"bun')
+    record = ScratchRecord(registry / SCRATCH_RECORD)
+    for path in stale:
+        record.add(path)  # as publishers killed mid-write leave their scratch and its record
     outside = tmp_path / "outside"
     outside.mkdir()
     kept = [name_dir / ".2.partial-notes", registry / "notes.partial-abcdefgh", name_dir / ".x.old-abcdefghij",
-            registry / "other-bundle" / "README.md", name_dir / ".y.partial-aaaaaaaa"]
-    for path in kept[:4]:
+            registry / "other-bundle" / "README.md", registry / ".index.json.old-20250101",
+            name_dir / ".1.old-backup01" / "model.onnx"]  # a user's backup folder, named like a replaced version
+    for path in kept:
         path.parent.mkdir(exist_ok=True)
         path.write_text("the user's")
-    kept[4].symlink_to(outside)
+    (name_dir / ".y.partial-aaaaaaaa").symlink_to(outside)
 
     assert publish(bundle, str(registry)).version == "2"
-    assert not any(path.exists() for path in stale)
-    assert all(path.is_symlink() or path.read_text() == "the user's" for path in kept)
-    assert outside.is_dir()
+    assert not any(path.exists() for path in stale) and not (registry / SCRATCH_RECORD).exists()
+    assert all(path.read_text() == "the user's" for path in kept)
+    assert (name_dir / ".y.partial-aaaaaaaa").is_symlink() and outside.is_dir()
     assert sorted(path.name for path in name_dir.iterdir() if not path.name.startswith(".")) == ["1", "2"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from edgedistill.cli import main
@@ -102,9 +104,13 @@ def test_out_holding_foreign_files_is_refused_before_training(tmp_path, tiny_csv
 
 
 def test_a_users_own_model_directory_is_never_taken_for_an_output(tmp_path, tiny_csv, tiny_base, capsys):
-    assert main(_teach(tiny_csv, tiny_base, tiny_base)) == 2  # --out is the base model itself
+    mine = tmp_path / "mine"
+    shutil.copytree(tiny_base, mine)
+    assert main(_teach(tiny_csv, mine, tiny_base)) == 2
     assert "holds files edgedistill did not write" in capsys.readouterr().err
-    assert (tiny_base / "model.safetensors").is_file()
+    assert main(_teach(tiny_csv, tiny_base, tiny_base)) == 2  # --out is the base model itself
+    assert "is the base encoder" in capsys.readouterr().err
+    assert (mine / "model.safetensors").is_file() and (tiny_base / "model.safetensors").is_file()
 
 
 def test_a_previous_teach_output_is_replaced(tmp_path, tiny_csv, tiny_base):

@@ -4,7 +4,8 @@ Each generator walks the schema of what it damages (the typed dataclasses, the J
 the data formats) and yields one Case per damage and command that reads it. Every case is expected to end
 in one `error:` line with nothing touched, except the few `expect="ok"` regressions, where issue 10 found
 valid input read wrong or a traceback where a result belongs. `REGRESSIONS` names every case of the
-issue's list, so each stays a case of its own name.
+issue's list, so each stays a case of its own name. Issue 23's classes (names, links, overlapping outputs,
+registry debris) are generated in path_cases.py; its followed links and debris are `expect="ok"` too.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.reliability.world import BUNDLE, MODEL_FILE, NAME, PROFILE_TOML, PULLED, REGISTRY
+from tests.reliability.world import BUNDLE, MODEL_FILE, NAME, PROFILE_TOML, PULLED, RECIPE, REGISTRY, RUN
 from tests.tiny import synthetic_rows
 
 Damage = Callable[[Path], None]
@@ -41,6 +42,9 @@ BUNDLES = ("bundles", "--registry", REGISTRY)
 TARGETS = ("targets",)
 PREDICT = ("predict", BUNDLE, "a great film")
 PRUNE = ("prune-vocab", "student", "--out", "pruned")
+RUN_RECIPE = ("run", RECIPE)  # every stage of the world's finished run is skipped
+REPORT = ("report", RUN, "--out", "report-out")
+KEYGEN = ("keygen", "--out", "keys")
 BUNDLE_READERS = {"check": CHECK, "bench": BENCH, "publish": PUBLISH, "predict": PREDICT}
 DEEP = "[" * 100_000 + "]" * 100_000
 NOT_UTF8 = b"\xff\xfe\x00bad \xe9 bytes\n"
@@ -61,6 +65,7 @@ class Case:
     expect: str = "error"  # or "ok": valid input that must be read right (issue 10's regressions)
     allowed: tuple[str, ...] = ()  # for "ok" cases: workspace paths the command may write
     verify: Verify | None = None  # for "ok" cases: a failure message, or None
+    slow: bool = False  # it trains or converts for real: marked slow, and given minutes
 
     @property
     def command(self) -> str:
@@ -873,7 +878,7 @@ def output_cases() -> Iterator[Case]:
         out = out_flag[command]
         yield Case(f"outputs/--out holds a user's files/{command}", "outputs", argv, foreign(out))
         yield Case(f"outputs/--out is a file/{command}", "outputs", argv, write(out, "a user's file"))
-        yield Case(f"outputs/--out is a link to a folder outside/{command}", "outputs", argv, a_link(out))
+        yield Case(f"outputs/--out is a link to a folder of a user's files/{command}", "outputs", argv, a_link(out))
         yield Case(f"outputs/--out is under a file/{command}", "outputs", _replace(argv, "--out", "data/train.csv/out"))
     yield Case("outputs/--out is a web app with its own manifest.json/pull", "outputs", PULL, web_app)
     yield Case("outputs/--out is a pulled bundle plus a user's file/pull", "outputs", PULL, bundle_plus_notes)
@@ -1075,12 +1080,18 @@ CONTROLS: list[Case] = [
     Case("control/bundles", "control", BUNDLES, expect="ok"),
     Case("control/targets", "control", TARGETS, write("profiles/tiny-host.toml", PROFILE_TOML),
          env=(("EDGEDISTILL_TARGETS", "{ws}/profiles"),), expect="ok"),
+    Case("control/run", "control", RUN_RECIPE, expect="ok", allowed=(RUN,)),
+    Case("control/report", "control", REPORT, expect="ok", allowed=("report-out",)),
+    Case("control/keygen", "control", KEYGEN, expect="ok", allowed=("keys",)),
 ]
 
 
 def all_cases() -> list[Case]:
+    from tests.reliability.path_cases import path_cases  # issue 23's classes, built on the helpers above
+
     cases = [*data_cases(), *config_cases(), *profile_cases(), *model_dir_cases(), *bundle_cases(), *manifest_cases(),
-             *golden_cases(), *index_cases(), *registry_cases(), *output_cases(), *flag_cases(), *REGRESSIONS]
+             *golden_cases(), *index_cases(), *registry_cases(), *output_cases(), *flag_cases(), *REGRESSIONS,
+             *path_cases()]
     names = [case.name for case in cases]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     assert not duplicates, duplicates

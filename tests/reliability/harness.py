@@ -29,6 +29,7 @@ from tests.reliability.cases import Case
 from tests.reliability.world import copy_world
 
 CASE_TIMEOUT_S = 60.0
+SLOW_CASE_TIMEOUT_S = 600.0  # a case that trains and converts for real (Case.slow)
 _TYPER_GET_COMMAND = typer.main.get_command
 OUTSIDE = "outside"  # a sibling of the workspace holding files that symlink cases point at
 # `import onnxruntime` writes a session id to $TMPDIR/.ses (its native library does, in every process).
@@ -107,6 +108,7 @@ def run_case(case: Case, pristine: Path, case_dir: Path, timeout_s: float = CASE
     argv = [expand(part) for part in case.argv]
     env = tuple((name, expand(value)) for name, value in case.env)
     run = _run_in_process if in_process else _run_as_program
+    timeout_s = max(timeout_s, SLOW_CASE_TIMEOUT_S) if case.slow else timeout_s
     started = time.perf_counter()
     code, stdout, stderr, escaped = run(argv, workspace / case.cwd, env, case_dir / "tmp", timeout_s)
     outcome = Outcome(case, code, stdout, stderr, time.perf_counter() - started)

@@ -21,7 +21,8 @@ def test_the_undamaged_world_passes_every_command(world, tmp_path, case):
     assert outcome.clean, outcome.describe()
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+@pytest.mark.parametrize("case", [pytest.param(case, marks=[pytest.mark.slow] if case.slow else []) for case in CASES],
+                         ids=[case.name for case in CASES])
 def test_bad_input_ends_in_one_error_line_and_touches_nothing(world, tmp_path, case):
     outcome = run_case(case, world, tmp_path / "case")
     assert outcome.clean, outcome.describe()
@@ -30,8 +31,8 @@ def test_bad_input_ends_in_one_error_line_and_touches_nothing(world, tmp_path, c
 def test_every_command_and_category_is_covered():
     commands = {case.command for case in CASES}
     assert commands == {"teach", "distill", "export", "check", "bench", "publish", "pull", "bundles", "targets",
-                        "predict", "prune-vocab"}
+                        "predict", "prune-vocab", "run", "report", "keygen"}
     categories = {case.category for case in CASES}
     assert {"data", "configs", "profiles", "model-dirs", "bundles", "manifests", "golden", "index", "registry",
-            "outputs"} <= categories
+            "outputs", "names", "links", "overlaps", "debris"} <= categories
     assert len(REGRESSIONS) >= 30 and all(case.name.startswith("why/") for case in REGRESSIONS)

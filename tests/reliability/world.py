@@ -2,8 +2,9 @@
 
 Every input each command reads is here and is good: data files, a teach/distill config, a device profile,
 a base encoder, a teacher and a student directory, a bundle that passes `check`, a registry holding it
-and a pulled copy. Paths inside it are relative, so a copy of the folder works wherever it lands.
-The bundle's model is a hand-built ONNX graph (an embedding averaged over the mask), so no conversion runs.
+and a pulled copy, and a recipe with its run folder as a finished `run` leaves it. Paths inside it are
+relative, so a copy of the folder works wherever it lands. The bundle's model is a hand-built ONNX graph (an
+embedding averaged over the mask), so no conversion runs; the run folder is assembled from the same parts.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from tests.tiny import save_tiny_encoder, synthetic_rows, write_csv
 BUNDLE = "bundle"
 REGISTRY = "registry"
 PULLED = "pulled"
+RECIPE = "recipe.toml"
+RUN = "runs/tiny"  # the recipe's run folder: runs/NAME
+PROFILE_NAME = "tiny-host"
 NAME = "m-onnxruntime-fp32"
 MODEL_FILE = "m_onnxruntime_fp32.onnx"
 PROFILE_TOML = """name = "tiny-host"
@@ -54,6 +58,21 @@ max_length = 32
 [data]
 source = "data/train.csv"
 """
+RECIPE_TOML = """name = "tiny"
+teacher = "teacher"
+
+[data]
+source = "data/train.csv"
+
+[distill]
+layers = 1
+epochs = 1
+min_steps = 0
+max_length = 32
+
+[export]
+targets = ["profile.toml"]
+"""
 
 
 def build_world(root: Path) -> Path:
@@ -71,6 +90,8 @@ def build_world(root: Path) -> Path:
         _model_dir(Path("student"), layers=1)
         _bundle(Path(BUNDLE), Path("student"))
         _registry_and_pull()
+        Path(RECIPE).write_text(RECIPE_TOML)
+        _finished_run()
     finally:
         os.chdir(previous)
     return root
@@ -162,12 +183,43 @@ def _registry_and_pull() -> None:
     pull(NAME, REGISTRY, Path(PULLED))
 
 
+def _finished_run() -> None:
+    """RUN as `run recipe.toml` leaves it when every stage is done, without training or converting: the world's
+    student and bundle stand for what distill and export wrote, check and report run for real, and the ledger
+    records each stage's real key, so the run skips every stage until a case changes something."""
+    from edgedistill.check.checker import check_bundle
+    from edgedistill.jsonio import write_json
+    from edgedistill.report.writer import write_report
+    from edgedistill.run.ledger import Ledger, stage_key
+    from edgedistill.run.recipe import load_recipe
+    from edgedistill.run.stages import BUNDLES_DIR, REPORT_DIR, plan
+    from tests.report.conftest import candidate
+
+    recipe = load_recipe(RECIPE)
+    shutil.copytree("student", recipe.distill.out)
+    folder = Path(RUN, BUNDLES_DIR, PROFILE_NAME)
+    shutil.copytree(BUNDLE, folder / NAME)
+    write_json(folder / "export_report.json", {
+        "student": str(recipe.distill.out), "profile": PROFILE_NAME, "metric": "accuracy", "reference_accuracy": 0.5,
+        "budgets": {"max_accuracy_drop": 100.0}, "runtimes": {"onnxruntime": {
+            "kept": "fp32", "bundle": str(folder / NAME), "error": None, "check": {"passed": True, "gates": {}},
+            "candidates": [candidate("fp32", "kept", 0.5, 1.0, 0.01)]}}})
+    write_json(folder / "checks.json", {NAME: check_bundle(folder / NAME)})
+    write_report(Path(RUN), Path(RUN, REPORT_DIR))
+    ledger, run_ids = Ledger(Path(RUN)), {}
+    for stage in plan(recipe):
+        key = stage_key({**stage.settings, "after": {name: run_ids[name] for name in stage.after}})
+        run_ids[stage.name] = ledger.finish(stage.name, key, 0.0).run_id
+        assert stage.output.is_file(), stage.output
+
+
 # What each command reads, so a case copies only that much of the world (copying is most of a case's time).
 # The rest is absent, not hidden: a command that reached for it would fail, and a write there would show.
 READS = {
     "teach": ("base", "teach.toml"), "distill": ("teacher", "distill.toml"), "export": ("student", "profile.toml"),
     "check": (BUNDLE,), "bench": (BUNDLE,), "publish": (BUNDLE, REGISTRY), "pull": (REGISTRY, PULLED),
     "bundles": (REGISTRY,), "targets": ("profile.toml",), "predict": (BUNDLE,), "prune-vocab": ("student",),
+    "run": ("teacher", "profile.toml", RECIPE, "runs"), "report": ("runs",), "keygen": (),
 }
 
 

@@ -8,16 +8,14 @@ writers are kept apart: a lock for a directory, conditional writes for an object
 from __future__ import annotations
 
 import contextlib
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from edgedistill.errors import UserError
+from edgedistill.fsutil import NAME
 
 INDEX_FILE = "index.json"
-# Every key below a store's root is built from such segments: no "..", no "/", no space or control character.
-SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 # Takes the index's current bytes (None while there is none) and returns its new bytes, or None to leave it as is.
 IndexChange = Callable[[bytes | None], bytes | None]
@@ -46,6 +44,11 @@ class Store(ABC):
         not `required` is no problem: nothing is copied.
         """
 
+    @property
+    def folder(self) -> Path | None:
+        """The local folder the registry is, which no output may overlap; None for an object store."""
+        return None
+
     @abstractmethod
     def location(self, name: str, version: str) -> str | Path:
         """Where a version lives, for messages: a directory, or a URL."""
@@ -68,7 +71,7 @@ class Store(ABC):
 
 def check_segment(segment: str, what: str, label: str) -> str:
     """`segment` as one key component below the root, or a one-line refusal: no key may lead outside the root."""
-    if not isinstance(segment, str) or not SEGMENT.fullmatch(segment):
+    if not isinstance(segment, str) or not NAME.fullmatch(segment):
         raise UserError(f"registry {label}: refusing the {what} {segment!r}; keys below a registry are plain "
                         "names (letters, digits, '.', '_', '-')")
     return segment
