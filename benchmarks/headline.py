@@ -9,7 +9,7 @@ Each thread count has one timing process holding every artifact; every repetitio
 it, each artifact in turn, so noise spreads over all rows alike. Peer tools that cannot install beside our pins
 run in their own tool environments (`make toolenv-peers`); a peer that cannot be built is recorded with why.
 
-    .venv/bin/python benchmarks/headline.py                 # -> results/headline.json, headline.md, README table
+    .venv/bin/python benchmarks/headline.py                 # -> results/headline.json, headline.md, benchmarks/README.md table
     .venv/bin/python benchmarks/headline.py --quick         # smoke: 3 repetitions -> headline-smoke.json/.md
     .venv/bin/python benchmarks/headline.py --rebuild       # export again first (recipes chosen on this machine now)
 """
@@ -108,12 +108,12 @@ def main() -> None:
 
 
 def update_readme(table: str) -> None:
-    """Put the table between the README's headline markers (left alone when they are missing)."""
-    readme = ROOT / "README.md"
+    """Put the table between benchmarks/README.md's headline markers (left alone when they are missing)."""
+    readme = ROOT / "benchmarks" / "README.md"
     text = readme.read_text()
     start, end = text.find(README_START), text.find(README_END)
     if start < 0 or end < start:
-        say(f"README.md has no {README_START} ... {README_END} markers; the table is only in {RESULTS}")
+        say(f"benchmarks/README.md has no {README_START} ... {README_END} markers; the table is only in {RESULTS}")
         return
     readme.write_text(text[:start + len(README_START)] + "\n" + table + text[end:])
 

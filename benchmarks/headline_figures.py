@@ -1,5 +1,5 @@
 """Figures derived from what `headline.py` measured: FLOPs from a model config, the ceiling GEMMs, the goals,
-and the Markdown table the README includes."""
+and the Markdown table benchmarks/README.md includes."""
 
 from __future__ import annotations
 
