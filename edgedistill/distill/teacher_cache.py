@@ -78,8 +78,13 @@ def label_with_teacher(teacher_dir: Path, texts: list[str], max_length: int, sho
     reports: list[LabellingReport] = []
 
     def compute(missing: list[str]) -> list[np.ndarray]:
+        digests = text_digests(missing)
+
+        def keep(rows: np.ndarray, logits: np.ndarray) -> None:  # a killed run keeps what it labelled
+            _merge_into(path, {bytes(digests[row]): logits[i] for i, row in enumerate(rows)})
+
         logits, report = label_texts(Path(teacher_dir), missing, max_length,
-                                     cache_dir() / f"{model_key(teacher_dir)}.onnx", runtime, show_progress)
+                                     cache_dir() / f"{model_key(teacher_dir)}.onnx", runtime, show_progress, keep)
         reports.append(report)
         return list(logits)
 

@@ -33,8 +33,11 @@ AUTO_MIN_TEXTS = 4000
 LOGIT_TOLERANCE = 1e-3
 TRIAL_BATCHES = 3  # from the 25th, 50th and 75th length percentiles
 TRIAL_ROUNDS = 2
+# Labels are handed over (to the cache) every this many batches, so a killed run keeps what it labelled.
+CHUNK_BATCHES = 64
 
 Predict = Callable[[EncodedTexts, np.ndarray], np.ndarray]
+OnChunk = Callable[[np.ndarray, np.ndarray], None]
 
 
 @dataclass
@@ -55,9 +58,10 @@ class LabellingReport:
 
 
 def label_texts(teacher_dir: Path, texts: list[str], max_length: int, onnx_path: Path, runtime: Runtime = "auto",
-                show_progress: bool = True) -> tuple[np.ndarray, LabellingReport]:
+                show_progress: bool = True, on_chunk: OnChunk | None = None) -> tuple[np.ndarray, LabellingReport]:
     """float32 logits [len(texts), classes] of the teacher, and how they were made; `onnx_path` is where the
-    teacher's ONNX export is kept (made on first use)."""
+    teacher's ONNX export is kept (made on first use). `on_chunk(rows, logits)` receives the labels as they come,
+    every `CHUNK_BATCHES` batches."""
     from edgedistill.distill.distributed import training_device
     from edgedistill.model.classifiers import load_trained_classifier
 
@@ -73,11 +77,15 @@ def label_texts(teacher_dir: Path, texts: list[str], max_length: int, onnx_path:
         chosen, trial = _choose(model, onnx_path, teacher_dir, encoded, batches, forced=runtime == "onnxruntime")
         predict = chosen or predict
     name = trial.get("chosen", "torch")
-    outputs = [predict(encoded, rows) for rows in
-               progress(batches, f"teacher labels ({len(texts)} texts, {name})", enabled=show_progress)]
-    logits = np.empty((len(texts), outputs[0].shape[-1]) if outputs else (0, 0), dtype=np.float32)
-    for rows, output in zip(batches, outputs):
-        logits[rows] = output
+    logits = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    done: list[np.ndarray] = []
+    for index, rows in enumerate(progress(batches, f"teacher labels ({len(texts)} texts, {name})", enabled=show_progress)):
+        logits[rows] = predict(encoded, rows)
+        done.append(rows)
+        if on_chunk is not None and (len(done) == CHUNK_BATCHES or index == len(batches) - 1):
+            chunk = np.concatenate(done)
+            on_chunk(chunk, logits[chunk])
+            done = []
     return logits, LabellingReport(name, len(texts), time.perf_counter() - started, trial)
 
 

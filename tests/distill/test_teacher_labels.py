@@ -63,3 +63,30 @@ def test_training_uses_every_core_whatever_the_load_unless_told(monkeypatch):
             assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_killed_labelling_keeps_what_it_labelled(tiny_teacher, monkeypatch, capsys):
+    from edgedistill.distill.teacher_cache import teacher_logits
+
+    texts = [f"{text} take {i}" for i, (text, _label) in enumerate(synthetic_rows(150))]
+    monkeypatch.setattr(teacher_labels, "CHUNK_BATCHES", 1)
+    real = teacher_labels.torch_predictor
+
+    def dies_on_the_third_batch(model):
+        predict, calls = real(model), []
+
+        def counted(encoded, rows):
+            calls.append(rows)
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+            return predict(encoded, rows)
+
+        return counted
+
+    monkeypatch.setattr(teacher_labels, "torch_predictor", dies_on_the_third_batch)
+    with pytest.raises(KeyboardInterrupt):
+        teacher_logits(tiny_teacher, texts, 32, runtime="torch")
+    monkeypatch.setattr(teacher_labels, "torch_predictor", real)
+    capsys.readouterr()
+    teacher_logits(tiny_teacher, texts, 32, runtime="torch")
+    assert "computing 22 of 150 texts (128 cached)" in capsys.readouterr().err
