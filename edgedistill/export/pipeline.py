@@ -118,7 +118,7 @@ def _export_student(request: ExportRequest, profile: DeviceProfile, targets: lis
         "test_examples": len(prepared.splits.test), "task": prepared.scoring.task, "metric": prepared.scoring.metric,
         f"reference_{prepared.scoring.metric}": prepared.reference_score,
         "calibration": {"source": request.calibration or "train split", "texts": len(prepared.calibration)},
-        "agreement_texts": {"source": prepared.unlabelled_source, "texts": len(prepared.unlabelled)},
+        "agreement_texts": prepared.unlabelled.record(),
         "budgets": dataclasses.asdict(profile.budgets), "runtimes": {},
         "device_results": [str(path) for path in request.device_results],
     }

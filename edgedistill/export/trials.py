@@ -73,7 +73,7 @@ def _try_recipe(target: Target, profile: DeviceProfile, prepared: Prepared, inpu
         export_s = time.perf_counter() - started
         measurement = measure_artifact(target, result.artifact, profile, prepared.student_dir / "tokenizer.json",
                                        prepared.scoring, prepared.splits.validation, prepared.splits.test,
-                                       prepared.unlabelled, prepared.reference_for)
+                                       prepared.unlabelled.texts, prepared.reference_for)
     except Exception as exc:  # a converter crash rejects this recipe; the others may still pass
         message = (str(exc).strip().splitlines() or [""])[0][:300]
         say(f"  failed: {type(exc).__name__}: {message}", "red")
