@@ -115,7 +115,6 @@ class DropEstimate:
     ece_before: float  # the fp32 student's expected calibration error on validation, before and after scaling
     ece_after: float
     expected_drop_points: float
-    ci95_points: tuple[float, float]
     per_text_sd_points: float
     # The labelled rule's own figures on the validation split: the drop and its paired-bootstrap 95% interval.
     labelled_drop_points: float
@@ -127,7 +126,14 @@ class DropEstimate:
 
     @property
     def half_width_points(self) -> float:
+        """The normal approximation's 95% half-width: the per-text spread over the square root of the texts."""
         return Z95 * self.per_text_sd_points / math.sqrt(self.texts)
+
+    @property
+    def ci95_points(self) -> tuple[float, float]:
+        """The 95% interval of the expected drop; no text costs less than 0, so neither does its lower bound."""
+        return (max(0.0, self.expected_drop_points - self.half_width_points),
+                self.expected_drop_points + self.half_width_points)
 
     @property
     def labels_contradict(self) -> bool:
@@ -136,6 +142,12 @@ class DropEstimate:
         low; and a paired bootstrap over a few flipped texts puts its upper bound at 0 when one of them went the
         candidate's way, which says nothing against the estimate."""
         return self.labelled_ci95_points[0] > self.expected_drop_points + _EPSILON
+
+    def summary(self) -> str:
+        """The estimate in a phrase for the console."""
+        low, high = self.ci95_points
+        return (f"expected drop {self.expected_drop_points:.2f} [{low:.2f}, {high:.2f}] pt on {self.texts} texts "
+                f"(T {self.temperature:.2f}, ECE {self.ece_before:.3f} -> {self.ece_after:.3f})")
 
     def texts_for(self, half_width_points: float) -> int:
         """How many texts of this per-text spread put the 95% half-width at `half_width_points`."""
@@ -151,16 +163,13 @@ def estimate_drop(reference_logits: np.ndarray, candidate_logits: np.ndarray,
     labelled = len(labels)
     temperature = fit_temperature(reference[:labelled], labels)
     costs = expected_costs(reference, candidate, temperature) * 100.0
-    mean = float(costs.mean())
-    spread = float(costs.std(ddof=1)) if len(costs) > 1 else 0.0
-    half_width = Z95 * spread / math.sqrt(len(costs))
     return DropEstimate(
         labelled_texts=labelled, unlabelled_texts=len(costs) - labelled,
         disagreements=int(np.sum(reference.argmax(-1) != candidate.argmax(-1))), temperature=temperature,
         ece_before=expected_calibration_error(softmax(reference[:labelled]), labels),
         ece_after=expected_calibration_error(softmax(reference[:labelled], temperature), labels),
-        expected_drop_points=mean, ci95_points=(max(0.0, mean - half_width), mean + half_width),
-        per_text_sd_points=spread,
+        expected_drop_points=float(costs.mean()),
+        per_text_sd_points=float(costs.std(ddof=1)) if len(costs) > 1 else 0.0,
         labelled_drop_points=(accuracy(reference[:labelled], labels) - accuracy(candidate[:labelled], labels)) * 100.0,
         labelled_ci95_points=accuracy_drop_interval(candidate[:labelled], reference[:labelled], labels))
 
@@ -179,18 +188,10 @@ class GateDecision:
 
     def record(self) -> dict[str, Any]:
         """The figures export_report.json lists per candidate."""
-        figures = asdict(self.estimate) if self.estimate else {}
-        if self.estimate:
-            figures["labels_contradict"] = self.estimate.labels_contradict
+        estimate = self.estimate
+        figures = ({**asdict(estimate), "ci95_points": estimate.ci95_points,
+                    "labels_contradict": estimate.labels_contradict} if estimate else {})
         return {"decision": self.decision, "rule": self.rule, "texts_needed": self.texts_needed, **figures}
-
-    def summary(self) -> str:
-        """The estimate in a phrase for the console, or "" without one."""
-        e = self.estimate
-        if e is None:
-            return ""
-        return (f"expected drop {e.expected_drop_points:.2f} [{e.ci95_points[0]:.2f}, {e.ci95_points[1]:.2f}] pt on "
-                f"{e.texts} texts (T {e.temperature:.2f}, ECE {e.ece_before:.3f} -> {e.ece_after:.3f})")
 
 
 def decide(estimate: DropEstimate | None, labelled_points: float, budgets: Budgets, prior_points: float = 0.0,

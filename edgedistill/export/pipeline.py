@@ -19,6 +19,7 @@ from typing import Any
 
 from edgedistill.bundle.writer import bundle_name, write_bundle
 from edgedistill.check.device_results import DeviceLatencies, device_latencies
+from edgedistill.check.drop_estimate import exceeds_drop_budget
 from edgedistill.errors import UserError
 from edgedistill.export.manifest import bundle_manifest
 from edgedistill.export.model_card import CardText, load_card_text
@@ -28,7 +29,6 @@ from edgedistill.export.selection import (
     Candidate,
     NoRecipePassed,
     Ranking,
-    exceeds_drop_budget,
     ranked_below_reason,
     ranking_for,
     select_recipe,

@@ -167,7 +167,8 @@ def test_vocabulary_pruning_counts_against_the_same_budget():
 def test_without_an_estimate_the_validation_drop_decides():
     assert decide(None, 0.99, BUDGET).decision == "accept"
     rejected = decide(None, 3.33, BUDGET, metric="entity_f1")
-    assert rejected.rule == "labelled" and rejected.reason == "validation entity F1 drop 3.33 points exceeds the budget of 1"
+    assert rejected.rule == "labelled"
+    assert rejected.reason == "validation entity F1 drop 3.33 points exceeds the budget of 1"
 
 
 def test_temperature_scaling_recovers_a_known_temperature():
