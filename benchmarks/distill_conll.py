@@ -137,7 +137,7 @@ def export_bundles(results: dict, path: Path, prune: bool = False) -> None:
     pruning = None
     if prune:
         # Pruned by hand, so that its bundles are measured even where `export --prune-vocab` refuses the cost.
-        from edgedistill.export.selection import exceeds_drop_budget
+        from edgedistill.check.drop_estimate import exceeds_drop_budget
         from edgedistill.model.vocab_prune import prune_student
         from edgedistill.targets.registry import load_profile
 

@@ -309,7 +309,7 @@ class Benchmark:
             measurement = measure_artifact(
                 runtime_target(row.runtime), artifact, self.profile, self.model_dir(row) / "tokenizer.json",
                 self.prepared.scoring, self.prepared.splits.validation, self.prepared.splits.test,
-                self.prepared.unlabelled, self.prepared.reference_for)
+                self.prepared.unlabelled.texts, self.prepared.reference_for)
         finally:
             torch.set_num_threads(threads)
         metrics = measurement.metrics

@@ -1,5 +1,4 @@
-"""Calibration texts for static quantization (a shipped set, a user file, or the student's train split), and
-the unlabelled texts the agreement gate measures.
+"""Calibration texts for static quantization: a shipped set, a user file, or the student's train split.
 
 Never the validation or test split: calibrating on the texts an artifact is measured on
 would flatter its accuracy. Format and knobs: calibration/README.md.
@@ -13,11 +12,9 @@ from pathlib import Path
 
 from edgedistill.data.dataset import LabelledTexts
 from edgedistill.data.sources import read_unlabelled
-from edgedistill.data.splits import load_unlabelled
 from edgedistill.data.tagged import TaggedSentences
 from edgedistill.errors import UserError
 from edgedistill.fsutil import NAME
-from edgedistill.modeldir import read_distill_record
 
 DEFAULT_LIMIT = 200
 SAMPLE_SEED = 0
@@ -54,6 +51,12 @@ def calibration_texts(source: str | None, train: LabelledTexts | TaggedSentences
     """Texts from a .jsonl/.txt file, a shipped set by name, or (None) a sample of the student's train split."""
     if source is None:
         return train_sample(train, limit)
+    texts = read_calibration_set(source)
+    return random.Random(SAMPLE_SEED).sample(texts, limit) if len(texts) > limit else texts
+
+
+def read_calibration_set(source: str) -> list[str]:
+    """Every text of a .jsonl/.txt file or of a shipped set by name."""
     path = Path(source)
     if path.suffix not in FILE_SUFFIXES:
         path = calibration_dir() / f"{source}.jsonl"
@@ -63,7 +66,7 @@ def calibration_texts(source: str | None, train: LabelledTexts | TaggedSentences
     texts = read_unlabelled(str(path), "text")
     if not texts:
         raise UserError(f"calibration file {path} has no texts")
-    return random.Random(SAMPLE_SEED).sample(texts, limit) if len(texts) > limit else texts
+    return texts
 
 
 def train_sample(train: LabelledTexts | TaggedSentences, limit: int) -> list[str]:
@@ -72,15 +75,3 @@ def train_sample(train: LabelledTexts | TaggedSentences, limit: int) -> list[str
         texts = [" ".join(words) for words in train.tokens]
         return random.Random(SAMPLE_SEED).sample(texts, min(limit, len(texts)))
     return stratified_sample(train.texts, train.labels, limit)
-
-
-def agreement_texts(student_dir: Path, calibration: list[str], held_out: set[str],
-                    limit: int = DEFAULT_LIMIT) -> tuple[list[str], str]:
-    """Unlabelled in-domain texts for the agreement gate, and where they came from: a seeded sample of the
-    student's transfer set when it was distilled with one, else the calibration texts. Texts of the
-    validation or test split (`held_out`) are left out."""
-    transfer = read_distill_record(student_dir).get("transfer")
-    if transfer:
-        texts = [text for text in load_unlabelled(str(transfer), seed=SAMPLE_SEED) if text not in held_out]
-        return random.Random(SAMPLE_SEED).sample(texts, min(limit, len(texts))), f"transfer set {transfer}"
-    return [text for text in calibration if text not in held_out][:limit], "calibration texts"

@@ -1,7 +1,8 @@
 """Measure one exported artifact in its real runtime on the validation and test splits and on unlabelled
 in-domain texts (no torch here), scored as its task is (check/evaluation.py).
 
-The validation figures and the agreement on unlabelled texts decide whether a recipe is within budget; the
+The validation figures, the expected accuracy drop over the validation and unlabelled texts
+(check/drop_estimate.py) and the agreement on unlabelled texts decide whether a recipe is within budget; the
 test figures are only reported (and recorded in the bundle, where `check` re-measures them), so selection
 never reads the test split.
 """
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from edgedistill.check.affinity import pinned_to
+from edgedistill.check.drop_estimate import DropEstimate, estimate_drop
 from edgedistill.check.evaluation import Split, TaskScoring
 from edgedistill.check.latency import LatencyDistribution, summarize
 from edgedistill.check.memory import PeakMemory
@@ -41,6 +43,8 @@ class Measurement:
     fixed_length: int | None
     # The shape of the per-call latencies behind metrics' p50/p90/p99, for the report (not the manifest).
     latency_distribution: LatencyDistribution
+    # The expected accuracy drop over the validation and unlabelled texts; None where the metric is not accuracy.
+    drop_estimate: DropEstimate | None = None
 
 
 def measure_artifact(target: Target, artifact: Path, profile: DeviceProfile, tokenizer_json: Path, scoring: TaskScoring,
@@ -61,6 +65,10 @@ def measure_artifact(target: Target, artifact: Path, profile: DeviceProfile, tok
     on_test = scoring.figures(rows[held_out:], reference_rows[held_out:], test)
     on_unlabelled = ({"agreement": agreement(stacked(outputs[count:]), stacked(reference[count:])),
                       "examples": len(unlabelled)} if unlabelled else None)
+    # A text's rows are its single output, so the validation texts' outputs lead and the unlabelled ones follow.
+    estimate = (estimate_drop(stacked(reference[:held_out] + reference[count:]),
+                              stacked(outputs[:held_out] + outputs[count:]), validation.labels)
+                if scoring.metric == "accuracy" else None)
     latency = summarize(run.samples_ms)
     rss = memory.as_dict()
     metrics = {
@@ -75,5 +83,6 @@ def measure_artifact(target: Target, artifact: Path, profile: DeviceProfile, tok
         "peak_rss_delta_mb": rss["peak_rss_delta_mb"],
         "test_examples": len(test),
     }
-    return Measurement(metrics, list(session.input_names), session.fixed_length, LatencyDistribution.of(run.samples_ms))
+    return Measurement(metrics, list(session.input_names), session.fixed_length, LatencyDistribution.of(run.samples_ms),
+                       estimate)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from edgedistill.bundle.writer import bundle_name, write_bundle
 from edgedistill.check.device_results import DeviceLatencies, device_latencies
+from edgedistill.check.drop_estimate import exceeds_drop_budget
 from edgedistill.errors import UserError
 from edgedistill.export.manifest import bundle_manifest
 from edgedistill.export.model_card import CardText, load_card_text
@@ -28,7 +29,6 @@ from edgedistill.export.selection import (
     Candidate,
     NoRecipePassed,
     Ranking,
-    exceeds_drop_budget,
     ranked_below_reason,
     ranking_for,
     select_recipe,
@@ -118,7 +118,7 @@ def _export_student(request: ExportRequest, profile: DeviceProfile, targets: lis
         "test_examples": len(prepared.splits.test), "task": prepared.scoring.task, "metric": prepared.scoring.metric,
         f"reference_{prepared.scoring.metric}": prepared.reference_score,
         "calibration": {"source": request.calibration or "train split", "texts": len(prepared.calibration)},
-        "agreement_texts": {"source": prepared.unlabelled_source, "texts": len(prepared.unlabelled)},
+        "agreement_texts": prepared.unlabelled.record(),
         "budgets": dataclasses.asdict(profile.budgets), "runtimes": {},
         "device_results": [str(path) for path in request.device_results],
     }

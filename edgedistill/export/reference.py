@@ -17,9 +17,10 @@ from edgedistill.check.evaluation import TaskScoring, load_task_splits, scoring_
 from edgedistill.check.runner import Example, encode_examples
 from edgedistill.data.dataset import Splits
 from edgedistill.data.tagged import TaggedSplits
-from edgedistill.export.calibration import agreement_texts, calibration_texts
+from edgedistill.export.calibration import calibration_texts
 from edgedistill.export.model_card import CardText
 from edgedistill.export.progress import say
+from edgedistill.export.unlabelled import InDomainTexts, in_domain_texts
 from edgedistill.modeldir import read_data_spec, read_labels
 from edgedistill.profiles import DeviceProfile
 from edgedistill.tasks.kinds import TOKEN_TASK
@@ -35,9 +36,8 @@ class Prepared:
     splits: Splits | TaggedSplits
     golden: dict[str, Any]
     calibration: list[str]
-    # Unlabelled in-domain texts for the agreement gate, and where they came from.
-    unlabelled: list[str]
-    unlabelled_source: str
+    # Unlabelled in-domain texts for the agreement budget and the expected accuracy drop, and where they came from.
+    unlabelled: InDomainTexts
     # The fp32 student's task metric on the test split.
     reference_score: float
     reference_cache: dict[str, list[np.ndarray]]
@@ -68,21 +68,26 @@ def prepare(student_dir: Path, profile: DeviceProfile, calibration: str | None) 
     picked = pick_golden_sentences(splits.test.tokens) if words else pick_golden_texts(splits.test.texts)
     golden = build_golden(picked, student_dir / "tokenizer.json", profile.sequence,
                           lambda ids, mask: reference_logits(model, ids, mask), words=words)
-    # The agreement gate's unlabelled inputs are texts; a token classifier's agreement is read on its words.
-    unlabelled, source = (([], "none (token classification: agreement on validation words)") if words else
-                          agreement_texts(student_dir, texts, set(splits.validation.texts + splits.test.texts)))
+    # The gates' unlabelled inputs are texts; a token classifier's agreement is read on its validation words.
+    if words:
+        unlabelled = InDomainTexts([], {}, ["a token classifier's agreement is read on its validation words"])
+    else:
+        unlabelled = in_domain_texts(student_dir, texts, calibration, set(splits.validation.texts + splits.test.texts))
     # The inputs every candidate is measured on, so the first measurement at the policy's own widths reuses
     # this fp32 pass instead of running the student again.
     items = scoring.items(splits.validation) + scoring.items(splits.test)
     labelled = scoring.encode(student_dir / "tokenizer.json", items, profile.sequence)
-    examples = labelled.examples + encode_examples(student_dir / "tokenizer.json", unlabelled, profile.sequence)
+    examples = labelled.examples + encode_examples(student_dir / "tokenizer.json", unlabelled.texts, profile.sequence)
     reference = _reference_outputs(model, examples)
     rows = labelled.rows(reference[:len(labelled.examples)])
     test_score = scoring.score(rows[len(splits.validation):], splits.test)[scoring.metric]
-    prepared = Prepared(student_dir, model, scoring, splits, golden, texts, unlabelled, source, test_score,
+    prepared = Prepared(student_dir, model, scoring, splits, golden, texts, unlabelled, test_score,
                         {_inputs_key(examples): reference})
     say(f"fp32 student: {scoring.metric} {test_score:.2%} on {len(splits.test)} test items; "
-        f"{len(texts)} calibration texts; agreement measured on {len(unlabelled)} texts of the {source}")
+        f"{len(texts)} calibration texts; the gates read {len(unlabelled.texts):,} unlabelled texts: "
+        f"{unlabelled.source}")
+    for note in unlabelled.notes:
+        say(note, "yellow")
     return prepared
 
 

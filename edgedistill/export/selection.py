@@ -1,10 +1,10 @@
 """Which recipe to keep among those within the profile's budgets (pure logic).
 
-The accuracy budget is judged on the validation split, the agreement budget on unlabelled in-domain texts;
-the test split is only reported. Among accepted candidates the ranking depends on where they were timed:
-on a host of the profile's own ISA, the fastest by p50 wins; on a host of another ISA the host's latency says
-nothing about the device (ORT's S8S8 is a slow path on x86 and the fast one on Arm dot-product cores), so a
-per-ISA precision preference decides instead (ISA_PRECISION_PREFERENCE).
+The accuracy budget is judged by check/drop_estimate.py on the validation split and unlabelled in-domain texts, the
+agreement budget on the unlabelled texts; the test split is only reported. Among accepted candidates the ranking
+depends on where they were timed: on a host of the profile's own ISA, the fastest by p50 wins; on a host of another
+ISA the host's latency says nothing about the device (ORT's S8S8 is a slow path on x86 and the fast one on Arm
+dot-product cores), so a per-ISA precision preference decides instead (ISA_PRECISION_PREFERENCE).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from edgedistill.check.drop_estimate import DropEstimate, GateDecision, decide
 from edgedistill.errors import UserError
 from edgedistill.profiles import Budgets, DeviceProfile, host_isa
 from edgedistill.targets.base import Recipe
@@ -39,6 +40,8 @@ class Candidate:
     error: str | None = None
     # Validation points the student lost before any recipe ran (vocabulary pruning), against the same budget.
     prior_drop_points: float = 0.0
+    # The expected accuracy drop on labelled and unlabelled texts; None where the task metric is not accuracy.
+    drop_estimate: DropEstimate | None = None
 
     @property
     def metric(self) -> str:
@@ -47,8 +50,9 @@ class Candidate:
 
     @property
     def drop_points(self) -> float:
-        """The drop of the task metric on the validation split below the fp32 student as the user gave it, which
-        decides: the recipe's own drop, plus what pruning its vocabulary cost first."""
+        """The drop of the task metric on the validation split below the fp32 student as the user gave it: the
+        recipe's own drop, plus what pruning its vocabulary cost first. It breaks latency ties, and it decides the
+        accuracy budget where the gate has no expected drop or the labels contradict it (check/drop_estimate.py)."""
         on_validation = self.metrics["validation"]
         return self.prior_drop_points + (on_validation[f"reference_{self.metric}"] - on_validation[self.metric]) * 100.0
 
@@ -67,20 +71,32 @@ class Candidate:
         return self.metrics["latency_ms"]["p90"]
 
 
-def exceeds_drop_budget(points: float, budgets: Budgets) -> bool:
-    """Whether a validation drop of `points` is over the accuracy budget (a drop exactly at it passes)."""
-    return points > budgets.max_accuracy_drop + _EPSILON
+@dataclass(frozen=True)
+class Verdict:
+    """A candidate judged against the budgets, once: selection ranks the accepted ones, the report gives the reasons."""
+
+    candidate: Candidate
+    # Why the candidate is out; None when it is within budget.
+    rejection: str | None
+    # The accuracy gate's decision and figures; None for a candidate that failed before it was measured.
+    gate: GateDecision | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.rejection is None
 
 
-def rejection_reason(candidate: Candidate, budgets: Budgets) -> str | None:
-    """Why `candidate` is out, or None when it is within budget."""
+def judge(candidate: Candidate, budgets: Budgets) -> Verdict:
+    """`candidate`'s verdict under `budgets`: the accuracy gate first, then agreement, latency and size."""
     if candidate.error is not None:
-        return f"failed: {candidate.error}"
-    if exceeds_drop_budget(candidate.drop_points, budgets):
-        pruned = (f" ({candidate.prior_drop_points:.2f} of them from vocabulary pruning)"
-                  if candidate.prior_drop_points > 0 else "")
-        return (f"validation {METRIC_NAMES[candidate.metric]} drop {candidate.drop_points:.2f} points{pruned} exceeds the "
-                f"budget of {budgets.max_accuracy_drop:g}")
+        return Verdict(candidate, f"failed: {candidate.error}")
+    gate = decide(candidate.drop_estimate, candidate.drop_points, budgets, candidate.prior_drop_points,
+                  candidate.metric)
+    return Verdict(candidate, gate.reason or _other_budgets_reason(candidate, budgets), gate)
+
+
+def _other_budgets_reason(candidate: Candidate, budgets: Budgets) -> str | None:
+    """Why a measured candidate within the accuracy budget is out on agreement, latency or size, or None."""
     agreed = candidate.unlabelled_agreement
     if budgets.min_agreement is not None and agreed is not None and agreed < budgets.min_agreement - _EPSILON:
         return (f"agrees with the fp32 student on {agreed:.1%} of {candidate.metrics['unlabelled']['examples']} "
@@ -90,24 +106,6 @@ def rejection_reason(candidate: Candidate, budgets: Budgets) -> str | None:
     if budgets.max_size_mb is not None and candidate.metrics["size_bytes"] / 1e6 > budgets.max_size_mb:
         return f"{candidate.metrics['size_bytes'] / 1e6:.2f} MB exceeds the size budget of {budgets.max_size_mb:g} MB"
     return None
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A candidate judged against the budgets, once: selection ranks the accepted ones, the report gives the reasons."""
-
-    candidate: Candidate
-    # Why the candidate is out; None when it is within budget.
-    rejection: str | None
-
-    @property
-    def accepted(self) -> bool:
-        return self.rejection is None
-
-
-def judge(candidate: Candidate, budgets: Budgets) -> Verdict:
-    """`candidate`'s verdict under `budgets`."""
-    return Verdict(candidate, rejection_reason(candidate, budgets))
 
 
 # Precisions in the order a device of each ISA runs them best, used when the host cannot time that device.

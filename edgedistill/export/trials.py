@@ -40,9 +40,11 @@ class Trial:
         """The trial as export_report.json lists it (selection later marks the kept one and why others lost)."""
         recipe, reason = self.candidate.recipe, self.verdict.rejection
         distribution = dataclasses.asdict(self.measurement.latency_distribution) if self.measurement else None
+        gate = self.verdict.gate
         return {"recipe": recipe.name, "precision": recipe.precision, "description": recipe.description,
                 "status": "rejected" if reason else "accepted", "reason": reason, "export_s": round(self.export_s, 3),
-                "metrics": self.candidate.metrics, "latency_distribution": distribution}
+                "metrics": self.candidate.metrics, "accuracy_gate": gate.record() if gate else None,
+                "latency_distribution": distribution}
 
 
 def run_trials(target: Target, profile: DeviceProfile, prepared: Prepared, inputs: ExportInputs,
@@ -73,21 +75,23 @@ def _try_recipe(target: Target, profile: DeviceProfile, prepared: Prepared, inpu
         export_s = time.perf_counter() - started
         measurement = measure_artifact(target, result.artifact, profile, prepared.student_dir / "tokenizer.json",
                                        prepared.scoring, prepared.splits.validation, prepared.splits.test,
-                                       prepared.unlabelled, prepared.reference_for)
+                                       prepared.unlabelled.texts, prepared.reference_for)
     except Exception as exc:  # a converter crash rejects this recipe; the others may still pass
         message = (str(exc).strip().splitlines() or [""])[0][:300]
         say(f"  failed: {type(exc).__name__}: {message}", "red")
         failed = Candidate(recipe, error=f"{type(exc).__name__}: {message}")
         return Trial(judge(failed, profile.budgets), time.perf_counter() - started)
     candidate = Candidate(recipe, measurement.metrics,
-                          prior_drop_points=prepared.pruning["validation_cost_points"] if prepared.pruning else 0.0)
+                          prior_drop_points=prepared.pruning["validation_cost_points"] if prepared.pruning else 0.0,
+                          drop_estimate=measurement.drop_estimate)
     verdict = judge(candidate, profile.budgets)
     m, metric = measurement.metrics, candidate.metric
     on_validation = m["validation"]
     interval = on_validation.get("accuracy_drop_ci95_points")
     spread = f", drop 95% CI [{interval[0]:.2f}, {interval[1]:.2f}] pt" if interval else ""
-    say(f"  validation {metric} {on_validation[metric]:.2%} (fp32 {on_validation[f'reference_{metric}']:.2%}{spread}), "
-        f"test {m[metric]:.2%} (fp32 {m[f'reference_{metric}']:.2%}), agreement {m['agreement']:.2%}, "
+    expected = f", {candidate.drop_estimate.summary()}" if candidate.drop_estimate else ""
+    say(f"  validation {metric} {on_validation[metric]:.2%} (fp32 {on_validation[f'reference_{metric}']:.2%}{spread})"
+        f"{expected}, test {m[metric]:.2%} (fp32 {m[f'reference_{metric}']:.2%}), agreement {m['agreement']:.2%}, "
         f"p50 {m['latency_ms']['p50']:.2f} ms, {m['size_bytes'] / 1e6:.2f} MB, export {export_s:.1f} s → "
         + (f"rejected: {verdict.rejection}" if verdict.rejection else "accepted"), "red" if verdict.rejection else None)
     return Trial(verdict, export_s, result, measurement)

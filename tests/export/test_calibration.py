@@ -7,7 +7,6 @@ from edgedistill.data import load_splits
 from edgedistill.data.tagged import load_tagged_splits
 from edgedistill.errors import UserError
 from edgedistill.export.calibration import (
-    agreement_texts,
     calibration_dir,
     calibration_texts,
     stratified_sample,
@@ -50,18 +49,3 @@ def test_shipped_set_by_name_and_a_user_file(tiny_student_dir, tmp_path):
 def test_unknown_set_lists_the_shipped_ones(tiny_student_dir):
     with pytest.raises(UserError, match="unknown calibration set 'nope'.*mr-polarity"):
         calibration_texts("nope", None)
-
-
-def test_agreement_texts_sample_the_transfer_set_and_skip_held_out_texts(tmp_path):
-    student = tmp_path / "student"
-    student.mkdir()
-    calibration = ["c1", "c2", "held"]
-    assert agreement_texts(student, calibration, {"held"}) == (["c1", "c2"], "calibration texts")
-    transfer = tmp_path / "transfer.txt"
-    transfer.write_text("".join(f"review sentence {i}\n" for i in range(500)) + "held\n")
-    (student / "distill.json").write_text(json.dumps({"transfer": str(transfer)}))
-    texts, source = agreement_texts(student, calibration, {"held", "review sentence 0"}, limit=100)
-    assert source == f"transfer set {transfer}" and len(texts) == 100 == len(set(texts))
-    assert not {"held", "review sentence 0"} & set(texts) and set(texts) <= {f"review sentence {i}" for i in range(500)}
-    assert agreement_texts(student, calibration, {"held"}, limit=100)[0] == agreement_texts(
-        student, calibration, {"held"}, limit=100)[0]  # seeded

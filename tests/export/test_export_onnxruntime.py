@@ -11,6 +11,7 @@ import edgedistill.targets.onnxruntime as ort_backend
 from edgedistill.bundle import writer
 from edgedistill.bundle.reader import open_bundle
 from edgedistill.check.checker import check_bundle
+from edgedistill.check.drop_estimate import TEMPERATURE_RANGE
 from edgedistill.cli import main
 from edgedistill.errors import UserError
 from edgedistill.export.pipeline import REPORT_FILE, ExportRequest, run_export
@@ -130,6 +131,30 @@ def test_accuracy_gate_rejects_a_recipe_that_breaks_accuracy(tiny_student_dir, h
     assert inverted["metrics"]["accuracy"] < 0.2 and inverted["metrics"]["agreement"] < 0.2
     assert candidates["int8-qdq-all-ops"]["status"] == "rejected"  # by accuracy or by the impossible p90 budget
     assert [p.name for p in out.iterdir()] == [REPORT_FILE]
+
+
+def test_the_expected_drop_keeps_a_harmless_int8_recipe_on_a_tiny_validation_split(tiny_student_dir, tmp_path):
+    """40 validation texts put one flip at 2.5 points, over a 1-point budget; the gate also reads the unlabelled
+    calibration texts and decides on its interval, recorded per candidate."""
+    strict = write_profile(tmp_path / "strict.toml", 'policy = "fixed"\nmax_length = 64\nbuckets = [64]', ["int8"],
+                           max_accuracy_drop=1.0)
+    recipe = ort_backend.TARGET.recipe("int8-dynamic", load_profile(str(strict)))
+    run_export(ExportRequest(tiny_student_dir, str(strict), tmp_path / "out", recipes=[recipe]))
+    report = json.loads((tmp_path / "out" / REPORT_FILE).read_text())
+    unlabelled = report["agreement_texts"]
+    assert unlabelled["offered"] == {"calibration texts": unlabelled["texts"]} and unlabelled["notes"] == []
+    outcome = report["runtimes"]["onnxruntime"]
+    entry, = outcome["candidates"]
+    gate, on_validation = entry["accuracy_gate"], entry["metrics"]["validation"]
+    assert outcome["kept"] == "int8-dynamic" and entry["status"] == "kept"
+    assert (gate["decision"], gate["rule"], gate["texts_needed"]) == ("accept", "expected-drop", None)
+    assert gate["labelled_texts"] == on_validation["examples"] == 40 and gate["unlabelled_texts"] == unlabelled["texts"]
+    flipped_unlabelled = round((1 - entry["metrics"]["unlabelled"]["agreement"]) * gate["unlabelled_texts"])
+    assert gate["disagreements"] == round((1 - on_validation["agreement"]) * 40) + flipped_unlabelled
+    low, high = gate["ci95_points"]
+    assert 0.0 <= low <= gate["expected_drop_points"] <= high <= 1.0
+    assert TEMPERATURE_RANGE[0] <= gate["temperature"] <= TEMPERATURE_RANGE[1] and 0 <= gate["ece_after"] <= 1
+    assert gate["labelled_ci95_points"] == on_validation["accuracy_drop_ci95_points"]
 
 
 def test_failure_while_writing_leaves_no_half_written_bundle(tiny_student_dir, host_profile, tmp_path, monkeypatch):

@@ -1,5 +1,8 @@
+import dataclasses
+
 import pytest
 
+from edgedistill.check.drop_estimate import DropEstimate
 from edgedistill.errors import UserError
 from edgedistill.export.selection import (
     Candidate,
@@ -8,7 +11,6 @@ from edgedistill.export.selection import (
     ranked_below_reason,
     ranking_for,
     judge,
-    rejection_reason,
     select_recipe,
 )
 from edgedistill.profiles import Budgets, read_profile
@@ -39,13 +41,13 @@ def test_latency_budget_rejects_slow_candidates():
     candidates = [candidate("fp32", 0.90, 3.0, p90=4.0), candidate("int8", 0.85, 1.0, p90=1.5)]
     budgets = Budgets(max_accuracy_drop=1.0, p90_latency_ms=5.0)
     assert select(candidates, budgets).recipe.name == "fp32"
-    assert "p90" in rejection_reason(candidates[0], Budgets(max_accuracy_drop=1.0, p90_latency_ms=3.5))
+    assert "p90" in judge(candidates[0], Budgets(max_accuracy_drop=1.0, p90_latency_ms=3.5)).rejection
 
 
 def test_drop_exactly_at_budget_is_accepted_despite_float_error():
     # 0.91 - 0.90 is 1.0000000000000009 points in binary floating point.
-    assert rejection_reason(candidate("int8", 0.90, 1.0, reference=0.91), Budgets(max_accuracy_drop=1.0)) is None
-    assert rejection_reason(candidate("int8", 0.8999, 1.0, reference=0.91), Budgets(max_accuracy_drop=1.0)) is not None
+    assert judge(candidate("int8", 0.90, 1.0, reference=0.91), Budgets(max_accuracy_drop=1.0)).rejection is None
+    assert judge(candidate("int8", 0.8999, 1.0, reference=0.91), Budgets(max_accuracy_drop=1.0)).rejection is not None
 
 
 def test_tie_on_p50_keeps_the_earlier_recipe():
@@ -91,10 +93,10 @@ def test_each_losers_reason_names_the_rule_that_beat_it():
 def test_what_vocabulary_pruning_cost_first_counts_against_the_same_budget():
     budgets = Budgets(max_accuracy_drop=1.0)
     alone = candidate("int8-dynamic", 0.895, 1.0)  # 0.5 points below the pruned student
-    assert rejection_reason(alone, budgets) is None
+    assert judge(alone, budgets).rejection is None
     after_pruning = Candidate(alone.recipe, alone.metrics, prior_drop_points=0.75)
     assert after_pruning.drop_points == pytest.approx(1.25)
-    assert rejection_reason(after_pruning, budgets) == (
+    assert judge(after_pruning, budgets).rejection == (
         "validation accuracy drop 1.25 points (0.75 of them from vocabulary pruning) exceeds the budget of 1")
 
 
@@ -114,21 +116,42 @@ def test_all_failed_lists_every_error():
 
 def test_the_validation_split_decides_and_the_test_split_does_not():
     within_on_validation = candidate("int8", 0.895, 1.0, test_accuracy=0.70)
-    assert rejection_reason(within_on_validation, Budgets(max_accuracy_drop=1.0)) is None
+    assert judge(within_on_validation, Budgets(max_accuracy_drop=1.0)).rejection is None
     beyond_on_validation = candidate("int8", 0.85, 1.0, test_accuracy=0.90)
-    assert rejection_reason(beyond_on_validation, Budgets(max_accuracy_drop=1.0)).startswith("validation accuracy drop 5.00")
+    assert judge(beyond_on_validation, Budgets(max_accuracy_drop=1.0)).rejection.startswith("validation accuracy drop 5.00")
+
+
+def estimate(expected: float, per_text_sd: float, labelled: int = 60, unlabelled: int = 412) -> DropEstimate:
+    """An expected drop over 60 labelled + 412 unlabelled texts whose 95% interval follows from its per-text spread."""
+    return DropEstimate(labelled, unlabelled, disagreements=11, temperature=1.2, ece_before=0.06, ece_after=0.03,
+                        expected_drop_points=expected, per_text_sd_points=per_text_sd, labelled_drop_points=3.33,
+                        labelled_ci95_points=(0.0, 8.33))
+
+
+def test_where_there_is_an_expected_drop_its_interval_decides_once():
+    """Issue 22: two texts flipped against int8 on 60 (3.33 validation points), 0.25 expected points on 472 texts."""
+    budgets = Budgets(max_accuracy_drop=1.0)
+    flipped_two = candidate("int8-dynamic", 0.90 - 2 / 60, 1.0)
+    assert judge(flipped_two, budgets).rejection.startswith("validation accuracy drop 3.33 points")
+    verdict = judge(dataclasses.replace(flipped_two, drop_estimate=estimate(0.25, 1.6)), budgets)
+    assert verdict.accepted and (verdict.gate.decision, verdict.gate.rule) == ("accept", "expected-drop")
+    assert verdict.gate.record()["expected_drop_points"] == 0.25 and verdict.gate.record()["temperature"] == 1.2
+    undecided = judge(dataclasses.replace(flipped_two, drop_estimate=estimate(0.8, 6.0)), budgets)
+    assert not undecided.accepted and undecided.gate.decision == "undecided"
+    assert undecided.rejection.startswith("undecided on 60 labelled + 412 unlabelled texts (expected drop 0.80 ± 0.54 "
+                                          "points, budget 1): give --calibration with >= ")
 
 
 def test_agreement_on_unlabelled_texts_gates_where_it_was_measured():
     budgets = Budgets(max_accuracy_drop=1.0, min_agreement=0.9)
     collapsed_but_lucky = candidate("int8-qdq", 0.90, 1.0, agreement=0.53)
-    assert rejection_reason(collapsed_but_lucky, budgets) == (
+    assert judge(collapsed_but_lucky, budgets).rejection == (
         "agrees with the fp32 student on 53.0% of 200 unlabelled texts, under the budget of 90%")
     faithful = candidate("int8-dynamic", 0.895, 2.0, agreement=0.945)
     assert select([collapsed_but_lucky, faithful], budgets).recipe.name == "int8-dynamic"
-    assert rejection_reason(candidate("int8", 0.90, 1.0, agreement=0.9), budgets) is None  # at the budget
-    assert rejection_reason(candidate("int8", 0.90, 1.0), budgets) is None  # nothing unlabelled to measure on
-    assert rejection_reason(collapsed_but_lucky, Budgets(max_accuracy_drop=1.0)) is None  # no agreement budget
+    assert judge(candidate("int8", 0.90, 1.0, agreement=0.9), budgets).rejection is None  # at the budget
+    assert judge(candidate("int8", 0.90, 1.0), budgets).rejection is None  # nothing unlabelled to measure on
+    assert judge(collapsed_but_lucky, Budgets(max_accuracy_drop=1.0)).rejection is None  # no agreement budget
 
 
 @pytest.mark.parametrize("value", [-0.1, 1.5, True, "high"])
@@ -191,7 +214,7 @@ def test_size_budget_keeps_the_fastest_artifact_that_fits():
     int4 = _sized(Candidate(Recipe("int4-weights", "int4", "4-bit"), dict(candidate("x", 0.895, 1.4).metrics)), 7_100_000)
     budgets = Budgets(max_accuracy_drop=1.0, max_size_mb=8.0)
     assert select([int8, int4], budgets).recipe.name == "int4-weights"
-    assert rejection_reason(int8, budgets) == "11.70 MB exceeds the size budget of 8 MB"
+    assert judge(int8, budgets).rejection == "11.70 MB exceeds the size budget of 8 MB"
     assert select([int8, int4], Budgets(max_accuracy_drop=1.0)).recipe.name == "int8-dynamic"
 
 
