@@ -122,6 +122,8 @@ def main() -> None:
     parser.add_argument("--rows", default=",".join(ROW_ORDER), help="comma-separated row names")
     parser.add_argument("--seeds", default="13,14,15", help="comma-separated training seeds")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--rerun", action="store_true",
+                        help="run the given seeds again even when recorded (e.g. to record their test predictions)")
     parser.add_argument("--transfer-limit", type=int, default=None,
                         help="sample this many transfer texts (default: all 47k); recorded as a row of its own")
     args = parser.parse_args()
@@ -137,7 +139,7 @@ def main() -> None:
         row = results["rows"].setdefault(name, {"description": description, "runs": {}})
         row.update(description=description, config=settings)
         for seed in [int(s) for s in args.seeds.split(",")]:
-            if str(seed) in row["runs"]:
+            if str(seed) in row["runs"] and not args.rerun:
                 continue
             out = WORK / f"{name}-seed{seed}"
             if name == "minilm-plain":
@@ -249,12 +251,18 @@ def ensure_teacher(results: dict, path: Path) -> Path:
         from edgedistill.distill.teach import run_teach
 
         run_teach(TeachConfig(data=DATA, out=out, seed=KEPT_SEED, **TEACHER))
+    from edgedistill.distill.teacher_cache import model_key
+
     metrics = read_json(out / "metrics.json")
-    results["teacher"] = {"config": TEACHER, "accuracy": metrics["teacher"]["accuracy"],
-                          "macro_f1": metrics["teacher"]["macro_f1"], "params": metrics["teacher"]["params"],
-                          "best_epoch": metrics["best_epoch"], "history": metrics["history"],
-                          "wall_seconds": round(metrics["wall_seconds"], 1),
-                          "device": metrics.get("timings", {}).get("device")}
+    teacher = {"config": TEACHER, "accuracy": metrics["teacher"]["accuracy"],
+               "macro_f1": metrics["teacher"]["macro_f1"], "params": metrics["teacher"]["params"],
+               "best_epoch": metrics["best_epoch"], "history": metrics["history"],
+               "wall_seconds": round(metrics["wall_seconds"], 1),
+               "device": metrics.get("timings", {}).get("device"), "model_key": model_key(out)}
+    if results.get("teacher", {}).get("model_key") != teacher["model_key"] and "teacher" in results:
+        # A retrained teacher (a fresh machine) differs in its last digits; rows name the teacher they ran under.
+        results.setdefault("previous_teachers", []).append(results["teacher"])
+    results["teacher"] = teacher
     save(results, path)
     return out
 
@@ -322,9 +330,11 @@ def plain_finetune(seed: int, settings: dict) -> dict:
 
 
 def distill_once(teacher: Path, out: Path, seed: int, settings: dict) -> dict:
+    from edgedistill.distill.teacher_cache import model_key
     from edgedistill.distill.trainer import run_distill
 
-    config = dataclasses.replace(DistillConfig(data=DATA, teacher=teacher, out=out, seed=seed), **settings)
+    # resume: a run killed mid-schedule goes on from its last evaluation's checkpoint (a fresh start without one).
+    config = dataclasses.replace(DistillConfig(data=DATA, teacher=teacher, out=out, seed=seed, resume=True), **settings)
     metrics = run_distill(config)
     return {"accuracy": metrics["student"]["accuracy"], "macro_f1": metrics["student"]["macro_f1"],
             "agreement": metrics["agreement"], "params": metrics["student"]["params"],
@@ -335,7 +345,7 @@ def distill_once(teacher: Path, out: Path, seed: int, settings: dict) -> dict:
             "labelling_minutes": round(metrics["timings"]["teacher_logits_seconds"] / 60, 2),
             "training_minutes": round(metrics["timings"]["train_seconds"] / 60, 2),
             "test_correct": test_correct(out), "wall_seconds": round(metrics["wall_seconds"], 1),
-            "device": metrics["timings"].get("device")}
+            "device": metrics["timings"].get("device"), "teacher_model_key": model_key(teacher)}
 
 
 def test_correct(model_dir: Path) -> str:
