@@ -263,7 +263,11 @@ def overlap_cases() -> Iterator[Case]:
         yield Case(f"overlaps/{flag} {what}/{argv[0]}", "overlaps", argv, damage or (lambda ws: None))
     # A report only adds index.html, and reads only export reports: its own folder inside the run is where run puts it.
     yield Case("overlaps/--out lies inside the run folder/report", "overlaps", _replace(REPORT, "--out", f"{RUN}/report"),
-               expect="ok")
+               expect="ok", allowed=(f"{RUN}/report/index.html",), verify=_report_written)
+
+
+def _report_written(workspace: Path, stdout: str) -> str | None:
+    return None if f"wrote {RUN}/report/index.html" in stdout else f"no report written: {stdout!r}"
 
 
 # ---------------------------------------------------------------- a user's files beside the registry's scratch
