@@ -41,6 +41,7 @@ from environment import describe_environment  # noqa: E402
 from edgedistill.check.latency import elapsed_ms, summarize, time_steady_state  # noqa: E402
 from edgedistill.check.memory import PeakMemory  # noqa: E402
 from edgedistill.check.runner import load_session  # noqa: E402
+from edgedistill.errors import first_line  # noqa: E402
 from edgedistill.jsonio import read_json, write_json  # noqa: E402
 from edgedistill.targets.registry import get_target  # noqa: E402
 from edgedistill.text.encode import TextEncoder  # noqa: E402
@@ -460,7 +461,7 @@ def check(value: float | None, relation: str, limit: float) -> dict[str, Any]:
 
 
 def one_line(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:300]}"
+    return f"{type(exc).__name__}: {first_line(exc)}"
 
 
 def last_line(text: str) -> str:

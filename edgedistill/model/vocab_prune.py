@@ -23,7 +23,7 @@ from edgedistill.data.tagged import (
     load_tagged_splits,
     load_transfer_sentences,
 )
-from edgedistill.errors import UserError
+from edgedistill.errors import UserError, first_line
 from edgedistill.fsutil import atomic_output_dir, named_path, require_apart, require_replaceable
 from edgedistill.jsonio import read_json, write_json
 from edgedistill.metrics import accuracy
@@ -154,8 +154,7 @@ def _slice_embeddings(source: Path, destination: Path, keep: list[int]) -> int:
     try:
         tensors = load_file(str(source))
     except Exception as exc:  # safetensors raises its own error types for truncated or garbled files
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        raise UserError(f"cannot read the weights in {source}: {first_line}") from None
+        raise UserError(f"cannot read the weights in {source}: {first_line(exc)}") from None
     names = [name for name in tensors if name.endswith(_EMBEDDING_SUFFIX)]
     if len(names) != 1:
         raise UserError(f"{source}: expected one word-embedding table (*{_EMBEDDING_SUFFIX}), found {len(names)}")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgedistill.errors import UserError
+from edgedistill.errors import UserError, first_line
 from edgedistill.profiles import SequencePolicy
 
 FIXED_LENGTH_METHOD = "fixed_length"
@@ -73,8 +73,8 @@ class ExecuTorchSession:
                 forward = program.load_method(FORWARD_METHOD)
                 self._methods = {int(forward.metadata.input_tensor_meta(0).sizes()[1]): forward}
         except (RuntimeError, KeyError, ValueError) as exc:
-            reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-            raise UserError(f"{artifact} is not a loadable ExecuTorch program ({reason}); re-run export") from None
+            raise UserError(f"{artifact} is not a loadable ExecuTorch program ({first_line(exc)}); "
+                            "re-run export") from None
         fixed = program.load_method(FIXED_LENGTH_METHOD).execute([])[0] if FIXED_LENGTH_METHOD in program.method_names else 0
         self.fixed_length: int | None = int(fixed) or None
         # One method per bucket, or one static `forward`, runs the widths it was built for; a dynamic

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgedistill.errors import UserError
+from edgedistill.errors import UserError, first_line
 from edgedistill.profiles import SequencePolicy
 
 INPUT_NAMES = ("input_ids", "attention_mask")
@@ -53,8 +53,7 @@ class TFLiteSession:
             interpreter = interpreter_class()(model_path=str(artifact), num_threads=threads)
             interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            reason = (str(exc).strip().splitlines() or ["unreadable"])[0][:120]
-            raise UserError(f"{artifact} is not a valid TFLite model ({reason}); re-run export") from None
+            raise UserError(f"{artifact} is not a valid TFLite model ({first_line(exc)}); re-run export") from None
         signatures = interpreter.get_signature_list()
         runners = ([_signature_runner(interpreter, key, artifact) for key in signatures] if len(signatures) > 1
                    else [_default_runner(interpreter, artifact)])
