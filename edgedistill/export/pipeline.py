@@ -28,7 +28,6 @@ from edgedistill.export.selection import (
     Candidate,
     NoRecipePassed,
     Ranking,
-    exceeds_drop_budget,
     ranked_below_reason,
     ranking_for,
     select_recipe,
@@ -38,7 +37,7 @@ from edgedistill.export.trials import Trial, run_trials
 from edgedistill.fsutil import check_name, inside, require_apart, require_directory_path
 from edgedistill.jsonio import jsonable, write_json
 from edgedistill.modeldir import require_model_dir
-from edgedistill.profiles import DeviceProfile, host_isa
+from edgedistill.profiles import DeviceProfile, exceeds_drop_budget, host_isa
 from edgedistill.targets.base import ExportInputs, Recipe, Target
 from edgedistill.targets.registry import get_target, load_profile, with_converter
 from edgedistill.tasks.kinds import METRIC_NAMES

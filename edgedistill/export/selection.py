@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgedistill.errors import UserError
-from edgedistill.profiles import Budgets, DeviceProfile, host_isa
+from edgedistill.metrics import drop_points
+from edgedistill.profiles import Budgets, DeviceProfile, exceeds_drop_budget, host_isa
 from edgedistill.targets.base import Recipe
 from edgedistill.tasks.kinds import METRIC_NAMES
 
@@ -50,7 +51,7 @@ class Candidate:
         """The drop of the task metric on the validation split below the fp32 student as the user gave it, which
         decides: the recipe's own drop, plus what pruning its vocabulary cost first."""
         on_validation = self.metrics["validation"]
-        return self.prior_drop_points + (on_validation[f"reference_{self.metric}"] - on_validation[self.metric]) * 100.0
+        return self.prior_drop_points + drop_points(on_validation[self.metric], on_validation[f"reference_{self.metric}"])
 
     @property
     def unlabelled_agreement(self) -> float | None:
@@ -65,11 +66,6 @@ class Candidate:
     @property
     def p90_ms(self) -> float:
         return self.metrics["latency_ms"]["p90"]
-
-
-def exceeds_drop_budget(points: float, budgets: Budgets) -> bool:
-    """Whether a validation drop of `points` is over the accuracy budget (a drop exactly at it passes)."""
-    return points > budgets.max_accuracy_drop + _EPSILON
 
 
 def rejection_reason(candidate: Candidate, budgets: Budgets) -> str | None:

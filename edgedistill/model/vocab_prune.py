@@ -26,7 +26,7 @@ from edgedistill.data.tagged import (
 from edgedistill.errors import UserError, first_line
 from edgedistill.fsutil import atomic_output_dir, named_path, require_apart, require_replaceable
 from edgedistill.jsonio import read_json, write_json
-from edgedistill.metrics import accuracy
+from edgedistill.metrics import accuracy, drop_points
 from edgedistill.model.classifiers import classifier_task
 from edgedistill.modeldir import (
     METRICS_FILE,
@@ -101,7 +101,7 @@ def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True, min_
             report[f"{name}_{metric}_after"] = task.score(scratch, split, max_length)
         # What export counts against the budget: the validation points pruning cost (0 when it cost nothing).
         report["validation_cost_points"] = max(
-            0.0, (report[f"validation_{metric}_before"] - report[f"validation_{metric}_after"]) * 100.0)
+            0.0, drop_points(report[f"validation_{metric}_after"], report[f"validation_{metric}_before"]))
         metrics = read_json(student_dir / METRICS_FILE, "metrics")
         write_json(scratch / METRICS_FILE, {**metrics, "vocab_prune": report})
     return report
