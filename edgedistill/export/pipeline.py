@@ -22,7 +22,7 @@ from edgedistill.check.device_results import DeviceLatencies, device_latencies
 from edgedistill.errors import UserError
 from edgedistill.export.manifest import bundle_manifest
 from edgedistill.export.model_card import CardText, load_card_text
-from edgedistill.export.progress import say
+from edgedistill.progress import say
 from edgedistill.export.reference import Prepared, prepare
 from edgedistill.export.selection import (
     Candidate,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from edgedistill.bundle.manifest import MANIFEST_FILE, parse_manifest
-from edgedistill.export.progress import say
+from edgedistill.progress import say
 from edgedistill.jsonio import write_json
 from edgedistill.profiles import DeviceProfile, host_isa
 from edgedistill.targets.base import Target

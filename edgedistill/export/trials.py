@@ -16,7 +16,7 @@ import numpy as np
 
 from edgedistill.errors import first_line
 from edgedistill.export.measure import Measurement, measure_artifact
-from edgedistill.export.progress import say
+from edgedistill.progress import say
 from edgedistill.export.reference import Prepared
 from edgedistill.export.selection import Candidate, Verdict, judge
 from edgedistill.modeldir import DISTILL_FILE, read_distill_record
