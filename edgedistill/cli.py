@@ -327,7 +327,7 @@ def check(
     as_json: JsonFlag = False,
 ) -> None:
     """Re-measure a bundle in its runtime: accuracy, parity at several lengths, budgets."""
-    from edgedistill.check.checker import check_bundle
+    from edgedistill.check.dispatch import check_bundle
     from edgedistill.tables import print_check
 
     if trust:

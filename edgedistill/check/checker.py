@@ -40,21 +40,6 @@ class BundleRun:
     row_labels: list[int]
 
 
-def check_bundle(bundle: Path, data: str | None = None, text_column: str = "text", label_column: str = "label",
-                 arch: str | None = None, cpu: str | None = None) -> dict[str, Any]:
-    """Verify, load and measure a bundle; `passed` is False when any gate fails.
-
-    `arch` other than this host's runs the check on that ISA (arm64: under qemu as `cpu`, else the CPU model
-    of the bundle's profile) and compares its logits with this host's."""
-    if arch is None or arch == host_isa():
-        return run_check(bundle, data, text_column, label_column).report
-    if arch != "arm64":
-        raise UserError(f"--arch {arch}: this host ({host_isa()}) can check arm64 bundles under emulation only")
-    from edgedistill.check.emulated import check_on_arm64
-
-    return check_on_arm64(bundle, data, text_column, label_column, cpu)
-
-
 def run_check(bundle: Path, data: str | None = None, text_column: str = "text", label_column: str = "label") -> BundleRun:
     """The check on this machine, with its rows."""
     opened = open_bundle(bundle)

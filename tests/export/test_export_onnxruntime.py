@@ -10,7 +10,7 @@ from onnx import helper
 import edgedistill.targets.onnxruntime as ort_backend
 from edgedistill.bundle import writer
 from edgedistill.bundle.reader import open_bundle
-from edgedistill.check.checker import check_bundle
+from edgedistill.check.dispatch import check_bundle
 from edgedistill.cli import main
 from edgedistill.errors import UserError
 from edgedistill.export.pipeline import REPORT_FILE, ExportRequest, run_export

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from edgedistill.bundle.reader import open_bundle
-from edgedistill.check.checker import check_bundle
+from edgedistill.check.dispatch import check_bundle
 from edgedistill.cli import main
 from edgedistill.run.ledger import Ledger
 from edgedistill.run.recipe import load_recipe
