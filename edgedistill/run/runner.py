@@ -11,28 +11,30 @@ import time
 from pathlib import Path
 
 from edgedistill.errors import UserError
-from edgedistill.fsutil import refuse_links_below
+from edgedistill.fsutil import inside, refuse_links_below
 from edgedistill.progress import say
 from edgedistill.report.writer import PAGE_FILE
 from edgedistill.run.ledger import Ledger, stage_key
 from edgedistill.run.recipe import Recipe
 from edgedistill.run.stages import REPORT_DIR, Stage, plan
+from edgedistill.third_party import LOG_FILE, to_log
 
 
 def resume_command(recipe: Recipe) -> str:
     return f"edgedistill run {shlex.quote(recipe.source)} --out {shlex.quote(str(recipe.out))}"
 
 
-def run_recipe(recipe: Recipe) -> dict[str, str]:
+def run_recipe(recipe: Recipe, verbose: bool = False) -> dict[str, str]:
     """Run or skip every stage; returns each stage's outcome ("ran" or "skipped") by name.
 
     What could refuse the run is checked before its first write: the recipe (`load_recipe`: names, and a run
     folder that overlaps an input), the plan (every profile), and a link anywhere below the run folder (a root
-    the user named, itself followed if it is a link)."""
+    the user named, itself followed if it is a link). The libraries' warnings go to RUN/warnings.log, and with
+    `verbose` to the screen as well."""
     stages = plan(recipe)
     refuse_links_below(recipe.out)
     ledger = Ledger(recipe.out)
-    with ledger.hold():
+    with ledger.hold(), to_log(inside(recipe.out, LOG_FILE), verbose):
         return _run_stages(recipe, stages, ledger)
 
 

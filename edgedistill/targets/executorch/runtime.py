@@ -13,6 +13,7 @@ import numpy as np
 
 from edgedistill.errors import UserError, first_line
 from edgedistill.profiles import SequencePolicy
+from edgedistill.third_party import native_stderr
 
 FIXED_LENGTH_METHOD = "fixed_length"
 FORWARD_METHOD = "forward"
@@ -42,8 +43,10 @@ def set_threads(threads: int) -> None:
     if threads < 1:
         raise UserError(f"threads must be at least 1 (got {threads})")
     portable_lib = runtime_module()
-    if portable_lib._threadpool_get_thread_count() != threads:
-        portable_lib._unsafe_reset_threadpool(threads)
+    # The pool's native code prints its CPU probing and "Resetting threadpool to N threads" on fd 2 itself.
+    with native_stderr("executorch"):
+        if portable_lib._threadpool_get_thread_count() != threads:
+            portable_lib._unsafe_reset_threadpool(threads)
 
 
 class ExecuTorchSession:
