@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from environment import describe_environment  # noqa: E402
 
-from edgedistill.check.checker import check_bundle  # noqa: E402
+from edgedistill.check.dispatch import check_bundle  # noqa: E402
 from edgedistill.data.splits import load_splits  # noqa: E402
 from edgedistill.export.pipeline import ExportRequest, run_export  # noqa: E402
 from edgedistill.jsonio import read_json, write_json  # noqa: E402

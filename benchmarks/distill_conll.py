@@ -40,6 +40,7 @@ from environment import describe_environment  # noqa: E402
 from edgedistill.data import DataSpec  # noqa: E402
 from edgedistill.distill.config import DistillConfig, TeachConfig  # noqa: E402
 from edgedistill.jsonio import read_json, write_json  # noqa: E402
+from edgedistill.metrics import drop_points  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "distill_conll.json"
@@ -137,7 +138,7 @@ def export_bundles(results: dict, path: Path, prune: bool = False) -> None:
     pruning = None
     if prune:
         # Pruned by hand, so that its bundles are measured even where `export --prune-vocab` refuses the cost.
-        from edgedistill.check.drop_estimate import exceeds_drop_budget
+        from edgedistill.profiles import exceeds_drop_budget
         from edgedistill.model.vocab_prune import prune_student
         from edgedistill.targets.registry import load_profile
 
@@ -157,7 +158,7 @@ def export_bundles(results: dict, path: Path, prune: bool = False) -> None:
         timed = bench_bundle(Path(outcome["bundle"]), BenchSettings(length=BENCH_LENGTH, threads=1))
         bundles[runtime] = {"recipe": kept["recipe"], "precision": kept["precision"], **f1_figures(metrics),
                             "fp32_entity_f1": metrics["reference_entity_f1"],
-                            "f1_drop_points": (metrics["reference_entity_f1"] - metrics["entity_f1"]) * 100,
+                            "f1_drop_points": drop_points(metrics["entity_f1"], metrics["reference_entity_f1"]),
                             "size_bytes": metrics["size_bytes"], "p50_ms_at_64": timed["latency_ms"]["p50"],
                             "threads": 1}
     results[key] = {"profile": PROFILE, "student": str(student), "bench_length": BENCH_LENGTH, "runtimes": bundles,

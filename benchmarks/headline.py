@@ -36,6 +36,7 @@ from environment import describe_environment
 
 from edgedistill.check.latency import summarize
 from edgedistill.data.splits import load_splits
+from edgedistill.errors import first_line
 from edgedistill.jsonio import read_json, write_json
 from edgedistill.modeldir import read_data_spec, read_labels
 
@@ -287,7 +288,7 @@ def origin_of(name: str) -> str:
 
 
 def one_line(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:300]}"
+    return f"{type(exc).__name__}: {first_line(exc)}"
 
 
 def say(text: str) -> None:

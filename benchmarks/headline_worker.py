@@ -28,6 +28,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from edgedistill.check.latency import elapsed_ms
 from edgedistill.check.runner import load_session
+from edgedistill.errors import first_line
 from edgedistill.targets.registry import get_target
 from edgedistill.text.encode import TextEncoder
 
@@ -168,7 +169,7 @@ class Worker:
                 for _ in range(WARMUP_CALLS):
                     session.run(*inputs)
             except Exception as exc:  # one broken artifact must not cost the others
-                self.errors[row["name"]] = f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:300]}"
+                self.errors[row["name"]] = f"{type(exc).__name__}: {first_line(exc)}"
                 continue
             self.sessions[row["name"]], self.inputs[row["name"]] = session, inputs
             self.tokenizers[row["name"]] = tokenizer

@@ -28,6 +28,7 @@ from edgedistill.check.latency import elapsed_ms, summarize  # noqa: E402
 from edgedistill.check.runner import load_session  # noqa: E402
 from edgedistill.export.pipeline import ExportRequest, run_export  # noqa: E402
 from edgedistill.jsonio import read_json, write_json  # noqa: E402
+from edgedistill.metrics import drop_points  # noqa: E402
 from edgedistill.targets.registry import load_profile  # noqa: E402
 from edgedistill.targets.registry import get_target  # noqa: E402
 from edgedistill.text.encode import TextEncoder  # noqa: E402
@@ -126,7 +127,7 @@ def describe(bundle: Path, samples: list[float]) -> dict:
     return {"bundle": str(bundle.relative_to(ROOT)) if bundle.is_relative_to(ROOT) else str(bundle),
             "runtime": manifest["runtime"], "recipe": manifest["quantization"]["recipe"], "precision": manifest["precision"],
             "accuracy": metrics["accuracy"], "fp32_accuracy": metrics["reference_accuracy"],
-            "accuracy_drop_points": (metrics["reference_accuracy"] - metrics["accuracy"]) * 100,
+            "accuracy_drop_points": drop_points(metrics["accuracy"], metrics["reference_accuracy"]),
             "size_bytes": model.stat().st_size, "p50_ms": latency["p50"], "p90_ms": latency["p90"]}
 
 

@@ -41,7 +41,9 @@ from environment import describe_environment  # noqa: E402
 from edgedistill.check.latency import elapsed_ms, summarize, time_steady_state  # noqa: E402
 from edgedistill.check.memory import PeakMemory  # noqa: E402
 from edgedistill.check.runner import load_session  # noqa: E402
+from edgedistill.errors import first_line  # noqa: E402
 from edgedistill.jsonio import read_json, write_json  # noqa: E402
+from edgedistill.metrics import drop_points  # noqa: E402
 from edgedistill.targets.registry import get_target  # noqa: E402
 from edgedistill.text.encode import TextEncoder  # noqa: E402
 
@@ -313,7 +315,7 @@ class Benchmark:
         finally:
             torch.set_num_threads(threads)
         metrics = measurement.metrics
-        drop = (metrics["reference_accuracy"] - metrics["accuracy"]) * 100
+        drop = drop_points(metrics["accuracy"], metrics["reference_accuracy"])
         self.say(f"  accuracy {metrics['accuracy']:.4f} (drop {drop:+.2f} pt), agreement {metrics['agreement']:.4f}, "
                  f"max |Δlogit| {metrics['max_abs_logit_diff']:.2e}, {metrics['size_bytes'] / 1e6:.2f} MB")
         return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
@@ -460,7 +462,7 @@ def check(value: float | None, relation: str, limit: float) -> dict[str, Any]:
 
 
 def one_line(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0][:300]}"
+    return f"{type(exc).__name__}: {first_line(exc)}"
 
 
 def last_line(text: str) -> str:

@@ -29,6 +29,7 @@ from edgedistill.bundle.reader import open_bundle  # noqa: E402
 from edgedistill.errors import UserError  # noqa: E402
 from edgedistill.export.pipeline import ExportRequest, run_export  # noqa: E402
 from edgedistill.jsonio import read_json, write_json  # noqa: E402
+from edgedistill.metrics import drop_points  # noqa: E402
 from edgedistill.targets.registry import get_target, load_profile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,10 +82,10 @@ def main() -> None:
 
     def within(row: dict) -> bool:
         """Within the goal's drop of the unpruned fp32 student on test, and on validation where measured."""
-        test_ok = (unpruned_fp32 - row["test_accuracy"]) * 100 <= GOALS["max_drop_points_vs_unpruned_fp32"]
+        test_ok = drop_points(row["test_accuracy"], unpruned_fp32) <= GOALS["max_drop_points_vs_unpruned_fp32"]
         validation = row.get("validation_accuracy")
         return test_ok and (validation is None or unpruned_validation is None or
-                            (unpruned_validation - validation) * 100 <= GOALS["max_drop_points_vs_unpruned_fp32"])
+                            drop_points(validation, unpruned_validation) <= GOALS["max_drop_points_vs_unpruned_fp32"])
 
     measured = [row for row in rows.values() if "bundle_mb" in row]
     smallest = min([row for row in measured if within(row)] or measured, key=lambda row: row["bundle_mb"])
@@ -109,7 +110,7 @@ def describe(bundle) -> dict:
             "test_accuracy": metrics["accuracy"], "fp32_student_accuracy": metrics["reference_accuracy"],
             "validation_accuracy": metrics["validation"]["accuracy"],
             "fp32_student_validation_accuracy": metrics["validation"]["reference_accuracy"],
-            "drop_points": round((metrics["reference_accuracy"] - metrics["accuracy"]) * 100, 2),
+            "drop_points": round(drop_points(metrics["accuracy"], metrics["reference_accuracy"]), 2),
             "agreement": metrics["agreement"]}
 
 

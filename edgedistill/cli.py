@@ -73,6 +73,9 @@ LabelColumn = Annotated[str, typer.Option(help="Column (or JSON key) holding the
 TestData = Annotated[Optional[str], typer.Option(help="Separate labelled test file; default: a stratified split of --data.")]
 Seed = Annotated[int, typer.Option(help="Seed for the split, initialisation and shuffling.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of a table.")]
+Verbose = Annotated[bool, typer.Option(
+    "--verbose", help="Show the libraries' own warnings on screen too; they always go to warnings.log in the output "
+                      "folder.")]
 MinSteps = Annotated[int, typer.Option(help="Train for at least this many steps (more epochs on small data).")]
 Patience = Annotated[Optional[int], typer.Option(help="Stop after this many evaluations without a better validation score.")]
 Steps = Annotated[Optional[int], typer.Option(help="The whole schedule in optimizer steps, instead of --epochs.")]
@@ -235,13 +238,14 @@ def run_recipe(
     recipe: Annotated[str, typer.Argument(
         help="Recipe file (TOML or YAML), or builtin:mr: the shipped MiniLM teacher on MR to three phone and board profiles.")],
     out: Annotated[Optional[Path], typer.Option(help="Run folder; default: the recipe's `out`, else runs/NAME.")] = None,
+    verbose: Verbose = False,
 ) -> None:
     """The whole pipeline from one recipe: teach, distill, export per profile, check, report. A rerun skips every
     stage whose inputs did not change, and resumes one that was interrupted."""
     from edgedistill.run.recipe import load_recipe
     from edgedistill.run.runner import run_recipe as run_stages
 
-    run_stages(load_recipe(recipe, out))
+    run_stages(load_recipe(recipe, out), verbose)
 
 
 @app.command()
@@ -290,6 +294,7 @@ def export(
     arm_check: Annotated[bool, typer.Option(
         help="For an arm64 profile, check the kept bundle on Arm kernels under qemu when the arm64 env is built "
              "(make arm64env; minutes per bundle).")] = True,
+    verbose: Verbose = False,
 ) -> None:
     """Export a student for a device: try the profile's recipes, keep the fastest within budget."""
     from edgedistill.tables import print_export
@@ -297,7 +302,8 @@ def export(
 
     request = ExportRequest(student_dir=student, profile=target, out_dir=out, runtime=runtime,
                             calibration=calibration, converter=converter, prune_vocab=prune_vocab,
-                            prune_min_count=prune_min_count, model_card=model_card, device_results=device_results or [], arm_check=arm_check)
+                            prune_min_count=prune_min_count, model_card=model_card,
+                            device_results=device_results or [], arm_check=arm_check, verbose=verbose)
     print_export(run_export(request))
 
 
@@ -327,7 +333,7 @@ def check(
     as_json: JsonFlag = False,
 ) -> None:
     """Re-measure a bundle in its runtime: accuracy, parity at several lengths, budgets."""
-    from edgedistill.check.checker import check_bundle
+    from edgedistill.check.dispatch import check_bundle
     from edgedistill.tables import print_check
 
     if trust:

@@ -31,6 +31,11 @@ def max_abs_logit_diff(logits: np.ndarray, reference: np.ndarray) -> float:
     return float(np.max(np.abs(np.asarray(logits, dtype=np.float64) - np.asarray(reference, dtype=np.float64))))
 
 
+def drop_points(measured: float, reference: float) -> float:
+    """How far `measured` falls below `reference`, in points: hundredths of a share such as accuracy or F1."""
+    return (reference - measured) * 100.0
+
+
 def accuracy_drop_interval(logits: np.ndarray, reference: np.ndarray, labels: list[int] | np.ndarray,
                            resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
     """Paired bootstrap 95% interval of the accuracy drop (reference minus artifact), in points.
@@ -39,8 +44,8 @@ def accuracy_drop_interval(logits: np.ndarray, reference: np.ndarray, labels: li
     actually flip; on 400 texts one flip is 0.25 points.
     """
     truth = np.asarray(labels)
-    difference = ((np.argmax(reference, axis=-1) == truth).astype(np.float64)
-                  - (np.argmax(logits, axis=-1) == truth).astype(np.float64))
+    right = (np.argmax(logits, axis=-1) == truth).astype(np.float64)
+    reference_right = (np.argmax(reference, axis=-1) == truth).astype(np.float64)
     rows = np.random.default_rng(seed).integers(0, len(truth), (resamples, len(truth)))
-    low, high = np.percentile(difference[rows].mean(axis=1) * 100.0, [2.5, 97.5])
+    low, high = np.percentile(drop_points(right[rows].mean(axis=1), reference_right[rows].mean(axis=1)), [2.5, 97.5])
     return float(low), float(high)

@@ -109,6 +109,12 @@ class Budgets:
                 raise UserError(f"{where}: budgets.{key} must be a finite number >= 0 (got {value!r})")
 
 
+def exceeds_drop_budget(points: float, budgets: Budgets) -> bool:
+    """Whether a drop of `points` is over the accuracy budget; a drop exactly at it passes, though the figures
+    behind it were computed in floating point."""
+    return points > budgets.max_accuracy_drop + 1e-9
+
+
 @dataclass(frozen=True)
 class DeviceProfile:
     name: str

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from edgedistill.errors import UserError
+from edgedistill.errors import UserError, first_line
 
 ConfigT = TypeVar("ConfigT")
 
@@ -28,7 +28,7 @@ def load_mapping(path: Path) -> dict[str, Any]:
             loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
             return loaded or {}
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise UserError(f"{path}: cannot parse: {str(exc).splitlines()[0]}") from None
+        raise UserError(f"{path}: cannot parse: {first_line(exc)}") from None
     except UnicodeDecodeError:
         raise UserError(f"{path}: not UTF-8 text; re-save it as UTF-8") from None
     except RecursionError:

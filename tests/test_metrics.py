@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from edgedistill.metrics import accuracy, accuracy_drop_interval, agreement, macro_f1, max_abs_logit_diff
+from edgedistill.metrics import accuracy, accuracy_drop_interval, agreement, drop_points, macro_f1, max_abs_logit_diff
 
 LOGITS = np.array([[2.0, 1.0], [0.0, 3.0], [1.0, 0.5], [0.2, 0.1]])  # argmax 0, 1, 0, 0
 
@@ -10,6 +10,11 @@ def test_accuracy_and_agreement():
     assert accuracy(LOGITS, [0, 1, 1, 0]) == 0.75
     assert agreement(LOGITS, LOGITS[:, ::-1]) == 0.0
     assert agreement(LOGITS, LOGITS * 2) == 1.0
+
+
+def test_drop_points_is_how_far_below_the_reference_in_points():
+    assert drop_points(0.9, 0.925) == pytest.approx(2.5)
+    assert drop_points(0.95, 0.925) == pytest.approx(-2.5)  # better than the reference: a negative drop
 
 
 def test_macro_f1_by_hand():

@@ -1,11 +1,12 @@
-"""Device profiles name the qemu CPU model their Arm-kernel checks run under."""
+"""Device profiles: the qemu CPU model their Arm-kernel checks run under, and the accuracy budget."""
 
 from __future__ import annotations
 
 import pytest
 
 from edgedistill.errors import UserError
-from edgedistill.profiles import parse_profile, profile_names, read_profile
+from edgedistill.metrics import drop_points
+from edgedistill.profiles import Budgets, exceeds_drop_budget, parse_profile, profile_names, read_profile
 from edgedistill.toolenvs.arm64 import CPU_MODELS
 
 
@@ -21,3 +22,9 @@ def test_emulation_cpu_belongs_to_arm64_profiles_only():
     mapping = {"name": "x", "description": "x", "isa": "x86-64", "runtimes": ["onnxruntime"], "emulation_cpu": "cortex-a76"}
     with pytest.raises(UserError, match="emulation_cpu applies to isa = 'arm64'"):
         parse_profile(mapping, "x.toml")
+
+
+def test_a_drop_exactly_at_the_budget_passes_despite_floating_point():
+    at_budget = drop_points(0.92, 0.93)  # 1.0000000000000009 points
+    assert at_budget > 1.0 and not exceeds_drop_budget(at_budget, Budgets(max_accuracy_drop=1.0))
+    assert exceeds_drop_budget(1.01, Budgets(max_accuracy_drop=1.0))

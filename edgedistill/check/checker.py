@@ -22,7 +22,8 @@ from edgedistill.data.dataset import DataSpec, LabelledTexts
 from edgedistill.data.sources import BUILTIN_PREFIX, read_labelled
 from edgedistill.data.tagged import TaggedSentences, read_tagged_file
 from edgedistill.errors import UserError
-from edgedistill.profiles import host_isa
+from edgedistill.metrics import drop_points
+from edgedistill.profiles import exceeds_drop_budget, host_isa
 from edgedistill.targets.registry import get_target
 from edgedistill.tasks.kinds import TOKEN_TASK
 from edgedistill.typed_config import from_mapping
@@ -37,21 +38,6 @@ class BundleRun:
     # What each row is about, for showing the rows that differ: its text (or word in its sentence) and label.
     row_texts: list[str]
     row_labels: list[int]
-
-
-def check_bundle(bundle: Path, data: str | None = None, text_column: str = "text", label_column: str = "label",
-                 arch: str | None = None, cpu: str | None = None) -> dict[str, Any]:
-    """Verify, load and measure a bundle; `passed` is False when any gate fails.
-
-    `arch` other than this host's runs the check on that ISA (arm64: under qemu as `cpu`, else the CPU model
-    of the bundle's profile) and compares its logits with this host's."""
-    if arch is None or arch == host_isa():
-        return run_check(bundle, data, text_column, label_column).report
-    if arch != "arm64":
-        raise UserError(f"--arch {arch}: this host ({host_isa()}) can check arm64 bundles under emulation only")
-    from edgedistill.check.emulated import check_on_arm64
-
-    return check_on_arm64(bundle, data, text_column, label_column, cpu)
 
 
 def run_check(bundle: Path, data: str | None = None, text_column: str = "text", label_column: str = "label") -> BundleRun:
@@ -76,9 +62,9 @@ def run_check(bundle: Path, data: str | None = None, text_column: str = "text", 
     # Export chose this recipe on the validation split (the test split is only reported), so the gate here is
     # that this runtime, on this machine, reproduces the figure export recorded for this very bundle, within the
     # budget; the drop below the fp32 student on the test split is reported beside it.
-    drift_points = scoring.drop_points(measured, recorded)
+    drift_points = drop_points(measured, recorded)
     gates = {
-        metric: drift_points <= budgets.max_accuracy_drop + 1e-9,
+        metric: not exceeds_drop_budget(drift_points, budgets),
         "parity": parity["passed"],
         "tokenizer": tokenizer_matches(opened.tokenizer_json, opened.golden),
     }
@@ -86,7 +72,7 @@ def run_check(bundle: Path, data: str | None = None, text_column: str = "text", 
         "bundle": str(bundle), "runtime": manifest.runtime, "recipe": opened.recipe, "precision": manifest.precision,
         "task": scoring.task, "metric": metric, "data": source, "examples": len(test),
         **scores, f"reference_{metric}": reference, f"manifest_{metric}": recorded,
-        f"{metric}_drop_points": scoring.drop_points(measured, reference), "drift_from_export_points": drift_points,
+        f"{metric}_drop_points": drop_points(measured, reference), "drift_from_export_points": drift_points,
         "max_accuracy_drop": budgets.max_accuracy_drop,
         "parity": parity,
         "latency_ms": {"load": load_ms, "first": run.first_ms, **summarize(run.samples_ms)},

@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from edgedistill.metrics import accuracy, accuracy_drop_interval
-from edgedistill.profiles import Budgets
+from edgedistill.metrics import accuracy, accuracy_drop_interval, drop_points
+from edgedistill.profiles import Budgets, exceeds_drop_budget
 from edgedistill.tasks.kinds import METRIC_NAMES
 
 # The two-sided 95% quantile of the normal distribution.
@@ -37,11 +37,6 @@ ECE_BINS = 15
 _EPSILON = 1e-9
 
 Decision = Literal["accept", "reject", "undecided"]
-
-
-def exceeds_drop_budget(points: float, budgets: Budgets) -> bool:
-    """Whether a drop of `points` is over the accuracy budget (a drop exactly at it passes)."""
-    return points > budgets.max_accuracy_drop + _EPSILON
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -170,7 +165,7 @@ def estimate_drop(reference_logits: np.ndarray, candidate_logits: np.ndarray,
         ece_after=expected_calibration_error(softmax(reference[:labelled], temperature), labels),
         expected_drop_points=float(costs.mean()),
         per_text_sd_points=float(costs.std(ddof=1)) if len(costs) > 1 else 0.0,
-        labelled_drop_points=(accuracy(reference[:labelled], labels) - accuracy(candidate[:labelled], labels)) * 100.0,
+        labelled_drop_points=drop_points(accuracy(candidate[:labelled], labels), accuracy(reference[:labelled], labels)),
         labelled_ci95_points=accuracy_drop_interval(candidate[:labelled], reference[:labelled], labels))
 
 

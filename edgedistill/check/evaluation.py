@@ -90,9 +90,6 @@ class TaskScoring(ABC):
         return {**self.score(rows, split), f"reference_{self.metric}": self.score(reference, split)[self.metric],
                 **self.compare(rows, reference), "examples": len(split)}
 
-    def drop_points(self, measured: float, reference: float) -> float:
-        return (reference - measured) * 100.0
-
 
 class TextScoring(TaskScoring):
     """One label per text, scored by accuracy."""

@@ -7,7 +7,7 @@ from collections import defaultdict
 import numpy as np
 
 from edgedistill.bundle.golden import GoldenCase
-from edgedistill.errors import UserError
+from edgedistill.errors import UserError, first_line
 from edgedistill.metrics import agreement, max_abs_logit_diff
 from edgedistill.targets.base import Session
 from edgedistill.text.encode import TextEncoder
@@ -62,9 +62,8 @@ def _run_golden(session: Session, case: GoldenCase) -> np.ndarray:
     try:
         return np.asarray(session.run(case.input_ids, case.attention_mask), dtype=np.float32)
     except Exception as exc:  # each runtime raises its own type for inputs it cannot take
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][-160:]
-        raise UserError(f"a golden case at max_tokens {case.max_tokens} does not run in this artifact ({reason}); "
-                        "export the bundle again") from None
+        raise UserError(f"a golden case at max_tokens {case.max_tokens} does not run in this artifact "
+                        f"({first_line(exc, tail=True)}); export the bundle again") from None
 
 
 def tokenizer_matches(tokenizer_json, cases: list[GoldenCase]) -> bool:

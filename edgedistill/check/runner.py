@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from edgedistill.check.latency import elapsed_ms
-from edgedistill.errors import UserError
+from edgedistill.errors import UserError, first_line
 from edgedistill.profiles import SequencePolicy
 from edgedistill.targets.base import Session, Target
 from edgedistill.text.encode import TextEncoder
@@ -36,8 +36,8 @@ def load_session(target: Target, artifact: Path, threads: int) -> tuple[Session,
     except UserError:
         raise
     except Exception as exc:
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise UserError(f"{target.name} cannot load {artifact.name} (corrupt or truncated?): {first_line[:200]}") from None
+        raise UserError(f"{target.name} cannot load {artifact.name} (corrupt or truncated?): "
+                        f"{first_line(exc)}") from None
 
 
 def encode_examples(tokenizer_json: Path, texts: list[str], sequence: SequencePolicy,

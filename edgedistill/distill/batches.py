@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from edgedistill.errors import UserError
+from edgedistill.errors import UserError, first_line
 from edgedistill.text.encode import clip_text
 
 # Texts are shuffled, then sorted by length inside windows of this many batches, so that batches
@@ -60,8 +60,7 @@ def load_tokenizer(model_dir: Path, words: bool = False):
             tokenizer = AutoTokenizer.from_pretrained(model_dir, use_fast=True, add_prefix_space=True)
         return tokenizer
     except Exception as exc:  # malformed tokenizer files fail in transformers or tokenizers, in many ways
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        raise UserError(f"cannot load the tokenizer in {model_dir} ({type(exc).__name__}: {reason})") from None
+        raise UserError(f"cannot load the tokenizer in {model_dir} ({type(exc).__name__}: {first_line(exc)})") from None
 
 
 def _refuses_split_words(tokenizer) -> bool:

@@ -21,7 +21,7 @@ import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
-from edgedistill.errors import UserError
+from edgedistill.errors import UserError, first_line
 from edgedistill.fsutil import atomic_output_dir, holds_only, named_path
 
 TRAINABLE_FILE = "trainable.safetensors"
@@ -95,5 +95,5 @@ class CheckpointStore:
             scheduler.load_state_dict(state["scheduler"])
             return TrainProgress(**state["progress"]), load_file(str(self.path / BEST_FILE))
         except Exception as exc:  # truncated or edited files fail in torch, safetensors or here, in many ways
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-            raise UserError(f"the checkpoint in {self.path} is damaged ({reason}); rerun without --resume to start over") from None
+            raise UserError(f"the checkpoint in {self.path} is damaged ({first_line(exc)}); "
+                            "rerun without --resume to start over") from None

@@ -4,7 +4,8 @@ A straight line: load the profile and student → encode the test split and comp
 fp32 reference once (reference.py) → for each recipe, export, reload in the real runtime,
 measure and judge it (trials.py) → keep the fastest recipe within budget (selection.py) →
 write its bundle atomically, checked before it is placed (manifest.py, self_check.py) →
-write export_report.json listing every candidate and why the others lost.
+write export_report.json listing every candidate and why the others lost. The libraries' own
+warnings go to OUT/warnings.log rather than the screen (third_party.py).
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from typing import Any
 
 from edgedistill.bundle.writer import bundle_name, write_bundle
 from edgedistill.check.device_results import DeviceLatencies, device_latencies
-from edgedistill.check.drop_estimate import exceeds_drop_budget
 from edgedistill.errors import UserError
 from edgedistill.export.manifest import bundle_manifest
 from edgedistill.export.model_card import CardText, load_card_text
-from edgedistill.export.progress import say
+from edgedistill.progress import say
 from edgedistill.export.reference import Prepared, prepare
 from edgedistill.export.selection import (
     Candidate,
@@ -38,10 +38,11 @@ from edgedistill.export.trials import Trial, run_trials
 from edgedistill.fsutil import check_name, inside, require_apart, require_directory_path
 from edgedistill.jsonio import jsonable, write_json
 from edgedistill.modeldir import require_model_dir
-from edgedistill.profiles import DeviceProfile, host_isa
+from edgedistill.profiles import DeviceProfile, exceeds_drop_budget, host_isa
 from edgedistill.targets.base import ExportInputs, Recipe, Target
 from edgedistill.targets.registry import get_target, load_profile, with_converter
 from edgedistill.tasks.kinds import METRIC_NAMES
+from edgedistill.third_party import LOG_FILE, to_log
 
 REPORT_FILE = "export_report.json"
 
@@ -66,6 +67,8 @@ class ExportRequest:
     device_results: list[Path] = dataclasses.field(default_factory=list)
     # Check an arm64 profile's kept bundle on Arm kernels under qemu when the arm64 env is built (minutes per bundle).
     arm_check: bool = True
+    # Show the libraries' warnings on screen as well; they always go to OUT/warnings.log.
+    verbose: bool = False
 
 
 def run_export(request: ExportRequest) -> dict[str, Any]:
@@ -74,8 +77,14 @@ def run_export(request: ExportRequest) -> dict[str, Any]:
     profile = with_converter(load_profile(request.profile), request.converter)
     targets = [_usable_target(name) for name in _pick_runtimes(profile, request)]
     student_dir = _require_student(Path(request.student_dir))
-    out_dir = Path(request.out_dir)
     _require_writable(request, profile, targets, student_dir)  # before minutes of conversion, not after them
+    with to_log(inside(Path(request.out_dir), LOG_FILE), request.verbose):
+        return _export_request(request, profile, targets, student_dir, started)
+
+
+def _export_request(request: ExportRequest, profile: DeviceProfile, targets: list[Target], student_dir: Path,
+                    started: float) -> dict[str, Any]:
+    """Export the student, or first a copy with a pruned vocabulary, once the request has been checked."""
     card_text = load_card_text(request.model_card)
     if request.prune_min_count != 1 and not request.prune_vocab:
         raise UserError("--prune-min-count applies with --prune-vocab; pass both")

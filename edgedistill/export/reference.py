@@ -19,8 +19,8 @@ from edgedistill.data.dataset import Splits
 from edgedistill.data.tagged import TaggedSplits
 from edgedistill.export.calibration import calibration_texts
 from edgedistill.export.model_card import CardText
-from edgedistill.export.progress import say
 from edgedistill.export.unlabelled import InDomainTexts, in_domain_texts
+from edgedistill.progress import say
 from edgedistill.modeldir import read_data_spec, read_labels
 from edgedistill.profiles import DeviceProfile
 from edgedistill.tasks.kinds import TOKEN_TASK

@@ -15,7 +15,8 @@ from typing import Any
 
 from edgedistill.check.drop_estimate import DropEstimate, GateDecision, decide
 from edgedistill.errors import UserError
-from edgedistill.profiles import Budgets, DeviceProfile, host_isa
+from edgedistill.metrics import drop_points
+from edgedistill.profiles import Budgets, DeviceProfile, exceeds_drop_budget, host_isa
 from edgedistill.targets.base import Recipe
 from edgedistill.tasks.kinds import METRIC_NAMES
 
@@ -54,7 +55,7 @@ class Candidate:
         recipe's own drop, plus what pruning its vocabulary cost first. It breaks latency ties, and it decides the
         accuracy budget where the gate has no expected drop or the labels contradict it (check/drop_estimate.py)."""
         on_validation = self.metrics["validation"]
-        return self.prior_drop_points + (on_validation[f"reference_{self.metric}"] - on_validation[self.metric]) * 100.0
+        return self.prior_drop_points + drop_points(on_validation[self.metric], on_validation[f"reference_{self.metric}"])
 
     @property
     def unlabelled_agreement(self) -> float | None:

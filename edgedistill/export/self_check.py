@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from edgedistill.bundle.manifest import MANIFEST_FILE, parse_manifest
-from edgedistill.export.progress import say
+from edgedistill.progress import say
 from edgedistill.jsonio import write_json
 from edgedistill.profiles import DeviceProfile, host_isa
 from edgedistill.targets.base import Target
@@ -25,7 +25,7 @@ def check_before_placing(scratch: Path, check: dict[str, Any], arm: dict[str, An
 
     With `arm` (an arm64 profile, the arm64 env built) the check runs on Arm kernels under emulation, its gates
     decide, and its figures are added to the manifest beside the x86 ones."""
-    from edgedistill.check.checker import check_bundle
+    from edgedistill.check.dispatch import check_bundle
 
     report = check_bundle(scratch, arch="arm64", cpu=arm["cpu"]) if arm else check_bundle(scratch)
     metric = report["metric"]

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from edgedistill.errors import first_line
 from edgedistill.export.measure import Measurement, measure_artifact
-from edgedistill.export.progress import say
+from edgedistill.progress import say
 from edgedistill.export.reference import Prepared
 from edgedistill.export.selection import Candidate, Verdict, judge
 from edgedistill.modeldir import DISTILL_FILE, read_distill_record
@@ -77,9 +78,9 @@ def _try_recipe(target: Target, profile: DeviceProfile, prepared: Prepared, inpu
                                        prepared.scoring, prepared.splits.validation, prepared.splits.test,
                                        prepared.unlabelled.texts, prepared.reference_for)
     except Exception as exc:  # a converter crash rejects this recipe; the others may still pass
-        message = (str(exc).strip().splitlines() or [""])[0][:300]
-        say(f"  failed: {type(exc).__name__}: {message}", "red")
-        failed = Candidate(recipe, error=f"{type(exc).__name__}: {message}")
+        error = f"{type(exc).__name__}: {first_line(exc)}"
+        say(f"  failed: {error}", "red")
+        failed = Candidate(recipe, error=error)
         return Trial(judge(failed, profile.budgets), time.perf_counter() - started)
     candidate = Candidate(recipe, measurement.metrics,
                           prior_drop_points=prepared.pruning["validation_cost_points"] if prepared.pruning else 0.0,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from torch import nn
 
-from edgedistill.errors import UserError
+from edgedistill.errors import UserError, first_line
 from edgedistill.jsonio import read_json
 from edgedistill.modeldir import LABELS_FILE, read_labels
 from edgedistill.tasks.kinds import SEQUENCE_TASK, TOKEN_TASK
@@ -50,10 +50,6 @@ def _auto_class(task: str):
     return getattr(transformers, f"AutoModel{HEAD_SUFFIXES[task]}")
 
 
-def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-
-
 @contextlib.contextmanager
 def quiet_transformers() -> Iterator[None]:
     """Silence transformers' own progress bars and warnings (e.g. about the new head, which is new on purpose)."""
@@ -77,7 +73,7 @@ def read_model_config(path: Path):
     try:
         return AutoConfig.from_pretrained(path)
     except Exception as exc:  # a malformed config fails in json, transformers or huggingface_hub, in many ways
-        raise UserError(f"cannot read the model config in {path}: {_first_line(exc)}") from None
+        raise UserError(f"cannot read the model config in {path}: {first_line(exc)}") from None
 
 
 def load_base_classifier(base: Path, label_names: list[str], seed: int, task: str = SEQUENCE_TASK) -> nn.Module:
@@ -92,7 +88,7 @@ def load_base_classifier(base: Path, label_names: list[str], seed: int, task: st
                 label2id={name: i for i, name in enumerate(label_names)}, ignore_mismatched_sizes=True,
             )
     except Exception as exc:  # truncated weights, shapes that disagree with the config: safetensors, torch, transformers
-        raise UserError(f"cannot load {base} as an encoder: {_first_line(exc)}") from None
+        raise UserError(f"cannot load {base} as an encoder: {first_line(exc)}") from None
 
 
 def load_trained_classifier(path: Path, eager_attention: bool = False) -> nn.Module:
@@ -105,7 +101,7 @@ def load_trained_classifier(path: Path, eager_attention: bool = False) -> nn.Mod
         with quiet_transformers():
             model = _auto_class(task).from_pretrained(path, config=config)
     except Exception as exc:  # truncated weights, shapes that disagree with the config: safetensors, torch, transformers
-        raise UserError(f"cannot load the classifier in {path}: {_first_line(exc)}") from None
+        raise UserError(f"cannot load the classifier in {path}: {first_line(exc)}") from None
     return model.eval()
 
 

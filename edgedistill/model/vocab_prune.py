@@ -23,10 +23,10 @@ from edgedistill.data.tagged import (
     load_tagged_splits,
     load_transfer_sentences,
 )
-from edgedistill.errors import UserError
+from edgedistill.errors import UserError, first_line
 from edgedistill.fsutil import atomic_output_dir, named_path, require_apart, require_replaceable
 from edgedistill.jsonio import read_json, write_json
-from edgedistill.metrics import accuracy
+from edgedistill.metrics import accuracy, drop_points
 from edgedistill.model.classifiers import classifier_task
 from edgedistill.modeldir import (
     METRICS_FILE,
@@ -101,7 +101,7 @@ def prune_student(student_dir: Path, out_dir: Path, overwrite: bool = True, min_
             report[f"{name}_{metric}_after"] = task.score(scratch, split, max_length)
         # What export counts against the budget: the validation points pruning cost (0 when it cost nothing).
         report["validation_cost_points"] = max(
-            0.0, (report[f"validation_{metric}_before"] - report[f"validation_{metric}_after"]) * 100.0)
+            0.0, drop_points(report[f"validation_{metric}_after"], report[f"validation_{metric}_before"]))
         metrics = read_json(student_dir / METRICS_FILE, "metrics")
         write_json(scratch / METRICS_FILE, {**metrics, "vocab_prune": report})
     return report
@@ -154,8 +154,7 @@ def _slice_embeddings(source: Path, destination: Path, keep: list[int]) -> int:
     try:
         tensors = load_file(str(source))
     except Exception as exc:  # safetensors raises its own error types for truncated or garbled files
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        raise UserError(f"cannot read the weights in {source}: {first_line}") from None
+        raise UserError(f"cannot read the weights in {source}: {first_line(exc)}") from None
     names = [name for name in tensors if name.endswith(_EMBEDDING_SUFFIX)]
     if len(names) != 1:
         raise UserError(f"{source}: expected one word-embedding table (*{_EMBEDDING_SUFFIX}), found {len(names)}")

@@ -7,17 +7,15 @@ import platform
 from datetime import datetime, timezone
 from pathlib import Path
 
-from rich.console import Console
-
 from edgedistill.errors import UserError
 from edgedistill.fsutil import atomic_write_text, inside, require_directory_path
+from edgedistill.progress import say
 from edgedistill.report import plots
 from edgedistill.report.lengths import LengthSweep, SweepSettings, measure_lengths
 from edgedistill.report.page import GENERATOR, Plot, metric_label, render_page
 from edgedistill.report.records import ExportRecord, read_exports
 
 PAGE_FILE = "index.html"
-console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def write_report(folder: Path, out_dir: Path, sweep: SweepSettings | None = None) -> Path:
@@ -55,7 +53,7 @@ def _time_by_length(exports: list[ExportRecord], settings: SweepSettings) -> lis
         for runtime in export.runtimes:
             if runtime.bundle is None or not runtime.bundle.is_dir():
                 continue
-            console.print(f"report: timing {runtime.bundle.name} by input length", markup=False)
+            say(f"report: timing {runtime.bundle.name} by input length")
             sweeps.append((export.group, measure_lengths(runtime.bundle, settings)))
     return sweeps
 

@@ -117,7 +117,7 @@ def _clear_export(folder: Path) -> None:
 
 def _check(profile: str, folder: Path) -> Stage:
     def check(_resume: bool) -> None:
-        from edgedistill.check.checker import check_bundle
+        from edgedistill.check.dispatch import check_bundle
 
         outcomes = read_json(folder / REPORT_FILE, "export report")["runtimes"]
         reports = {Path(outcome["bundle"]).name: check_bundle(inside(folder, Path(outcome["bundle"]).name))

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-from edgedistill.errors import UserError
+from edgedistill.errors import UserError, first_line
 from edgedistill.jsonio import read_json
 
 # Characters kept per token of `max_length` before tokenizing. Truncation happens after tokenization, so an
@@ -30,8 +30,7 @@ class TextEncoder:
         try:
             self.tokenizer = Tokenizer.from_file(str(tokenizer_json))
         except Exception as exc:  # the tokenizers library raises a bare Exception for any malformed file
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-            raise UserError(f"{tokenizer_json} is not a valid tokenizer.json ({reason})") from None
+            raise UserError(f"{tokenizer_json} is not a valid tokenizer.json ({first_line(exc)})") from None
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length)
         self.max_length = max_length

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from edgedistill.bundle.registry import INDEX_FILE, LOCK_FILE, publish, pull
-from edgedistill.check.checker import check_bundle
+from edgedistill.check.dispatch import check_bundle
 from edgedistill.errors import UserError
 
 pytestmark = pytest.mark.slow  # one real ONNX Runtime export

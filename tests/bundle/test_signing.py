@@ -85,7 +85,7 @@ def test_signed_publish_then_trusted_pull_and_check(bundle, registry, keys, tmp_
     # pulling again over our own signed pull replaces it
     assert run(["pull", NAME, "--registry", registry, "--out", pulled, "--trust", keys / "release.pub"], capsys)[0] == 0
 
-    monkeypatch.setattr("edgedistill.check.checker.check_bundle", lambda bundle, **_: {"passed": True})
+    monkeypatch.setattr("edgedistill.check.dispatch.check_bundle", lambda bundle, **_: {"passed": True})
     assert run(["check", pulled, "--trust", keys / "release.pub", "--json"], capsys)[0] == 0
     assert "not a --trust key" in refused(["check", pulled, "--trust", keys / "other.pub"], capsys)
 

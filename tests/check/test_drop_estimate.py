@@ -13,11 +13,10 @@ from edgedistill.check.drop_estimate import (
     estimate_drop,
     expected_calibration_error,
     expected_costs,
-    exceeds_drop_budget,
     fit_temperature,
     softmax,
 )
-from edgedistill.profiles import Budgets
+from edgedistill.profiles import Budgets, exceeds_drop_budget
 
 BUDGET = Budgets(max_accuracy_drop=1.0)
 UNLABELLED = 412  # beside the 60 labelled texts of issue 22's report

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from edgedistill.check.checker import check_bundle
+from edgedistill.check.dispatch import check_bundle
 from edgedistill.export.pipeline import ExportRequest, run_export
 from edgedistill.profiles import profiles_dir
 from edgedistill.toolenvs.known import ARM64

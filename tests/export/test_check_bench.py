@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from edgedistill.check.bench import BenchSettings, bench_bundle
-from edgedistill.check.checker import check_bundle
+from edgedistill.check.dispatch import check_bundle
 from edgedistill.cli import main
 from edgedistill.fsutil import sha256_file
 from edgedistill.targets.onnxruntime import OnnxRuntimeTarget

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edgedistill.check.checker import check_bundle
+from edgedistill.check.dispatch import check_bundle
 from edgedistill.export.pipeline import ExportRequest, run_export
 from tests.export.conftest import write_profile
 

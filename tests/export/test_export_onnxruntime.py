@@ -10,7 +10,7 @@ from onnx import helper
 import edgedistill.targets.onnxruntime as ort_backend
 from edgedistill.bundle import writer
 from edgedistill.bundle.reader import open_bundle
-from edgedistill.check.checker import check_bundle
+from edgedistill.check.dispatch import check_bundle
 from edgedistill.check.drop_estimate import TEMPERATURE_RANGE
 from edgedistill.cli import main
 from edgedistill.errors import UserError
@@ -21,6 +21,7 @@ from edgedistill.modeldir import read_metrics
 from edgedistill.targets.base import Recipe
 from edgedistill.targets.onnxruntime import OnnxRuntimeTarget
 from edgedistill.targets.registry import load_profile
+from edgedistill.third_party import LOG_FILE
 from tests.export.conftest import write_profile
 
 pytestmark = pytest.mark.slow  # real ONNX Runtime exports
@@ -130,7 +131,7 @@ def test_accuracy_gate_rejects_a_recipe_that_breaks_accuracy(tiny_student_dir, h
     assert inverted["status"] == "rejected" and "accuracy drop" in inverted["reason"]
     assert inverted["metrics"]["accuracy"] < 0.2 and inverted["metrics"]["agreement"] < 0.2
     assert candidates["int8-qdq-all-ops"]["status"] == "rejected"  # by accuracy or by the impossible p90 budget
-    assert [p.name for p in out.iterdir()] == [REPORT_FILE]
+    assert {p.name for p in out.iterdir()} - {LOG_FILE} == {REPORT_FILE}  # and the libraries' warnings, if any
 
 
 def test_the_expected_drop_keeps_a_harmless_int8_recipe_on_a_tiny_validation_split(tiny_student_dir, tmp_path):
@@ -171,7 +172,7 @@ def test_failure_while_writing_leaves_no_half_written_bundle(tiny_student_dir, h
     with pytest.raises(OSError, match="disk full"):
         run_export(ExportRequest(tiny_student_dir, str(host_profile), out,
                                  recipes=[ort_backend.TARGET.recipe("int8-dynamic", profile)]))
-    assert not out.exists() or list(out.iterdir()) == []
+    assert not out.exists() or {p.name for p in out.iterdir()} <= {LOG_FILE}
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from edgedistill.bundle.reader import open_bundle
-from edgedistill.check.checker import check_bundle
+from edgedistill.check.dispatch import check_bundle
 from edgedistill.errors import UserError
 from edgedistill.export.pipeline import REPORT_FILE, ExportRequest, run_export
 from tests.tiny import train_tiny_student

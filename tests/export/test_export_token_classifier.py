@@ -9,7 +9,7 @@ import pytest
 
 from edgedistill.bundle.reader import open_bundle
 from edgedistill.check.bench import BenchSettings, bench_bundle
-from edgedistill.check.checker import check_bundle
+from edgedistill.check.dispatch import check_bundle
 from edgedistill.check.predict import predict_texts
 from edgedistill.errors import UserError
 from edgedistill.export.pipeline import ExportRequest, run_export

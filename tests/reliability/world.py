@@ -187,7 +187,7 @@ def _finished_run() -> None:
     """RUN as `run recipe.toml` leaves it when every stage is done, without training or converting: the world's
     student and bundle stand for what distill and export wrote, check and report run for real, and the ledger
     records each stage's real key, so the run skips every stage until a case changes something."""
-    from edgedistill.check.checker import check_bundle
+    from edgedistill.check.dispatch import check_bundle
     from edgedistill.jsonio import write_json
     from edgedistill.report.writer import write_report
     from edgedistill.run.ledger import Ledger, stage_key

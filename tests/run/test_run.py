@@ -8,11 +8,12 @@ import re
 import pytest
 
 from edgedistill.bundle.reader import open_bundle
-from edgedistill.check.checker import check_bundle
+from edgedistill.check.dispatch import check_bundle
 from edgedistill.cli import main
 from edgedistill.run.ledger import Ledger
 from edgedistill.run.recipe import load_recipe
 from edgedistill.run.runner import run_recipe
+from edgedistill.third_party import LOG_FILE
 from tests.run.conftest import write_profile, write_recipe
 
 pytestmark = pytest.mark.slow  # real ONNX Runtime exports
@@ -53,6 +54,12 @@ def test_run_writes_bundles_that_verify_and_pass_their_check(tiny_run):
         assert list(checks) == [bundle.name] and checks[bundle.name]["passed"]
     record = json.loads((run_dir / "tiny-student" / "distill.json").read_text())
     assert record["teacher"] == str((run_dir / "tiny-teacher").resolve())
+
+
+def test_the_libraries_warnings_of_every_stage_go_to_the_run_folders_log(tiny_run):
+    _, run_dir, _ = tiny_run
+    assert "torchvision is not installed" in (run_dir / LOG_FILE).read_text()  # torch's exporter, in an export stage
+    assert not any((run_dir / "bundles" / profile / LOG_FILE).exists() for profile in ("tiny-int8", "tiny-fp32"))
 
 
 def test_run_writes_the_report(tiny_run):

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edgedistill.errors import UserError
+from edgedistill.errors import UserError, first_line
 from edgedistill.profiles import SequencePolicy
+from edgedistill.third_party import native_stderr
 
 FIXED_LENGTH_METHOD = "fixed_length"
 FORWARD_METHOD = "forward"
@@ -42,8 +43,10 @@ def set_threads(threads: int) -> None:
     if threads < 1:
         raise UserError(f"threads must be at least 1 (got {threads})")
     portable_lib = runtime_module()
-    if portable_lib._threadpool_get_thread_count() != threads:
-        portable_lib._unsafe_reset_threadpool(threads)
+    # The pool's native code prints its CPU probing and "Resetting threadpool to N threads" on fd 2 itself.
+    with native_stderr("executorch"):
+        if portable_lib._threadpool_get_thread_count() != threads:
+            portable_lib._unsafe_reset_threadpool(threads)
 
 
 class ExecuTorchSession:
@@ -73,8 +76,8 @@ class ExecuTorchSession:
                 forward = program.load_method(FORWARD_METHOD)
                 self._methods = {int(forward.metadata.input_tensor_meta(0).sizes()[1]): forward}
         except (RuntimeError, KeyError, ValueError) as exc:
-            reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-            raise UserError(f"{artifact} is not a loadable ExecuTorch program ({reason}); re-run export") from None
+            raise UserError(f"{artifact} is not a loadable ExecuTorch program ({first_line(exc)}); "
+                            "re-run export") from None
         fixed = program.load_method(FIXED_LENGTH_METHOD).execute([])[0] if FIXED_LENGTH_METHOD in program.method_names else 0
         self.fixed_length: int | None = int(fixed) or None
         # One method per bucket, or one static `forward`, runs the widths it was built for; a dynamic

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgedistill.errors import UserError
+from edgedistill.errors import UserError, first_line
 from edgedistill.jsonio import parse_json
 from edgedistill.profiles import MAX_TOKENS, SequencePolicy
 from edgedistill.typed_config import from_mapping
@@ -42,11 +42,11 @@ class OnnxRuntimeSession:
             self._session = ort.InferenceSession(str(artifact), options, providers=["CPUExecutionProvider"],
                                                  disabled_optimizers=DISABLED_OPTIMIZERS)
         except (ort_errors.InvalidProtobuf, ort_errors.InvalidGraph, ort_errors.Fail) as exc:
-            reason = str(exc).splitlines()[0][-120:]
-            raise UserError(f"{artifact} is not a valid ONNX model ({reason}); re-run export") from None
+            raise UserError(f"{artifact} is not a valid ONNX model ({first_line(exc, tail=True)}); "
+                            "re-run export") from None
         except ort_errors.NotImplemented as exc:
             raise UserError(f"{artifact} needs a newer onnxruntime than {ort.__version__}: "
-                            f"{str(exc).splitlines()[0][-120:]}") from None
+                            f"{first_line(exc, tail=True)}") from None
         inputs = self._session.get_inputs()
         self.input_names = [i.name for i in inputs]
         self.output_name = self._session.get_outputs()[0].name

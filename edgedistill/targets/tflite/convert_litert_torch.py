@@ -20,6 +20,7 @@ from pathlib import Path
 
 from edgedistill.fsutil import atomic_write_bytes
 from edgedistill.targets.tflite import drift
+from edgedistill.third_party import native_stderr
 
 SIGNATURE = "len_{}"  # a device reads each signature's bucket from its name
 _FP16_WEIGHTS = [{
@@ -76,7 +77,8 @@ def weight_sharing(content: bytes) -> dict:
 
 def _convert(model, vocab_size: int, lengths: tuple[int, ...]):
     """One length keeps litert-torch's `serving_default` signature, as files had before buckets."""
-    import litert_torch
+    with native_stderr("litert_torch"):  # loading TensorFlow's native code prints absl's and oneDNN's notices on fd 2
+        import litert_torch
 
     from edgedistill.model.wrapper import INPUT_NAMES, example_inputs
 

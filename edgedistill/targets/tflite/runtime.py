@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edgedistill.errors import UserError
+from edgedistill.errors import UserError, first_line
 from edgedistill.profiles import SequencePolicy
+from edgedistill.third_party import native_stderr
 
 INPUT_NAMES = ("input_ids", "attention_mask")
 _DECORATION = re.compile(r"^serving_default_|:\d+$")
@@ -50,11 +51,12 @@ class TFLiteSession:
         if not artifact.is_file():
             raise UserError(f"model file {artifact} not found")
         try:
-            interpreter = interpreter_class()(model_path=str(artifact), num_threads=threads)
-            interpreter.allocate_tensors()
+            # LiteRT's native code prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." on fd 2 itself.
+            with native_stderr("ai_edge_litert"):
+                interpreter = interpreter_class()(model_path=str(artifact), num_threads=threads)
+                interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            reason = (str(exc).strip().splitlines() or ["unreadable"])[0][:120]
-            raise UserError(f"{artifact} is not a valid TFLite model ({reason}); re-run export") from None
+            raise UserError(f"{artifact} is not a valid TFLite model ({first_line(exc)}); re-run export") from None
         signatures = interpreter.get_signature_list()
         runners = ([_signature_runner(interpreter, key, artifact) for key in signatures] if len(signatures) > 1
                    else [_default_runner(interpreter, artifact)])

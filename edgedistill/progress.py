@@ -1,4 +1,4 @@
-"""Export's progress lines on stderr, one per step, shared by the pipeline's modules."""
+"""Progress lines on stderr, from the one console that export, run and report share (stdout carries results)."""
 
 from __future__ import annotations
 
@@ -8,5 +8,5 @@ console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def say(text: str, style: str | None = None) -> None:
-    """A progress line on stderr; markup off because recipe descriptions may contain brackets."""
+    """A progress line on stderr; markup off because recipe descriptions and paths may contain brackets."""
     console.print(text, style=style, markup=False)
