@@ -221,6 +221,18 @@ def set_path(payload: dict, dotted: str, value: Any) -> None:
     payload[last] = value
 
 
+def set_at(payload: Any, path: tuple, value: Any) -> None:
+    """Set the value at a key path of a JSON value (list items by index), making the tables on the way."""
+    for key in path[:-1]:
+        if isinstance(payload, dict) and not isinstance(payload.get(key), (dict, list)):
+            payload[key] = {}
+        payload = payload[key]
+    if isinstance(payload, list) and path[-1] >= len(payload):
+        payload.append(value)
+    else:
+        payload[path[-1]] = value
+
+
 def drop_path(payload: dict, dotted: str) -> None:
     *parents, last = dotted.split(".")
     for part in parents:
@@ -1088,10 +1100,11 @@ CONTROLS: list[Case] = [
 
 def all_cases() -> list[Case]:
     from tests.reliability.path_cases import path_cases  # issue 23's classes, built on the helpers above
+    from tests.reliability.report_cases import report_cases
 
     cases = [*data_cases(), *config_cases(), *profile_cases(), *model_dir_cases(), *bundle_cases(), *manifest_cases(),
              *golden_cases(), *index_cases(), *registry_cases(), *output_cases(), *flag_cases(), *REGRESSIONS,
-             *path_cases()]
+             *path_cases(), *report_cases()]
     names = [case.name for case in cases]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     assert not duplicates, duplicates
