@@ -18,17 +18,24 @@ import typer
 from edgedistill.data.dataset import DataSpec
 from edgedistill.distill.config import DistillConfig, TeachConfig, TrainingConfig
 from edgedistill.errors import UserError
+from edgedistill.terminal import GuardedOutput, json_text, printable
 
 
 class _App(typer.Typer):
-    """Typer app that turns UserError into one line on stderr and exit code 2."""
+    """Typer app that turns UserError (a failed write to stdout among them) into one line on stderr and exit code 2."""
 
     def __call__(self, *args, **kwargs):
+        stdout, sys.stdout = sys.stdout, GuardedOutput(sys.stdout)
         try:
-            return super().__call__(*args, **kwargs)
+            try:
+                return super().__call__(*args, **kwargs)
+            finally:
+                sys.stdout.flush()  # a full disk or a closed pipe fails here, not in a message at interpreter exit
         except UserError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {printable(exc)}", file=sys.stderr)
             sys.exit(2)
+        finally:
+            sys.stdout = stdout
 
 
 def _quiet_third_party_logs() -> None:
@@ -256,7 +263,7 @@ def report(
     if named_path(out).parent != named_path(run_dir):
         # A report adds only index.html and reads only export reports, so a folder of its own in the run is fine.
         require_apart(out, [("run folder", run_dir)])
-    print(f"wrote {write_report(run_dir, out)}")
+    print(f"wrote {printable(write_report(run_dir, out))}")
 
 
 @app.command("targets")
@@ -425,13 +432,13 @@ def predict(
     results = predict_texts(bundle, list(texts) if texts else _stdin_texts())
     for result in results:
         if as_json:
-            print(json.dumps(result, ensure_ascii=False))
+            print(json_text(result))
         elif "entities" in result:
             spans = ", ".join(f"{span['type']} {span['text']!r}" for span in result["entities"]) or "no entities"
-            print(f"{spans}\t{result['text']}")
+            print(f"{printable(spans)}\t{printable(result['text'])}")
         else:
             odds = ", ".join(f"{label} {p:.3f}" for label, p in result["probabilities"].items())
-            print(f"{result['label']}\t{odds}\t{result['text']}")
+            print("\t".join(printable(field) for field in (result["label"], odds, result["text"])))
 
 
 def _stdin_texts() -> list[str]:
@@ -484,7 +491,7 @@ def publish_bundle(
     from edgedistill.bundle.signing import load_signing_key
 
     ref = publish(bundle, _registry(registry), version, load_signing_key(sign) if sign else None)
-    print(f"published {ref.reference} to {ref.path}" + (", signed" if sign else ""))
+    print(printable(f"published {ref.reference} to {ref.path}" + (", signed" if sign else "")))
 
 
 @app.command("pull")
@@ -502,7 +509,7 @@ def pull_bundle(
     trusted = load_trusted_keys(trust) if trust else None
     ref = resolve(reference, registry)  # pin @latest, so the version printed is the one pulled
     placed = pull(ref.reference, registry, out, trusted)
-    print(f"pulled {ref.reference} into {placed}" + (", signed by a --trust key" if trusted else ""))
+    print(printable(f"pulled {ref.reference} into {placed}" + (", signed by a --trust key" if trusted else "")))
 
 
 @app.command("keygen")
@@ -514,7 +521,7 @@ def keygen(
     from edgedistill.bundle.signing import generate_key_pair
 
     private, public, fingerprint = generate_key_pair(out, name)
-    print(f"wrote {private} (keep it secret) and {public} (share it); key fingerprint {fingerprint}")
+    print(printable(f"wrote {private} (keep it secret) and {public} (share it); key fingerprint {fingerprint}"))
 
 
 @app.command("bundles")

@@ -7,17 +7,16 @@ import platform
 from datetime import datetime, timezone
 from pathlib import Path
 
-from rich.console import Console
-
 from edgedistill.errors import UserError
 from edgedistill.fsutil import atomic_write_text, inside, require_directory_path
 from edgedistill.report import plots
 from edgedistill.report.lengths import LengthSweep, SweepSettings, measure_lengths
 from edgedistill.report.page import GENERATOR, Plot, metric_label, render_page
 from edgedistill.report.records import ExportRecord, read_exports
+from edgedistill.terminal import TextConsole
 
 PAGE_FILE = "index.html"
-console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = TextConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def write_report(folder: Path, out_dir: Path, sweep: SweepSettings | None = None) -> Path:

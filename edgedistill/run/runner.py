@@ -10,16 +10,15 @@ import shlex
 import time
 from pathlib import Path
 
-from rich.console import Console
-
 from edgedistill.errors import UserError
 from edgedistill.fsutil import refuse_links_below
 from edgedistill.report.writer import PAGE_FILE
 from edgedistill.run.ledger import Ledger, stage_key
 from edgedistill.run.recipe import Recipe
 from edgedistill.run.stages import REPORT_DIR, Stage, plan
+from edgedistill.terminal import TextConsole
 
-console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = TextConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def resume_command(recipe: Recipe) -> str:

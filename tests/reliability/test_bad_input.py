@@ -31,8 +31,8 @@ def test_bad_input_ends_in_one_error_line_and_touches_nothing(world, tmp_path, c
 def test_every_command_and_category_is_covered():
     commands = {case.command for case in CASES}
     assert commands == {"teach", "distill", "export", "check", "bench", "publish", "pull", "bundles", "targets",
-                        "predict", "prune-vocab", "run", "report", "keygen"}
+                        "predict", "prune-vocab", "run", "report", "keygen", "results", "manifest-schema"}
     categories = {case.category for case in CASES}
     assert {"data", "configs", "profiles", "model-dirs", "bundles", "manifests", "golden", "index", "registry",
-            "outputs", "names", "links", "overlaps", "debris"} <= categories
+            "outputs", "names", "links", "overlaps", "debris", "report", "terminal", "stdout"} <= categories
     assert len(REGRESSIONS) >= 30 and all(case.name.startswith("why/") for case in REGRESSIONS)
