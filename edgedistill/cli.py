@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from edgedistill.bundle.stores.base import HTTP_TIMEOUT_S
 from edgedistill.data.dataset import DataSpec
 from edgedistill.distill.config import DistillConfig, TeachConfig, TrainingConfig
 from edgedistill.errors import UserError
@@ -472,6 +473,11 @@ RegistryOption = Annotated[Optional[str], typer.Option(
          "http(s):// URL (read-only: pull and bundles). s3:// takes AWS_* credentials and AWS_ENDPOINT_URL.")]
 
 
+HttpTimeout = Annotated[float, typer.Option(
+    "--http-timeout", metavar="SECONDS", envvar="EDGEDISTILL_HTTP_TIMEOUT", show_envvar=True,
+    help="For an http(s):// registry: the longest wait for a connection, and for each read of an answer.")]
+
+
 def _registry(value: str | None) -> str:
     if not value:
         raise UserError("no registry given; pass --registry DIR or URL, or set EDGEDISTILL_REGISTRY")
@@ -500,6 +506,7 @@ def pull_bundle(
     out: Annotated[Path, typer.Option(help="Directory to place the verified bundle in.")],
     registry: RegistryOption = None,
     trust: TrustOption = [],
+    http_timeout: HttpTimeout = HTTP_TIMEOUT_S,
 ) -> None:
     """Copy a published bundle out of a registry and verify every file's size and sha256 (no torch needed)."""
     from edgedistill.bundle.registry import pull, resolve
@@ -507,8 +514,8 @@ def pull_bundle(
 
     registry = _registry(registry)
     trusted = load_trusted_keys(trust) if trust else None
-    ref = resolve(reference, registry)  # pin @latest, so the version printed is the one pulled
-    placed = pull(ref.reference, registry, out, trusted)
+    ref = resolve(reference, registry, http_timeout)  # pin @latest, so the version printed is the one pulled
+    placed = pull(ref.reference, registry, out, trusted, http_timeout)
     print(printable(f"pulled {ref.reference} into {placed}" + (", signed by a --trust key" if trusted else "")))
 
 
@@ -525,12 +532,13 @@ def keygen(
 
 
 @app.command("bundles")
-def list_published(registry: RegistryOption = None, as_json: JsonFlag = False) -> None:
+def list_published(registry: RegistryOption = None, http_timeout: HttpTimeout = HTTP_TIMEOUT_S,
+                   as_json: JsonFlag = False) -> None:
     """List the bundles published in a registry."""
     from edgedistill.bundle.registry import list_bundles
     from edgedistill.tables import print_bundles
 
-    listing = list_bundles(_registry(registry))
+    listing = list_bundles(_registry(registry), http_timeout)
     _print_json(listing) if as_json else print_bundles(listing)
 
 

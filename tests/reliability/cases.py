@@ -69,6 +69,7 @@ class Case:
     verify: Verify | None = None  # for "ok" cases: a failure message, or None
     slow: bool = False  # it trains or converts for real: marked slow, and given minutes
     stdout: str | None = None  # where the command's standard output goes (/dev/full, say) instead of being captured
+    says: str | None = None  # for "error" cases: what the error line must say
 
     @property
     def command(self) -> str:
@@ -1102,13 +1103,14 @@ CONTROLS: list[Case] = [
 
 
 def all_cases() -> list[Case]:
+    from tests.reliability.http_cases import http_cases
     from tests.reliability.path_cases import path_cases  # issue 23's classes, built on the helpers above
     from tests.reliability.report_cases import report_cases
     from tests.reliability.terminal_cases import stdout_cases, terminal_cases
 
     cases = [*data_cases(), *config_cases(), *profile_cases(), *model_dir_cases(), *bundle_cases(), *manifest_cases(),
              *golden_cases(), *index_cases(), *registry_cases(), *output_cases(), *flag_cases(), *REGRESSIONS,
-             *path_cases(), *report_cases(), *terminal_cases(), *stdout_cases()]
+             *path_cases(), *report_cases(), *terminal_cases(), *stdout_cases(), *http_cases()]
     names = [case.name for case in cases]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     assert not duplicates, duplicates

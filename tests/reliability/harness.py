@@ -175,6 +175,8 @@ def _judge_error(outcome: Outcome, touched: list[str]) -> None:
         outcome.problems.append("traceback on stderr")
     if not lines or not lines[-1].startswith("error: "):
         outcome.problems.append("stderr does not end in an 'error:' line")
+    elif outcome.case.says is not None and outcome.case.says not in lines[-1]:
+        outcome.problems.append(f"the error does not say {outcome.case.says!r}")
     elif any(line.startswith("error") for line in lines[:-1]):
         outcome.problems.append("more than one error line")
     if outcome.stdout.strip():
