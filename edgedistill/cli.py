@@ -339,9 +339,9 @@ def check(
     from edgedistill.tables import print_check
 
     if trust:
-        from edgedistill.bundle.signing import load_trusted_keys, verify_manifest
+        from edgedistill.bundle.signing import load_trusted_keys, verify_bundle
 
-        verify_manifest(bundle, load_trusted_keys(trust), f"bundle {bundle}")
+        verify_bundle(bundle, load_trusted_keys(trust), f"bundle {bundle}")
     report = check_bundle(bundle, data=data, text_column=text_column, label_column=label_column, arch=arch, cpu=cpu)
     _print_json(report) if as_json else print_check(report)
     if not report["passed"]:
