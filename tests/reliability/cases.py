@@ -1107,12 +1107,13 @@ def all_cases() -> list[Case]:
     from tests.reliability.path_cases import path_cases  # issue 23's classes, built on the helpers above
     from tests.reliability.report_cases import report_cases
     from tests.reliability.terminal_cases import stdout_cases, terminal_cases
+    from tests.reliability.text_cases import text_cases
     from tests.reliability.trust_cases import trust_cases
 
     cases = [*data_cases(), *config_cases(), *profile_cases(), *model_dir_cases(), *bundle_cases(), *manifest_cases(),
              *golden_cases(), *index_cases(), *registry_cases(), *output_cases(), *flag_cases(), *REGRESSIONS,
              *path_cases(), *report_cases(), *terminal_cases(), *stdout_cases(), *http_cases(),
-             *trust_cases()]
+             *trust_cases(), *text_cases()]
     names = [case.name for case in cases]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     assert not duplicates, duplicates
