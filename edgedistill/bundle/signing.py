@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.serialization import (Encoding, NoEncryption
 from edgedistill.bundle.manifest import MANIFEST_FILE, SIGNATURE_FILE, parse_manifest
 from edgedistill.bundle.reader import unlisted_entries
 from edgedistill.errors import UserError
-from edgedistill.fsutil import check_name, inside, write_new_file
+from edgedistill.fsutil import check_name, inside, require_directory_path, write_new_file
 from edgedistill.jsonio import read_json, write_json
 from edgedistill.typed_config import from_mapping
 
@@ -57,6 +57,7 @@ def generate_key_pair(out_dir: Path, name: str) -> tuple[Path, Path, str]:
     """Write `<name>.key` (private, owner-only) and `<name>.pub` to `out_dir`, both or neither; return both and the
     fingerprint."""
     check_name(name, "--name")
+    require_directory_path(Path(out_dir))
     private, public = inside(out_dir, f"{name}.key"), inside(out_dir, f"{name}.pub")
     taken = [path for path in (private, public) if os.path.lexists(path)]
     if taken:

@@ -38,7 +38,8 @@ def test_every_command_and_category_is_covered():
                         "predict", "prune-vocab", "run", "report", "keygen", "results", "manifest-schema"}
     categories = {case.category for case in CASES}
     assert {"data", "configs", "profiles", "model-dirs", "bundles", "manifests", "golden", "index", "registry",
-            "outputs", "names", "links", "overlaps", "debris", "report", "terminal", "stdout", "http", "trust", "text"} <= categories
+            "outputs", "names", "links", "overlaps", "debris", "report", "terminal", "stdout", "http", "trust", "text",
+            "recipes", "run-outputs"} <= categories
     assert len(REGRESSIONS) >= 30 and all(case.name.startswith("why/") for case in REGRESSIONS)
 
 
