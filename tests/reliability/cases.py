@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.reliability.world import BUNDLE, MODEL_FILE, NAME, PROFILE_TOML, PULLED, RECIPE, REGISTRY, RUN
+from tests.reliability.world import BUNDLE, MODEL_FILE, NAME, PROFILE_TOML, PULLED, RECIPE, REGISTRY, RESULT, RUN
 from tests.tiny import synthetic_rows
 
 Damage = Callable[[Path], None]
@@ -911,7 +911,7 @@ def output_cases() -> Iterator[Case]:
                    write("notes.txt", "a user's file"))
         yield Case(f"outputs/--out is under a file/{argv[0]}", "outputs", _replace(argv, "--out", "notes.txt/out"),
                    write("notes.txt", "a user's file"))
-    for argv in ((*BENCH, "--out", "out.json"), ("results", "result.json", "--out", "out.json")):
+    for argv in ((*BENCH, "--out", "out.json"), ("results", RESULT, "--out", "out.json")):
         yield Case(f"outputs/--out is a folder/{argv[0]}", "outputs", argv, make_dir("out.json"))
 
 
