@@ -94,7 +94,7 @@ class ExportRecord:
     runtimes: list[RuntimeRecord]
 
 
-STATUSES = ("kept", "accepted", "rejected", "skipped")
+_STATUSES = ("kept", "accepted", "rejected", "skipped")
 # The figures of a candidate's metrics that the report reads, below the task metric's own (and its reference's).
 _FIGURES = ("agreement", "macro_f1", "max_abs_logit_diff", "size_bytes", "peak_rss_mb")
 _LATENCIES = ("load", "first", "p50", "p90", "p99")
@@ -173,7 +173,7 @@ def _read_candidate(group: str, metric: str, runtime: str, entry: Fields) -> Can
     distribution = entry.table("latency_distribution")  # absent from reports written before it was recorded
     return CandidateRecord(
         group=group, metric=metric, runtime=runtime, recipe=entry.text("recipe", required=True),
-        precision=entry.text("precision") or "?", status=entry.choice("status", STATUSES) or "?",
+        precision=entry.text("precision") or "?", status=entry.choice("status", _STATUSES) or "?",
         reason=entry.text("reason"), export_s=entry.number("export_s") or 0.0, metrics=metrics.value,
         distribution=_read_distribution(distribution) if distribution is not None else None)
 
