@@ -28,7 +28,8 @@ _LABEL_OFFSETS = (5, -11, 17, -23)
 def _plain_text(plot: Callable[..., bytes | None]) -> Callable[..., bytes | None]:
     """Draw with every label as plain text. Profile, runtime and recipe names come from export reports anyone may
     edit, and matplotlib would read `$...$` in one as mathtext (or as TeX under a usetex matplotlibrc): a name of
-    `$\\frac{$` crashed `report`. Text artists take these settings when they are made, so the whole drawing is inside."""
+    `$\\frac{$` crashed `report`. Text artists read these settings when they are made, so all of the drawing is
+    inside."""
     @functools.wraps(plot)
     def drawn(*args: Any) -> bytes | None:
         with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):

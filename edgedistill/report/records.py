@@ -151,7 +151,8 @@ def _read_runtime(folder: Path, group: str, metric: str, runtime: str, outcome: 
     bundle = inside(folder, Path(named).name) if named else None
     check = checks.get(bundle.name) if bundle is not None else None
     export_check = outcome.table("check")
-    candidates = [_read_candidate(group, metric, runtime, Fields(entry, outcome.where, f"{outcome.field}.candidates[{i}]"))
+    candidates = [_read_candidate(group, metric, runtime,
+                                  Fields(entry, outcome.where, f"{outcome.field}.candidates[{i}]"))
                   for i, entry in enumerate(outcome.items("candidates"))]
     return RuntimeRecord(runtime, candidates, bundle, outcome.text("error"),
                          _read_check(export_check) if export_check is not None else {}, check)

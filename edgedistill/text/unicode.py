@@ -19,6 +19,7 @@ def require_text(text: str, where: str) -> str:
     found = _SURROGATE.search(text)
     if found is not None:
         code = ord(found.group())
-        raise UserError(f"{where} holds U+{code:04X} at character {found.start()}, a lone surrogate, which is not text "
-                        f"(a \\u{code:04x} escape in JSON, or bytes that are not UTF-8 in an argument); fix or remove it")
+        raise UserError(f"{where} holds U+{code:04X} at character {found.start()}, a lone surrogate, which is not "
+                        f"text (a \\u{code:04x} escape in JSON, or bytes that are not UTF-8 in an argument); fix or "
+                        "remove it")
     return text
