@@ -15,20 +15,28 @@ from typing import Annotated, Optional
 
 import typer
 
+from edgedistill.bundle.stores.base import HTTP_TIMEOUT_S
 from edgedistill.data.dataset import DataSpec
 from edgedistill.distill.config import DistillConfig, TeachConfig, TrainingConfig
 from edgedistill.errors import UserError
+from edgedistill.terminal import GuardedOutput, json_text, printable
 
 
 class _App(typer.Typer):
-    """Typer app that turns UserError into one line on stderr and exit code 2."""
+    """Typer app that turns UserError (a failed write to stdout among them) into one line on stderr and exit code 2."""
 
     def __call__(self, *args, **kwargs):
+        stdout, sys.stdout = sys.stdout, GuardedOutput(sys.stdout)
         try:
-            return super().__call__(*args, **kwargs)
+            try:
+                return super().__call__(*args, **kwargs)
+            finally:
+                sys.stdout.flush()  # a full disk or a closed pipe fails here, not in a message at interpreter exit
         except UserError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {printable(exc)}", file=sys.stderr)
             sys.exit(2)
+        finally:
+            sys.stdout = stdout
 
 
 def _quiet_third_party_logs() -> None:
@@ -260,7 +268,7 @@ def report(
     if named_path(out).parent != named_path(run_dir):
         # A report adds only index.html and reads only export reports, so a folder of its own in the run is fine.
         require_apart(out, [("run folder", run_dir)])
-    print(f"wrote {write_report(run_dir, out)}")
+    print(f"wrote {printable(write_report(run_dir, out))}")
 
 
 @app.command("targets")
@@ -337,9 +345,9 @@ def check(
     from edgedistill.tables import print_check
 
     if trust:
-        from edgedistill.bundle.signing import load_trusted_keys, verify_manifest
+        from edgedistill.bundle.signing import load_trusted_keys, verify_bundle
 
-        verify_manifest(bundle, load_trusted_keys(trust), f"bundle {bundle}")
+        verify_bundle(bundle, load_trusted_keys(trust), f"bundle {bundle}")
     report = check_bundle(bundle, data=data, text_column=text_column, label_column=label_column, arch=arch, cpu=cpu)
     _print_json(report) if as_json else print_check(report)
     if not report["passed"]:
@@ -431,13 +439,13 @@ def predict(
     results = predict_texts(bundle, list(texts) if texts else _stdin_texts())
     for result in results:
         if as_json:
-            print(json.dumps(result, ensure_ascii=False))
+            print(json_text(result))
         elif "entities" in result:
             spans = ", ".join(f"{span['type']} {span['text']!r}" for span in result["entities"]) or "no entities"
-            print(f"{spans}\t{result['text']}")
+            print(f"{printable(spans)}\t{printable(result['text'])}")
         else:
             odds = ", ".join(f"{label} {p:.3f}" for label, p in result["probabilities"].items())
-            print(f"{result['label']}\t{odds}\t{result['text']}")
+            print("\t".join(printable(field) for field in (result["label"], odds, result["text"])))
 
 
 def _stdin_texts() -> list[str]:
@@ -471,6 +479,11 @@ RegistryOption = Annotated[Optional[str], typer.Option(
          "http(s):// URL (read-only: pull and bundles). s3:// takes AWS_* credentials and AWS_ENDPOINT_URL.")]
 
 
+HttpTimeout = Annotated[float, typer.Option(
+    "--http-timeout", metavar="SECONDS", envvar="EDGEDISTILL_HTTP_TIMEOUT", show_envvar=True,
+    help="For an http(s):// registry: the longest wait for a connection, and for each read of an answer.")]
+
+
 def _registry(value: str | None) -> str:
     if not value:
         raise UserError("no registry given; pass --registry DIR or URL, or set EDGEDISTILL_REGISTRY")
@@ -490,7 +503,7 @@ def publish_bundle(
     from edgedistill.bundle.signing import load_signing_key
 
     ref = publish(bundle, _registry(registry), version, load_signing_key(sign) if sign else None)
-    print(f"published {ref.reference} to {ref.path}" + (", signed" if sign else ""))
+    print(printable(f"published {ref.reference} to {ref.path}" + (", signed" if sign else "")))
 
 
 @app.command("pull")
@@ -499,6 +512,7 @@ def pull_bundle(
     out: Annotated[Path, typer.Option(help="Directory to place the verified bundle in.")],
     registry: RegistryOption = None,
     trust: TrustOption = [],
+    http_timeout: HttpTimeout = HTTP_TIMEOUT_S,
 ) -> None:
     """Copy a published bundle out of a registry and verify every file's size and sha256 (no torch needed)."""
     from edgedistill.bundle.registry import pull, resolve
@@ -506,9 +520,9 @@ def pull_bundle(
 
     registry = _registry(registry)
     trusted = load_trusted_keys(trust) if trust else None
-    ref = resolve(reference, registry)  # pin @latest, so the version printed is the one pulled
-    placed = pull(ref.reference, registry, out, trusted)
-    print(f"pulled {ref.reference} into {placed}" + (", signed by a --trust key" if trusted else ""))
+    ref = resolve(reference, registry, http_timeout)  # pin @latest, so the version printed is the one pulled
+    placed = pull(ref.reference, registry, out, trusted, http_timeout)
+    print(printable(f"pulled {ref.reference} into {placed}" + (", signed by a --trust key" if trusted else "")))
 
 
 @app.command("keygen")
@@ -520,16 +534,17 @@ def keygen(
     from edgedistill.bundle.signing import generate_key_pair
 
     private, public, fingerprint = generate_key_pair(out, name)
-    print(f"wrote {private} (keep it secret) and {public} (share it); key fingerprint {fingerprint}")
+    print(printable(f"wrote {private} (keep it secret) and {public} (share it); key fingerprint {fingerprint}"))
 
 
 @app.command("bundles")
-def list_published(registry: RegistryOption = None, as_json: JsonFlag = False) -> None:
+def list_published(registry: RegistryOption = None, http_timeout: HttpTimeout = HTTP_TIMEOUT_S,
+                   as_json: JsonFlag = False) -> None:
     """List the bundles published in a registry."""
     from edgedistill.bundle.registry import list_bundles
     from edgedistill.tables import print_bundles
 
-    listing = list_bundles(_registry(registry))
+    listing = list_bundles(_registry(registry), http_timeout)
     _print_json(listing) if as_json else print_bundles(listing)
 
 

@@ -33,8 +33,12 @@ def read_json(path: Path, what: str = "file") -> Any:
 def check_json_size(size: int, what: str, where: str) -> None:
     """Refuse a JSON file larger than any edgedistill writes, before it is read."""
     if size > MAX_JSON_BYTES:
-        raise UserError(f"{what} {where} is {size / 1e6:.0f} MB; edgedistill writes none above "
-                        f"{MAX_JSON_BYTES / 1e6:.0f} MB, so it was not written by this tool")
+        raise json_too_large(what, where, f"{size:,} bytes")
+
+
+def json_too_large(what: str, where: str, size: str) -> UserError:
+    return UserError(f"{what} {where} is {size}; edgedistill reads JSON files of at most {MAX_JSON_BYTES >> 20} MiB "
+                     f"({MAX_JSON_BYTES:,} bytes) and writes none that large, so it was not written by this tool")
 
 
 def parse_json(data: bytes, what: str, where: str) -> Any:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from rich.console import Console
+from edgedistill.terminal import TextConsole
 
-console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = TextConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def say(text: str, style: str | None = None) -> None:

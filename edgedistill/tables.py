@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from edgedistill.profiles import DeviceProfile
 from edgedistill.tasks.kinds import METRIC_NAMES
+from edgedistill.terminal import TextConsole
 
-console = Console(highlight=False)
+console = TextConsole(highlight=False)
 
 
 def _heading(text: str) -> None:

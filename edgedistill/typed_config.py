@@ -77,10 +77,14 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
     if origin is dict:
         if not isinstance(value, dict):
             raise UserError(f"{where}: expected a table, got {type(value).__name__}")
+        if args and args[1] in (int, float, str, bool):  # a table of numbers, say (losses = {hidden = 1.0})
+            return {key: _coerce(args[1], item, f"{where}.{key}") for key, item in value.items()}
         return value
     if hint is Path:
         if not isinstance(value, str):
             raise UserError(f"{where}: expected a path, got {value!r}")
+        if "\0" in value:  # no file name can hold one; the OS refuses it with a ValueError
+            raise UserError(f"{where}: a path cannot hold a NUL character (got {value!r})")
         return Path(value)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

@@ -19,6 +19,7 @@ import numpy as np
 from edgedistill.errors import UserError
 from edgedistill.profiles import SequencePolicy
 from edgedistill.text.encode import TextEncoder, clip_text
+from edgedistill.unicode_text import require_text
 
 GOLDEN_FILE = "golden.json"
 GOLDEN_SCHEMA_VERSION = 1
@@ -121,6 +122,8 @@ def parse_golden(payload: Any, where: str) -> list[GoldenCase]:
         if words is not None and not _valid_words(words, word_ids, ids.shape[1]):
             raise UserError(f"{where}: case {number} needs words (strings) and one word id (an index or null) "
                             "per position")
+        for item in (text, *(words or ())):
+            require_text(item, f"{where}: case {number}'s text")
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or not 2 <= max_tokens <= ids.shape[1]:
             raise UserError(f"{where}: case {number} has max_tokens {max_tokens!r}; expected 2..{ids.shape[1]}")
         if ids.min(initial=0) < 0 or not set(np.unique(mask)) <= {0, 1} or not np.isfinite(logits).all():

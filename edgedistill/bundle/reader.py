@@ -93,6 +93,11 @@ def is_written_bundle(path: Path) -> bool:
     except UserError:
         return False
     entries = list(Path(path).iterdir())
-    names = {entry.name for entry in entries} - {SIGNATURE_FILE}
     return (all(entry.is_file() and not entry.is_symlink() for entry in entries)
-            and names == set(manifest.files) | {MANIFEST_FILE})
+            and not unlisted_entries(path, manifest) and all((Path(path) / name).exists() for name in manifest.files))
+
+
+def unlisted_entries(path: Path, manifest: Manifest) -> list[str]:
+    """The names in bundle folder `path` that are neither its manifest, its signature nor a file the manifest lists."""
+    return sorted(entry.name for entry in Path(path).iterdir()
+                  if entry.name not in manifest.files and entry.name not in (MANIFEST_FILE, SIGNATURE_FILE))

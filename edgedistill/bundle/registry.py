@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from edgedistill.bundle.manifest import MANIFEST_FILE, SIGNATURE_FILE, Manifest, parse_manifest
 from edgedistill.bundle.reader import is_written_bundle, listed_file_problem, open_bundle
 from edgedistill.bundle.signing import sign_manifest, verify_manifest
-from edgedistill.bundle.stores import INDEX_FILE, Store, VersionTaken, open_store
+from edgedistill.bundle.stores import HTTP_TIMEOUT_S, INDEX_FILE, Store, VersionTaken, open_store
 from edgedistill.bundle.stores.directory import LOCK_FILE
 from edgedistill.errors import UserError
 from edgedistill.fsutil import NAME, atomic_output_dir, check_name, named_path, require_apart, sha256_file
@@ -74,19 +74,20 @@ def publish(bundle: Path, registry: str, version: str | None = None,
     return PublishedRef(manifest.name, version, store.location(manifest.name, version))
 
 
-def resolve(reference: str, registry: str) -> PublishedRef:
+def resolve(reference: str, registry: str, http_timeout_s: float = HTTP_TIMEOUT_S) -> PublishedRef:
     """`NAME`, `NAME@VERSION` or `NAME@latest` to the published version it names."""
-    store = open_store(registry)
+    store = open_store(registry, http_timeout_s=http_timeout_s)
     name, version = _resolve(reference, _read_index(store)["bundles"], registry)
     return PublishedRef(name, version, store.location(name, version))
 
 
-def pull(reference: str, registry: str, out: Path, trusted: dict[str, Ed25519PublicKey] | None = None) -> Path:
+def pull(reference: str, registry: str, out: Path, trusted: dict[str, Ed25519PublicKey] | None = None,
+         http_timeout_s: float = HTTP_TIMEOUT_S) -> Path:
     """Copy a published bundle to `out` and verify every size and sha256; on any mismatch `out` is left untouched.
 
     With `trusted` keys, a bundle that is unsigned or not signed by one of them is refused before its files are copied.
     """
-    store = open_store(registry)
+    store = open_store(registry, http_timeout_s=http_timeout_s)
     if store.folder is not None:
         require_apart(out, [("registry", store.folder)])
     bundles = _read_index(store)["bundles"]
@@ -101,9 +102,9 @@ def pull(reference: str, registry: str, out: Path, trusted: dict[str, Ed25519Pub
     return Path(out)
 
 
-def list_bundles(registry: str) -> dict[str, dict[str, dict[str, Any]]]:
+def list_bundles(registry: str, http_timeout_s: float = HTTP_TIMEOUT_S) -> dict[str, dict[str, dict[str, Any]]]:
     """Every published bundle: name -> version -> index entry, names sorted and versions oldest first."""
-    bundles = _read_index(open_store(registry))["bundles"]
+    bundles = _read_index(open_store(registry, http_timeout_s=http_timeout_s))["bundles"]
     return {name: {version: bundles[name][version] for version in sorted(bundles[name], key=_version_key)}
             for name in sorted(bundles)}
 

@@ -13,7 +13,6 @@ Keys are PEM files: a PKCS#8 private key signs, SubjectPublicKeyInfo public keys
 from __future__ import annotations
 
 import base64
-import binascii
 import dataclasses
 import hashlib
 import os
@@ -28,9 +27,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import (Encoding, NoEncryption, PrivateFormat, PublicFormat,
                                                           load_pem_private_key, load_pem_public_key)
 
-from edgedistill.bundle.manifest import MANIFEST_FILE, SIGNATURE_FILE
+from edgedistill.bundle.manifest import MANIFEST_FILE, SIGNATURE_FILE, parse_manifest
+from edgedistill.bundle.reader import unlisted_entries
 from edgedistill.errors import UserError
-from edgedistill.fsutil import check_name, inside, write_new_file
+from edgedistill.fsutil import check_name, inside, require_directory_path, write_new_file
 from edgedistill.jsonio import read_json, write_json
 from edgedistill.typed_config import from_mapping
 
@@ -57,6 +57,7 @@ def generate_key_pair(out_dir: Path, name: str) -> tuple[Path, Path, str]:
     """Write `<name>.key` (private, owner-only) and `<name>.pub` to `out_dir`, both or neither; return both and the
     fingerprint."""
     check_name(name, "--name")
+    require_directory_path(Path(out_dir))
     private, public = inside(out_dir, f"{name}.key"), inside(out_dir, f"{name}.pub")
     taken = [path for path in (private, public) if os.path.lexists(path)]
     if taken:
@@ -126,10 +127,25 @@ def verify_manifest(bundle_dir: Path, trusted: dict[str, Ed25519PublicKey], labe
         raise UserError(f"{label} is signed by key {signed.key_fingerprint}, which is not a --trust key; refused")
     try:
         key.verify(base64.b64decode(signed.signature, validate=True), (Path(bundle_dir) / MANIFEST_FILE).read_bytes())
-    except (InvalidSignature, binascii.Error):
+    except (InvalidSignature, ValueError):  # ValueError: not base64 (binascii.Error), or not ASCII at all
         raise UserError(f"{label}: {SIGNATURE_FILE} does not match {MANIFEST_FILE} (changed after signing); "
                         "refused") from None
     return signed.key_fingerprint
+
+
+def verify_bundle(bundle_dir: Path, trusted: dict[str, Ed25519PublicKey], label: str) -> str:
+    """`verify_manifest`, and refuse a bundle folder that holds anything its signed manifest does not list: the
+    signature vouches for the listed files alone, and a file beside them (a second model, a script an app loads by
+    name) would pass a trusted check unvouched."""
+    fingerprint = verify_manifest(bundle_dir, trusted, label)
+    manifest = parse_manifest(read_json(Path(bundle_dir) / MANIFEST_FILE, "bundle manifest"),
+                              str(Path(bundle_dir) / MANIFEST_FILE))
+    unlisted = unlisted_entries(bundle_dir, manifest)
+    if unlisted:
+        shown = ", ".join(unlisted[:5]) + (f" and {len(unlisted) - 5} more" if len(unlisted) > 5 else "")
+        raise UserError(f"{label} holds {shown}, which its signed {MANIFEST_FILE} does not list; refused under "
+                        "--trust (remove them, or pull the bundle again)")
+    return fingerprint
 
 
 def _read_signature(path: Path, label: str) -> SignatureFile | None:

@@ -19,6 +19,7 @@ from edgedistill.targets.registry import get_target
 from edgedistill.tasks.kinds import TOKEN_TASK
 from edgedistill.tasks.words import decode_entities, word_tags
 from edgedistill.text.encode import TextEncoder
+from edgedistill.unicode_text import require_text
 
 
 def predict_texts(bundle: Path, texts: list[str]) -> list[dict[str, Any]]:
@@ -26,6 +27,8 @@ def predict_texts(bundle: Path, texts: list[str]) -> list[dict[str, Any]]:
     tokenized and padded as the bundle's manifest says."""
     if not texts:
         raise UserError("no texts to classify: pass them as arguments or as JSON lines on stdin")
+    for number, text in enumerate(texts, start=1):
+        require_text(text, f"text {number}")
     opened = open_bundle(bundle)
     manifest = opened.manifest
     session, _ = load_session(get_target(manifest.runtime), opened.model_path, manifest.threads)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from edgedistill.data.builtin import read_mr_polarity, read_mr_review_sentences
 from edgedistill.errors import UserError
+from edgedistill.unicode_text import require_text
 
 BUILTIN_PREFIX = "builtin:"
 LABELLED_BUILTINS = {"mr-polarity": read_mr_polarity}
@@ -36,6 +37,7 @@ def read_labelled(source: str, text_column: str, label_column: str) -> tuple[lis
         text, label = row[text_column], row[label_column]
         if not isinstance(text, str) or not text.strip():
             raise UserError(f"{source}: row {number} has an empty or non-text {text_column!r}")
+        require_text(text, f"{source}: row {number}'s {text_column!r}")
         if label is None or isinstance(label, (list, dict)) or str(label).strip() == "":
             raise UserError(f"{source}: row {number} has no usable label in {label_column!r}")
         texts.append(text.strip())
@@ -61,7 +63,7 @@ def read_unlabelled(source: str, text_column: str) -> list[str]:
         if text_column not in row:
             raise UserError(f"{source}: no column {text_column!r} in row {number}; set --text-column")
         if str(row[text_column]).strip():
-            texts.append(str(row[text_column]).strip())
+            texts.append(require_text(str(row[text_column]).strip(), f"{source}: row {number}'s {text_column!r}"))
     return texts
 
 

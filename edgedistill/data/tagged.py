@@ -15,6 +15,7 @@ from edgedistill.data.builtin_conll import CONLL_SPLITS, conll2003_path
 from edgedistill.data.sources import BUILTIN_PREFIX, numbered_lines
 from edgedistill.data.splits import load_transfer
 from edgedistill.errors import UserError
+from edgedistill.unicode_text import require_text
 
 DOCSTART = "-DOCSTART-"
 TAGGED_SUFFIXES = (".conll", ".txt", ".tsv", ".jsonl")
@@ -132,6 +133,8 @@ def _read_jsonl(path: Path) -> TaggedSentences:
         if not (isinstance(words, list) and isinstance(tags, list) and words and len(words) == len(tags)
                 and all(isinstance(word, str) and word.strip() for word in words)):
             raise UserError(f"{path}: line {number} needs non-empty \"tokens\" and \"tags\" lists of equal length")
+        for word in words:
+            require_text(word, f"{path}: line {number}'s tokens")
         sentences.append(words, [_checked_tag(tag, path, number) for tag in tags])
     return _non_empty(sentences, path)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgedistill.bundle.reader import is_written_bundle
 from edgedistill.bundle.writer import bundle_name, write_bundle
 from edgedistill.check.device_results import DeviceLatencies, device_latencies
 from edgedistill.errors import UserError
@@ -35,7 +36,7 @@ from edgedistill.export.selection import (
 )
 from edgedistill.export.self_check import FailedItsOwnCheck, arm_check_for, check_before_placing
 from edgedistill.export.trials import Trial, run_trials
-from edgedistill.fsutil import check_name, inside, require_apart, require_directory_path
+from edgedistill.fsutil import check_name, inside, require_apart, require_directory_path, require_replaceable
 from edgedistill.jsonio import jsonable, write_json
 from edgedistill.modeldir import require_model_dir
 from edgedistill.profiles import DeviceProfile, exceeds_drop_budget, host_isa
@@ -74,8 +75,7 @@ class ExportRequest:
 def run_export(request: ExportRequest) -> dict[str, Any]:
     """Export, measure and select per runtime; raise after writing the report if a runtime kept nothing."""
     started = time.perf_counter()
-    profile = with_converter(load_profile(request.profile), request.converter)
-    targets = [_usable_target(name) for name in _pick_runtimes(profile, request)]
+    profile, targets = _profile_and_targets(request)
     student_dir = _require_student(Path(request.student_dir))
     _require_writable(request, profile, targets, student_dir)  # before minutes of conversion, not after them
     with to_log(inside(Path(request.out_dir), LOG_FILE), request.verbose):
@@ -224,9 +224,20 @@ def _default_recipes(target: Target, profile: DeviceProfile) -> list[Recipe]:
     return recipes
 
 
+def require_writable_out(request: ExportRequest) -> None:
+    """Refuse what would stop this export at its end, before any export runs: what `run` checks of each of its export
+    stages before its first stage (whose student does not exist yet; only its folder's name is read)."""
+    _require_writable(request, *_profile_and_targets(request), Path(request.student_dir))
+
+
+def _profile_and_targets(request: ExportRequest) -> tuple[DeviceProfile, list[Target]]:
+    profile = with_converter(load_profile(request.profile), request.converter)
+    return profile, [_usable_target(name) for name in _pick_runtimes(profile, request)]
+
+
 def _require_writable(request: ExportRequest, profile: DeviceProfile, targets: list[Target], student_dir: Path) -> None:
-    """Refuse an --out that overlaps an input, a bundle name that cannot be a folder, or a link where the report
-    or any recipe's bundle would be written."""
+    """Refuse an --out that overlaps an input, a bundle name that cannot be a folder, or a link or a folder of the
+    user's where the report or any recipe's bundle would be written."""
     out_dir = Path(request.out_dir)
     require_directory_path(out_dir)
     require_apart(out_dir, [("student", student_dir), ("device profile", request.profile),
@@ -235,7 +246,7 @@ def _require_writable(request: ExportRequest, profile: DeviceProfile, targets: l
     inside(out_dir, REPORT_FILE)
     for target in targets:
         for recipe in request.recipes if request.recipes is not None else _default_recipes(target, profile):
-            _bundle_dir(out_dir, student_dir, target, recipe)
+            require_replaceable(_bundle_dir(out_dir, student_dir, target, recipe), is_written_bundle)
 
 
 def _bundle_dir(out_dir: Path, student_dir: Path, target: Target, recipe: Recipe) -> Path:

@@ -5,8 +5,12 @@ One colour per runtime throughout; the kept bundle of each runtime is a star or 
 
 from __future__ import annotations
 
+import functools
 import io
+from collections.abc import Callable
+from typing import Any
 
+import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -19,6 +23,18 @@ _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 _WIDTH_IN = 10.0
 _DPI = 110
 _LABEL_OFFSETS = (5, -11, 17, -23)
+
+
+def _plain_text(plot: Callable[..., bytes | None]) -> Callable[..., bytes | None]:
+    """Draw with every label as plain text. Profile, runtime and recipe names come from export reports anyone may
+    edit, and matplotlib would read `$...$` in one as mathtext (or as TeX under a usetex matplotlibrc): a name of
+    `$\\frac{$` crashed `report`. Text artists read these settings when they are made, so all of the drawing is
+    inside."""
+    @functools.wraps(plot)
+    def drawn(*args: Any) -> bytes | None:
+        with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+            return plot(*args)
+    return drawn
 
 
 def runtime_colours(exports: list[ExportRecord]) -> dict[str, str]:
@@ -36,6 +52,7 @@ def _measured(export: ExportRecord) -> list[CandidateRecord]:
     return [c for runtime in export.runtimes for c in runtime.candidates if c.measured]
 
 
+@_plain_text
 def score_vs_latency(exports: list[ExportRecord]) -> bytes | None:
     """The test task metric against p90 latency, one panel per export (profile), every runtime's candidates in it."""
     panels = [export for export in exports if _measured(export)]
@@ -87,6 +104,7 @@ def score_vs_latency(exports: list[ExportRecord]) -> bytes | None:
     return _png(figure)
 
 
+@_plain_text
 def sizes(exports: list[ExportRecord]) -> bytes | None:
     """Artifact size of every measured candidate; kept ones edged in black."""
     candidates = [c for export in exports for c in _measured(export) if c.figure("size_bytes") is not None]
@@ -112,6 +130,7 @@ def sizes(exports: list[ExportRecord]) -> bytes | None:
     return _png(figure)
 
 
+@_plain_text
 def latency_distributions(exports: list[ExportRecord]) -> bytes | None:
     """Per-call latency of every candidate on the texts export measured it on: box p25-p75, whiskers p5-p95."""
     candidates = [c for export in exports for c in _measured(export) if c.distribution is not None]
@@ -139,6 +158,7 @@ def latency_distributions(exports: list[ExportRecord]) -> bytes | None:
     return _png(figure)
 
 
+@_plain_text
 def latency_by_length(sweeps: list[tuple[str, LengthSweep]]) -> bytes | None:
     """p50 (line) and p90 (band top) against tokens per text, one line per (export, kept bundle)."""
     if not sweeps:

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgedistill.check.latency import LatencyDistribution
+from edgedistill.check.latency import DISTRIBUTION_PERCENTILES, LatencyDistribution
 from edgedistill.errors import UserError
 from edgedistill.export.pipeline import REPORT_FILE
 from edgedistill.fsutil import inside
 from edgedistill.jsonio import read_json
+from edgedistill.report.fields import Fields, is_number
 from edgedistill.tasks.kinds import SEQUENCE_TASK, TASK_METRICS
 from edgedistill.typed_config import from_mapping
 
@@ -93,6 +94,12 @@ class ExportRecord:
     runtimes: list[RuntimeRecord]
 
 
+_STATUSES = ("kept", "accepted", "rejected", "skipped")
+# The figures of a candidate's metrics that the report reads, below the task metric's own (and its reference's).
+_FIGURES = ("agreement", "macro_f1", "max_abs_logit_diff", "size_bytes", "peak_rss_mb")
+_LATENCIES = ("load", "first", "p50", "p90", "p99")
+
+
 def read_exports(folder: Path) -> list[ExportRecord]:
     """Every export report under `folder`, ordered by path; an error when there is none."""
     folder = Path(folder)
@@ -103,46 +110,80 @@ def read_exports(folder: Path) -> list[ExportRecord]:
                      and not any(part.startswith(".") for part in path.relative_to(folder).parts))
     if not reports:
         raise UserError(f"{folder} holds no {REPORT_FILE}; pass a folder written by `edgedistill run` or `export`")
-    payloads = [(path, read_json(path, "export report")) for path in reports]
-    students = {payload.get("student") for _, payload in payloads if isinstance(payload, dict)}
-    return [_read_export(path, payload, several_students=len(students) > 1) for path, payload in payloads]
+    payloads = [(path, Fields(read_json(path, "export report"), str(path))) for path in reports]
+    students = {fields.text("student") for _, fields in payloads}
+    return [_read_export(path, fields, several_students=len(students) > 1) for path, fields in payloads]
 
 
-def _read_export(path: Path, payload: Any, several_students: bool) -> ExportRecord:
-    if not isinstance(payload, dict) or not isinstance(payload.get("runtimes"), dict):
-        raise UserError(f"{path} is not an export report written by `edgedistill export`")
+def _read_export(path: Path, report: Fields, several_students: bool) -> ExportRecord:
     checks_path = path.with_name(CHECKS_FILE)
-    checks = read_json(checks_path, "check results") if checks_path.is_file() else {}
-    profile, student = str(payload.get("profile", "?")), str(payload.get("student", "?"))
+    checks = _read_checks(checks_path) if checks_path.is_file() else {}
+    profile, student = report.text("profile") or "?", report.text("student") or "?"
     group = f"{profile} / {Path(student).name}" if several_students else profile
     # Reports written before token classifiers name no metric: they are all accuracy.
-    metric = payload.get("metric", TASK_METRICS[SEQUENCE_TASK])
-    if metric not in TASK_METRICS.values():
-        raise UserError(f"{path}: unknown metric {metric!r}; known: {', '.join(sorted(TASK_METRICS.values()))}")
-    runtimes = [_read_runtime(path.parent, group, metric, name, outcome, checks, str(path))
-                for name, outcome in payload["runtimes"].items()]
-    return ExportRecord(path.parent, group, profile, student, metric, payload.get(f"reference_{metric}"),
-                        payload.get("budgets") or {}, runtimes)
+    metric = report.choice("metric", tuple(sorted(TASK_METRICS.values()))) or TASK_METRICS[SEQUENCE_TASK]
+    budgets = report.table("budgets")
+    if budgets is not None:
+        budgets.number("p90_latency_ms")
+    runtimes = [_read_runtime(path.parent, group, metric, name, Fields(outcome, str(path), f"runtimes.{name}"), checks)
+                for name, outcome in report.table("runtimes", required=True).entries()]
+    return ExportRecord(path.parent, group, profile, student, metric, report.number(f"reference_{metric}"),
+                        budgets.value if budgets is not None else {}, runtimes)
 
 
-def _read_runtime(folder: Path, group: str, metric: str, runtime: str, outcome: Any, checks: dict[str, Any],
-                  where: str) -> RuntimeRecord:
-    if not isinstance(outcome, dict) or not isinstance(outcome.get("candidates"), list):
-        raise UserError(f"{where}: runtimes.{runtime} has no candidates list")
-    bundle = inside(folder, Path(outcome["bundle"]).name) if outcome.get("bundle") else None
-    check = checks.get(bundle.name) if bundle is not None and isinstance(checks, dict) else None
-    candidates = [_read_candidate(group, metric, runtime, entry, f"{where}: runtimes.{runtime}")
-                  for entry in outcome["candidates"]]
-    return RuntimeRecord(runtime, candidates, bundle, outcome.get("error"), outcome.get("check") or {}, check)
+def _read_checks(path: Path) -> dict[str, dict[str, Any]]:
+    """`check --json` reports by bundle folder name, each checked as far as the report reads it."""
+    checks = Fields(read_json(path, "check results"), str(path))
+    return {name: _read_check(Fields(report, str(path), name)) for name, report in checks.entries()}
 
 
-def _read_candidate(group: str, metric: str, runtime: str, entry: Any, where: str) -> CandidateRecord:
-    if not isinstance(entry, dict) or "recipe" not in entry:
-        raise UserError(f"{where}: a candidate without a recipe name")
-    distribution = entry.get("latency_distribution")  # absent from reports written before it was recorded
+def _read_check(check: Fields) -> dict[str, Any]:
+    check.flag("passed")
+    gates = check.table("gates")
+    for gate, _ in gates.entries() if gates is not None else ():
+        gates.flag(gate)
+    return check.value
+
+
+def _read_runtime(folder: Path, group: str, metric: str, runtime: str, outcome: Fields,
+                  checks: dict[str, Any]) -> RuntimeRecord:
+    named = outcome.text("bundle")
+    bundle = inside(folder, Path(named).name) if named else None
+    check = checks.get(bundle.name) if bundle is not None else None
+    export_check = outcome.table("check")
+    candidates = [_read_candidate(group, metric, runtime,
+                                  Fields(entry, outcome.where, f"{outcome.field}.candidates[{i}]"))
+                  for i, entry in enumerate(outcome.items("candidates"))]
+    return RuntimeRecord(runtime, candidates, bundle, outcome.text("error"),
+                         _read_check(export_check) if export_check is not None else {}, check)
+
+
+def _read_candidate(group: str, metric: str, runtime: str, entry: Fields) -> CandidateRecord:
+    metrics = entry.table("metrics") or Fields({}, entry.where, f"{entry.field}.metrics")
+    for key in (metric, f"reference_{metric}", *_FIGURES):
+        metrics.number(key)
+    for split, keys in (("validation", (metric, f"reference_{metric}")), ("unlabelled", ("agreement",))):
+        table = metrics.table(split)
+        for key in keys if table is not None else ():
+            table.number(key)
+    latency = metrics.table("latency_ms")
+    if latency is not None:  # a measured candidate: the plots place it by its p90 and its score
+        for key in _LATENCIES:
+            latency.number(key, required=key == "p90")
+        metrics.number(metric, required=True)
+    distribution = entry.table("latency_distribution")  # absent from reports written before it was recorded
     return CandidateRecord(
-        group=group, metric=metric, runtime=runtime, recipe=str(entry["recipe"]), precision=str(entry.get("precision", "?")),
-        status=str(entry.get("status", "?")), reason=entry.get("reason"), export_s=float(entry.get("export_s") or 0.0),
-        metrics=entry.get("metrics") or {},
-        distribution=from_mapping(LatencyDistribution, distribution, f"{where}: latency_distribution")
-        if distribution else None)
+        group=group, metric=metric, runtime=runtime, recipe=entry.text("recipe", required=True),
+        precision=entry.text("precision") or "?", status=entry.choice("status", _STATUSES) or "?",
+        reason=entry.text("reason"), export_s=entry.number("export_s") or 0.0, metrics=metrics.value,
+        distribution=_read_distribution(distribution) if distribution is not None else None)
+
+
+def _read_distribution(distribution: Fields) -> LatencyDistribution:
+    where = f"{distribution.where}: {distribution.field}"
+    read = from_mapping(LatencyDistribution, distribution.value, where)
+    if (len(read.ms) != len(read.percentiles) or not set(DISTRIBUTION_PERCENTILES) <= set(read.percentiles)
+            or not all(is_number(value) for value in read.ms)):
+        raise UserError(f"{where} must give a finite time in ms for each of the percentiles "
+                        f"{', '.join(map(str, DISTRIBUTION_PERCENTILES))}")
+    return read

@@ -20,8 +20,8 @@ PAGE_FILE = "index.html"
 
 def write_report(folder: Path, out_dir: Path, sweep: SweepSettings | None = None) -> Path:
     """Write `out_dir/index.html` for every export under `folder`; return its path."""
-    folder, page = Path(folder), inside(out_dir, PAGE_FILE)
-    _require_ours(page)
+    folder = Path(folder)
+    page = require_writable_page(out_dir)
     exports = read_exports(folder)
     sweeps = _time_by_length(exports, sweep or SweepSettings())
     score = metric_label({export.metric for export in exports})
@@ -58,10 +58,13 @@ def _time_by_length(exports: list[ExportRecord], settings: SweepSettings) -> lis
     return sweeps
 
 
-def _require_ours(page: Path) -> None:
-    """Refuse an --out whose index.html this command did not write, before minutes of timing."""
+def require_writable_page(out_dir: Path) -> Path:
+    """The page to write in `out_dir`; refused, before minutes of timing (or a run's hours of training), where it is
+    a link, or an index.html this command did not write."""
+    page = inside(out_dir, PAGE_FILE)
     require_directory_path(page.parent)
     if page.is_symlink() or (page.exists() and not page.is_file()):
         raise UserError(f"{page} is not a plain file; choose another --out")
     if page.is_file() and f'content="{GENERATOR}"' not in page.read_text(encoding="utf-8", errors="replace")[:2000]:
         raise UserError(f"{page} exists and was not written by `edgedistill report`; choose another --out")
+    return page

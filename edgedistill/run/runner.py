@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from edgedistill.errors import UserError
-from edgedistill.fsutil import inside, refuse_links_below
+from edgedistill.fsutil import inside, refuse_links_below, require_directory_path
 from edgedistill.progress import say
 from edgedistill.report.writer import PAGE_FILE
 from edgedistill.run.ledger import Ledger, stage_key
@@ -28,11 +28,15 @@ def run_recipe(recipe: Recipe, verbose: bool = False) -> dict[str, str]:
     """Run or skip every stage; returns each stage's outcome ("ran" or "skipped") by name.
 
     What could refuse the run is checked before its first write: the recipe (`load_recipe`: names, and a run
-    folder that overlaps an input), the plan (every profile), and a link anywhere below the run folder (a root
-    the user named, itself followed if it is a link). The libraries' warnings go to RUN/warnings.log, and with
-    `verbose` to the screen as well."""
+    folder that overlaps an input), the plan (every profile), a link anywhere below the run folder (a root the
+    user named, itself followed if it is a link), and every stage's outputs (a user's index.html where the report
+    goes refuses the run now, not after hours of training). The libraries' warnings go to RUN/warnings.log, and
+    with `verbose` to the screen as well."""
     stages = plan(recipe)
+    require_directory_path(recipe.out)
     refuse_links_below(recipe.out)
+    for stage in stages:
+        stage.require_writable()
     ledger = Ledger(recipe.out)
     with ledger.hold(), to_log(inside(recipe.out, LOG_FILE), verbose):
         return _run_stages(recipe, stages, ledger)

@@ -19,14 +19,14 @@ from typing import Any
 from edgedistill.bundle.reader import is_written_bundle
 from edgedistill.distill.config import DistillConfig, TeachConfig
 from edgedistill.errors import UserError
-from edgedistill.export.pipeline import REPORT_FILE
+from edgedistill.export.pipeline import REPORT_FILE, require_writable_out
 from edgedistill.fsutil import inside
 from edgedistill.jsonio import read_json, write_json
 from edgedistill.modeldir import METRICS_FILE
 from edgedistill.profiles import DeviceProfile
 from edgedistill.report.lengths import SweepSettings
 from edgedistill.report.records import CHECKS_FILE
-from edgedistill.report.writer import PAGE_FILE
+from edgedistill.report.writer import PAGE_FILE, require_writable_page
 from edgedistill.run.ledger import folder_fingerprint, source_fingerprint
 from edgedistill.run.recipe import Recipe
 from edgedistill.targets.registry import load_profile
@@ -42,6 +42,9 @@ class Stage:
     after: tuple[str, ...]
     output: Path  # a file the stage writes last: while it is missing, the stage has not finished
     action: Callable[[bool], None]  # called with resume=True when the same stage was interrupted before
+    # Called for what it raises: what would refuse the stage's outputs at its end (a user's file where one goes, a
+    # link, a runtime not usable here). The runner asks every stage before the first runs, not the last after hours.
+    require_writable: Callable[[], object]
 
 
 def plan(recipe: Recipe) -> list[Stage]:
@@ -70,7 +73,7 @@ def _teach(config: TeachConfig) -> Stage:
     from edgedistill.distill.teach import run_teach
 
     return Stage("teach", _training_settings(config), (), config.out / METRICS_FILE,
-                 lambda resume: run_teach(dataclasses.replace(config, resume=resume)))
+                 lambda resume: run_teach(dataclasses.replace(config, resume=resume)), _model_dir_writable(config))
 
 
 def _distill(config: DistillConfig, reuses_teacher: bool) -> Stage:
@@ -81,7 +84,15 @@ def _distill(config: DistillConfig, reuses_teacher: bool) -> Stage:
     if reuses_teacher:
         settings["teacher"] = folder_fingerprint(config.teacher)
     return Stage("distill", settings, () if reuses_teacher else ("teach",), config.out / METRICS_FILE,
-                 lambda resume: run_distill(dataclasses.replace(config, resume=resume)))
+                 lambda resume: run_distill(dataclasses.replace(config, resume=resume)), _model_dir_writable(config))
+
+
+def _model_dir_writable(config: TeachConfig | DistillConfig) -> Callable[[], object]:
+    def require() -> None:
+        from edgedistill.distill.outputs import require_output_dir
+
+        require_output_dir(config.out, config.overwrite, [])  # the run's inputs: checked apart by load_recipe
+    return require
 
 
 def _export(recipe: Recipe, target: str, profile: DeviceProfile, folder: Path) -> Stage:
@@ -101,7 +112,8 @@ def _export(recipe: Recipe, target: str, profile: DeviceProfile, folder: Path) -
         _clear_export(folder)
         run_export(request)
 
-    return Stage(f"export:{profile.name}", settings, ("distill",), folder / REPORT_FILE, export)
+    return Stage(f"export:{profile.name}", settings, ("distill",), folder / REPORT_FILE, export,
+                 lambda: require_writable_out(request))
 
 
 def _clear_export(folder: Path) -> None:
@@ -128,7 +140,8 @@ def _check(profile: str, folder: Path) -> Stage:
         if failed:
             raise UserError(f"bundles failed their check: {'; '.join(failed)}")
 
-    return Stage(f"check:{profile}", {}, (f"export:{profile}",), folder / CHECKS_FILE, check)
+    return Stage(f"check:{profile}", {}, (f"export:{profile}",), folder / CHECKS_FILE, check,
+                 lambda: inside(folder, CHECKS_FILE))
 
 
 def _report(run_dir: Path, checks: tuple[str, ...]) -> Stage:
@@ -136,4 +149,5 @@ def _report(run_dir: Path, checks: tuple[str, ...]) -> Stage:
 
     settings = SweepSettings()
     return Stage("report", {"sweep": dataclasses.asdict(settings)}, checks, run_dir / REPORT_DIR / PAGE_FILE,
-                 lambda _resume: write_report(run_dir, run_dir / REPORT_DIR, settings))
+                 lambda _resume: write_report(run_dir, run_dir / REPORT_DIR, settings),
+                 lambda: require_writable_page(run_dir / REPORT_DIR))

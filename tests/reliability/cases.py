@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.reliability.world import BUNDLE, MODEL_FILE, NAME, PROFILE_TOML, PULLED, RECIPE, REGISTRY, RUN
+from tests.reliability.world import BUNDLE, MODEL_FILE, NAME, PROFILE_TOML, PULLED, RECIPE, REGISTRY, RESULT, RUN
 from tests.tiny import synthetic_rows
 
 Damage = Callable[[Path], None]
@@ -62,10 +62,14 @@ class Case:
     damage: Damage = _nothing
     env: tuple[tuple[str, str], ...] = ()
     cwd: str = "."
-    expect: str = "error"  # or "ok": valid input that must be read right (issue 10's regressions)
+    # or "ok": valid input that must be read right (issue 10's regressions); or "either", judged as an error when
+    # the command fails and as a success when it does not (a value that may be valid, printed or refused)
+    expect: str = "error"
     allowed: tuple[str, ...] = ()  # for "ok" cases: workspace paths the command may write
     verify: Verify | None = None  # for "ok" cases: a failure message, or None
     slow: bool = False  # it trains or converts for real: marked slow, and given minutes
+    stdout: str | None = None  # where the command's standard output goes (/dev/full, say) instead of being captured
+    says: str | None = None  # for "error" cases: what the error line must say
 
     @property
     def command(self) -> str:
@@ -201,6 +205,8 @@ def wrong_values(hint: Any) -> list[tuple[str, Any]]:
         return values + [("a string", "yes"), ("a number", 2)]
     if hint in (int, float):
         return values + [("a string", "12"), ("a list", [1])] + ([("a fraction", 1.5)] if hint is int else [])
+    if hint is Path:  # no file name can hold a NUL, and the OS refuses one with a ValueError
+        return values + [("a number", 12), ("a list", ["a"]), ("a path holding NUL", "ru\x00ns")]
     return values + [("a number", 12), ("a list", ["a"])]
 
 
@@ -219,6 +225,18 @@ def set_path(payload: dict, dotted: str, value: Any) -> None:
     for part in parents:
         payload = payload.setdefault(part, {})
     payload[last] = value
+
+
+def set_at(payload: Any, path: tuple, value: Any) -> None:
+    """Set the value at a key path of a JSON value (list items by index), making the tables on the way."""
+    for key in path[:-1]:
+        if isinstance(payload, dict) and not isinstance(payload.get(key), (dict, list)):
+            payload[key] = {}
+        payload = payload[key]
+    if isinstance(payload, list) and path[-1] >= len(payload):
+        payload.append(value)
+    else:
+        payload[path[-1]] = value
 
 
 def drop_path(payload: dict, dotted: str) -> None:
@@ -375,6 +393,7 @@ STAGE_RANGES: dict[str, list[tuple[str, Any]]] = {
                 ("temperature", 0.0), ("temperature", -2.0), ("temperature", math.inf), ("temperature", math.nan),
                 ("alpha", -0.1), ("alpha", 1.5), ("alpha", math.nan), ("transfer_limit", 0), ("transfer_limit", -1),
                 ("losses", {"nonsense": 1.0}), ("losses", {"hidden": -1.0}), ("losses", {"hidden": math.nan}),
+                ("losses", {"hidden": "x"}), ("losses", {"hidden": [1.0]}),
                 ("teacher", "absent-teacher"), ("student_base", "absent-base"), ("transfer", "data/absent.txt")],
     "teach": [("base", "absent-base"), ("base", "builtin:no-such-model")],
 }
@@ -872,8 +891,8 @@ def output_cases() -> Iterator[Case]:
     def a_link(relative: str) -> Damage:
         return lambda ws: (ws / relative).symlink_to(ws.parent / "outside")
 
-    out_of = {"teach": TEACH, "distill": DISTILL, "pull": PULL}
-    out_flag = {"teach": "teacher-out", "distill": "student-out", "pull": "app-model"}
+    out_of = {"teach": TEACH, "distill": DISTILL, "pull": PULL, "prune-vocab": PRUNE}
+    out_flag = {"teach": "teacher-out", "distill": "student-out", "pull": "app-model", "prune-vocab": "pruned"}
     for command, argv in out_of.items():
         out = out_flag[command]
         yield Case(f"outputs/--out holds a user's files/{command}", "outputs", argv, foreign(out))
@@ -884,6 +903,16 @@ def output_cases() -> Iterator[Case]:
     yield Case("outputs/--out is a pulled bundle plus a user's file/pull", "outputs", PULL, bundle_plus_notes)
     yield Case("outputs/--out is the base model/teach", "outputs", _replace(TEACH, "--out", "base"))
     yield Case("outputs/--out is a file/export", "outputs", _replace(EXPORT, "--out", "data/train.csv"))
+    yield Case("outputs/a bundle's folder in --out holds a user's files/export", "outputs", EXPORT,
+               make_dir("bundles/student-onnxruntime-fp32"), says="holds files edgedistill did not write")
+    # Every other command that writes a folder, and the two that write a file (given a folder instead).
+    for argv in (KEYGEN, REPORT, (*RUN_RECIPE, "--out", "run-out")):
+        yield Case(f"outputs/--out is a file/{argv[0]}", "outputs", _replace(argv, "--out", "notes.txt"),
+                   write("notes.txt", "a user's file"))
+        yield Case(f"outputs/--out is under a file/{argv[0]}", "outputs", _replace(argv, "--out", "notes.txt/out"),
+                   write("notes.txt", "a user's file"))
+    for argv in ((*BENCH, "--out", "out.json"), ("results", RESULT, "--out", "out.json")):
+        yield Case(f"outputs/--out is a folder/{argv[0]}", "outputs", argv, make_dir("out.json"))
 
 
 def flag_cases() -> Iterator[Case]:
@@ -1087,11 +1116,18 @@ CONTROLS: list[Case] = [
 
 
 def all_cases() -> list[Case]:
+    from tests.reliability.http_cases import http_cases
     from tests.reliability.path_cases import path_cases  # issue 23's classes, built on the helpers above
+    from tests.reliability.recipe_cases import recipe_cases
+    from tests.reliability.report_cases import report_cases
+    from tests.reliability.terminal_cases import stdout_cases, terminal_cases
+    from tests.reliability.text_cases import text_cases
+    from tests.reliability.trust_cases import trust_cases
 
     cases = [*data_cases(), *config_cases(), *profile_cases(), *model_dir_cases(), *bundle_cases(), *manifest_cases(),
              *golden_cases(), *index_cases(), *registry_cases(), *output_cases(), *flag_cases(), *REGRESSIONS,
-             *path_cases()]
+             *path_cases(), *report_cases(), *terminal_cases(), *stdout_cases(), *http_cases(),
+             *trust_cases(), *text_cases(), *recipe_cases()]
     names = [case.name for case in cases]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     assert not duplicates, duplicates

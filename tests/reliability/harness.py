@@ -11,6 +11,7 @@ import contextlib
 import functools
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -34,6 +35,10 @@ _TYPER_GET_COMMAND = typer.main.get_command
 OUTSIDE = "outside"  # a sibling of the workspace holding files that symlink cases point at
 # `import onnxruntime` writes a session id to $TMPDIR/.ses (its native library does, in every process).
 ONNXRUNTIME_SESSION_FILE = ".ses"
+# What a terminal would obey rather than show: every control character but newline and tab, and on stderr but the
+# carriage returns of progress bars.
+RAW_CONTROLS = {"stdout": re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]"),
+                "stderr": re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")}
 
 
 class CaseTimeout(BaseException):
@@ -54,9 +59,14 @@ class Outcome:
         return not self.problems
 
     @property
+    def failed(self) -> bool:
+        """Whether the case is judged as an error: expected one, or allowed one and got it."""
+        return self.case.expect == "error" or (self.case.expect == "either" and self.exit_code != 0)
+
+    @property
     def progress_lines(self) -> int:
         """Lines the command printed before its error (the work it had started)."""
-        return max(0, len(self.stderr.strip().splitlines()) - 1) if self.case.expect == "error" else 0
+        return max(0, len(self.stderr.strip().splitlines()) - 1) if self.failed else 0
 
     def describe(self) -> str:
         return f"{self.case.name}: {'; '.join(self.problems)} | stderr: {self.stderr.strip()[-600:]!r}"
@@ -110,12 +120,16 @@ def run_case(case: Case, pristine: Path, case_dir: Path, timeout_s: float = CASE
     run = _run_in_process if in_process else _run_as_program
     timeout_s = max(timeout_s, SLOW_CASE_TIMEOUT_S) if case.slow else timeout_s
     started = time.perf_counter()
-    code, stdout, stderr, escaped = run(argv, workspace / case.cwd, env, case_dir / "tmp", timeout_s)
+    code, stdout, stderr, escaped = run(argv, workspace / case.cwd, env, case_dir / "tmp", timeout_s, case.stdout)
     outcome = Outcome(case, code, stdout, stderr, time.perf_counter() - started)
     if escaped:
         outcome.problems.append(escaped)
+    for stream, raw in RAW_CONTROLS.items():
+        found = raw.search(getattr(outcome, stream))
+        if found:
+            outcome.problems.append(f"a raw control character {found.group()!r} on {stream}")
     touched = [name for name in changes(before, snapshot(case_dir)) if name != f"+tmp/{ONNXRUNTIME_SESSION_FILE}"]
-    if case.expect == "error":
+    if outcome.failed:
         _judge_error(outcome, touched)
     else:
         _judge_success(outcome, touched, workspace)
@@ -125,9 +139,9 @@ def run_case(case: Case, pristine: Path, case_dir: Path, timeout_s: float = CASE
 
 
 def _run_in_process(argv: list[str], cwd: Path, env: tuple[tuple[str, str], ...], scratch: Path,
-                    timeout_s: float) -> tuple[int | None, str, str, str | None]:
+                    timeout_s: float, stdout: str | None) -> tuple[int | None, str, str, str | None]:
     code, escaped = None, None
-    with _inside(cwd, env, scratch), _captured() as streams, _deadline(timeout_s):
+    with _inside(cwd, env, scratch), _captured(stdout) as streams, _deadline(timeout_s):
         try:
             code = _main(argv)
         except CaseTimeout:
@@ -138,18 +152,22 @@ def _run_in_process(argv: list[str], cwd: Path, env: tuple[tuple[str, str], ...]
 
 
 def _run_as_program(argv: list[str], cwd: Path, env: tuple[tuple[str, str], ...], scratch: Path,
-                    timeout_s: float) -> tuple[int | None, str, str, str | None]:
+                    timeout_s: float, stdout: str | None) -> tuple[int | None, str, str, str | None]:
     environment = {**os.environ, **dict(env), "TMPDIR": str(scratch)}
-    try:
-        result = subprocess.run([sys.executable, "-m", "edgedistill", *argv], cwd=cwd, env=environment,
-                                capture_output=True, text=True, errors="replace", timeout=timeout_s)
-    except subprocess.TimeoutExpired as exc:
-        return None, "", str(exc.stderr or ""), f"no result after {timeout_s:.0f} s"
-    return result.returncode, result.stdout, result.stderr, None
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(open(stdout, "wb")) if stdout is not None else subprocess.PIPE
+        try:
+            result = subprocess.run([sys.executable, "-m", "edgedistill", *argv], cwd=cwd, env=environment, stdout=out,
+                                    stderr=subprocess.PIPE, text=True, errors="replace", timeout=timeout_s)
+        except subprocess.TimeoutExpired as exc:
+            return None, "", str(exc.stderr or ""), f"no result after {timeout_s:.0f} s"
+    return result.returncode, result.stdout or "", result.stderr, None
 
 
 def _judge_error(outcome: Outcome, touched: list[str]) -> None:
-    """Stderr must end in exactly one `error:` line; lines before it are the command's progress so far."""
+    """Stderr must end in exactly one `error:` line; lines before it are the command's progress so far. Only a
+    case whose error comes after the command's work (its output failed to print) may have written `allowed`."""
+    touched = [name for name in touched if not _allowed(name, outcome.case)]
     lines = outcome.stderr.strip().splitlines()
     if outcome.exit_code == 0:
         outcome.problems.append("accepted (exit 0)")
@@ -157,6 +175,8 @@ def _judge_error(outcome: Outcome, touched: list[str]) -> None:
         outcome.problems.append("traceback on stderr")
     if not lines or not lines[-1].startswith("error: "):
         outcome.problems.append("stderr does not end in an 'error:' line")
+    elif outcome.case.says is not None and outcome.case.says not in lines[-1]:
+        outcome.problems.append(f"the error does not say {outcome.case.says!r}")
     elif any(line.startswith("error") for line in lines[:-1]):
         outcome.problems.append("more than one error line")
     if outcome.stdout.strip():
@@ -171,14 +191,17 @@ def _judge_success(outcome: Outcome, touched: list[str], workspace: Path) -> Non
         outcome.problems.append(f"exit {outcome.exit_code}")
     if "Traceback" in outcome.stderr:
         outcome.problems.append("traceback on stderr")
-    prefix = "ws/"
-    stray = [name for name in touched if not any(name[1:].startswith(prefix + allowed) for allowed in case.allowed)]
+    stray = [name for name in touched if not _allowed(name, case)]
     if stray:
         outcome.problems.append(f"touched files: {', '.join(stray[:6])}")
     if case.verify is not None and not outcome.problems:
         failure = case.verify(workspace, outcome.stdout)
         if failure:
             outcome.problems.append(failure)
+
+
+def _allowed(change: str, case: Case) -> bool:
+    return any(change[1:].startswith(f"ws/{allowed}") for allowed in case.allowed)
 
 
 def _main(argv: list[str]) -> int:
@@ -215,13 +238,17 @@ def _inside(cwd: Path, env: tuple[tuple[str, str], ...], scratch: Path) -> Itera
 
 
 @contextlib.contextmanager
-def _captured() -> Iterator[dict[str, str]]:
-    """Capture file descriptors 1 and 2 (and sys.stdout/err on top of them) into temporary files."""
+def _captured(stdout: str | None = None) -> Iterator[dict[str, str]]:
+    """Capture file descriptors 1 and 2 (and sys.stdout/err on top of them) into temporary files; with `stdout`
+    (/dev/full, say), file descriptor 1 writes there instead, and nothing is captured of it."""
     streams: dict[str, str] = {}
     saved_objects = sys.stdout, sys.stderr
     sys.stdout.flush()
     sys.stderr.flush()
     files = {name: tempfile.TemporaryFile(mode="w+b") for name in ("stdout", "stderr")}
+    if stdout is not None:
+        files["stdout"].close()
+        files["stdout"] = open(stdout, "w+b")
     saved_fds = {1: os.dup(1), 2: os.dup(2)}
     os.dup2(files["stdout"].fileno(), 1)
     os.dup2(files["stderr"].fileno(), 2)
@@ -238,9 +265,13 @@ def _captured() -> Iterator[dict[str, str]]:
             os.dup2(saved, fd)
             os.close(saved)
         for name, handle in files.items():
-            handle.seek(0)
-            streams[name] = handle.read().decode("utf-8", errors="replace")
+            streams[name] = "" if stdout is not None and name == "stdout" else _read_back(handle)
             handle.close()
+
+
+def _read_back(handle) -> str:
+    handle.seek(0)
+    return handle.read().decode("utf-8", errors="replace")
 
 
 @contextlib.contextmanager

@@ -5,10 +5,14 @@ The same cases, counted, are recorded by benchmarks/reliability.py in benchmarks
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.reliability.cases import CONTROLS, REGRESSIONS, all_cases
 from tests.reliability.harness import run_case
+from tests.reliability.terminal_cases import EXPORT_REPORT_STRINGS, INDEX_ENTRY_STRINGS, MANIFEST_STRINGS, string_paths
+from tests.reliability.world import BUNDLE, NAME, REGISTRY, RUN
 
 CASES = all_cases()
 
@@ -31,8 +35,19 @@ def test_bad_input_ends_in_one_error_line_and_touches_nothing(world, tmp_path, c
 def test_every_command_and_category_is_covered():
     commands = {case.command for case in CASES}
     assert commands == {"teach", "distill", "export", "check", "bench", "publish", "pull", "bundles", "targets",
-                        "predict", "prune-vocab", "run", "report", "keygen"}
+                        "predict", "prune-vocab", "run", "report", "keygen", "results", "manifest-schema"}
     categories = {case.category for case in CASES}
     assert {"data", "configs", "profiles", "model-dirs", "bundles", "manifests", "golden", "index", "registry",
-            "outputs", "names", "links", "overlaps", "debris"} <= categories
+            "outputs", "names", "links", "overlaps", "debris", "report", "terminal", "stdout", "http", "trust", "text",
+            "recipes", "run-outputs"} <= categories
     assert len(REGRESSIONS) >= 30 and all(case.name.startswith("why/") for case in REGRESSIONS)
+
+
+@pytest.mark.parametrize(("relative", "listed", "below"), [
+    (f"{BUNDLE}/manifest.json", MANIFEST_STRINGS, ()), (f"{REGISTRY}/index.json", INDEX_ENTRY_STRINGS, ("bundles", NAME, "1")),
+    (f"{RUN}/bundles/tiny-host/export_report.json", EXPORT_REPORT_STRINGS, ())])
+def test_control_characters_reach_every_string_the_world_holds(world, relative, listed, below):
+    """A string field added to what export or publish writes gets its case in terminal_cases.py (every entry of
+    `files` is alike, so one stands for all)."""
+    found = {path[len(below):] for path in string_paths(json.loads((world / relative).read_text()))}
+    assert {("files", "labels.json", "sha256") if path[0] == "files" else path for path in found} <= set(listed)

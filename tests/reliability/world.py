@@ -22,6 +22,7 @@ REGISTRY = "registry"
 PULLED = "pulled"
 RECIPE = "recipe.toml"
 RUN = "runs/tiny"  # the recipe's run folder: runs/NAME
+RESULT = "board-result.json"  # `bench --out` of the bundle, as a board would have written it
 PROFILE_NAME = "tiny-host"
 NAME = "m-onnxruntime-fp32"
 MODEL_FILE = "m_onnxruntime_fp32.onnx"
@@ -89,6 +90,7 @@ def build_world(root: Path) -> Path:
         _model_dir(Path("teacher"), layers=2)
         _model_dir(Path("student"), layers=1)
         _bundle(Path(BUNDLE), Path("student"))
+        _bench_result(Path(RESULT))
         _registry_and_pull()
         Path(RECIPE).write_text(RECIPE_TOML)
         _finished_run()
@@ -176,6 +178,13 @@ def _bundle(path: Path, student: Path) -> None:
         write_bundle(path, model, MODEL_FILE, student, golden, fields)
 
 
+def _bench_result(path: Path) -> None:
+    from edgedistill.check.bench import BenchSettings, bench_with_identity
+    from edgedistill.jsonio import write_json
+
+    write_json(path, bench_with_identity(Path(BUNDLE), BenchSettings(runs=1, seconds=0.0, warmup=0, length=8)))
+
+
 def _registry_and_pull() -> None:
     from edgedistill.bundle.registry import publish, pull
 
@@ -217,9 +226,10 @@ def _finished_run() -> None:
 # The rest is absent, not hidden: a command that reached for it would fail, and a write there would show.
 READS = {
     "teach": ("base", "teach.toml"), "distill": ("teacher", "distill.toml"), "export": ("student", "profile.toml"),
-    "check": (BUNDLE,), "bench": (BUNDLE,), "publish": (BUNDLE, REGISTRY), "pull": (REGISTRY, PULLED),
+    "check": (BUNDLE,), "bench": (BUNDLE, RESULT), "publish": (BUNDLE, REGISTRY), "pull": (REGISTRY, PULLED),
     "bundles": (REGISTRY,), "targets": ("profile.toml",), "predict": (BUNDLE,), "prune-vocab": ("student",),
-    "run": ("teacher", "profile.toml", RECIPE, "runs"), "report": ("runs",), "keygen": (),
+    "run": ("teacher", "profile.toml", RECIPE, "runs"), "report": ("runs",), "keygen": (), "results": (RESULT,),
+    "manifest-schema": (),
 }
 
 

@@ -20,11 +20,18 @@ class Stand:
         self.settings = {"a": {"x": 1}, "b": {"y": 1}, "c": {}}
         self.calls: list[tuple[str, bool]] = []
         self.fail: dict[str, BaseException] = {}
+        self.refuse: dict[str, UserError] = {}  # what a stage's outputs check raises
 
     def plan(self, _recipe) -> list[Stage]:
         after = {"a": (), "b": ("a",), "c": ("b",)}
-        return [Stage(name, dict(self.settings[name]), after[name], self.folder / f"{name}.out", self._action(name))
-                for name in ("a", "b", "c")]
+        return [Stage(name, dict(self.settings[name]), after[name], self.folder / f"{name}.out", self._action(name),
+                      self._require(name)) for name in ("a", "b", "c")]
+
+    def _require(self, name: str):
+        def require() -> None:
+            if name in self.refuse:
+                raise self.refuse[name]
+        return require
 
     def _action(self, name: str):
         def act(resume: bool) -> None:
@@ -95,3 +102,10 @@ def test_a_second_run_of_the_same_folder_is_refused_while_the_first_holds_it(sta
             run(tmp_path)
     assert stand.calls == [] and not (tmp_path / "a.out").exists()
     assert run(tmp_path) == {"a": "ran", "b": "ran", "c": "ran"}  # released when the first one ends
+
+
+def test_the_last_stages_outputs_are_checked_before_the_first_stage_runs(stand, tmp_path):
+    stand.refuse["c"] = UserError("c's output is a file of the user's")
+    with pytest.raises(UserError, match="c's output is a file of the user's"):
+        run(tmp_path)
+    assert stand.calls == [] and not (tmp_path / "stages").exists()

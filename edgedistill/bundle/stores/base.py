@@ -8,6 +8,7 @@ writers are kept apart: a lock for a directory, conditional writes for an object
 from __future__ import annotations
 
 import contextlib
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,8 @@ from edgedistill.errors import UserError
 from edgedistill.fsutil import NAME
 
 INDEX_FILE = "index.json"
+# The longest an http(s):// registry waits for a connection, and for each read of an answer (--http-timeout).
+HTTP_TIMEOUT_S = 30.0
 
 # Takes the index's current bytes (None while there is none) and returns its new bytes, or None to leave it as is.
 IndexChange = Callable[[bytes | None], bytes | None]
@@ -67,6 +70,12 @@ class Store(ABC):
     @abstractmethod
     def update_index(self, change: IndexChange) -> None:
         """Apply `change` to the index such that no concurrent publisher's change is lost."""
+
+
+def check_timeout(seconds: float) -> float:
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise UserError(f"--http-timeout must be a number of seconds above 0 (got {seconds:g})")
+    return seconds
 
 
 def check_segment(segment: str, what: str, label: str) -> str:

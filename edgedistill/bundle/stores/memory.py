@@ -15,7 +15,7 @@ from fsspec.implementations.memory import MemoryFileSystem
 from edgedistill.bundle.stores.base import check_segment
 from edgedistill.bundle.stores.objects import Conflict, ObjectStore, read_up_to
 from edgedistill.errors import UserError
-from edgedistill.jsonio import MAX_JSON_BYTES, check_json_size
+from edgedistill.jsonio import MAX_JSON_BYTES, json_too_large
 
 _WRITES = threading.Lock()
 
@@ -39,7 +39,7 @@ class MemoryStore(ObjectStore):
             with self.fs.open(key, "rb") as stream:
                 data = read_up_to(stream, MAX_JSON_BYTES)
         if data is None:
-            check_json_size(MAX_JSON_BYTES + 1, "registry index", self._url_of(key))
+            raise json_too_large("registry index", self._url_of(key), f"over {MAX_JSON_BYTES:,} bytes")
         return data, data  # the content is its own token: a compare-and-swap compares the bytes
 
     def _create(self, key: str, data: bytes) -> None:

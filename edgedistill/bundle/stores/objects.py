@@ -21,7 +21,7 @@ import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from edgedistill.bundle.manifest import MANIFEST_FILE
 from edgedistill.bundle.stores.base import INDEX_FILE, IndexChange, Store, VersionTaken, check_segment, one_line_errors
@@ -39,8 +39,6 @@ class Conflict(Exception):
 
 class ObjectStore(Store):
     """Reads through fsspec's file interface; conditional writes come from the subclass."""
-
-    open_options: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, fs: Any, root: str, url: str, label: str, errors: tuple[type[BaseException], ...]):
         super().__init__(label)
@@ -64,15 +62,10 @@ class ObjectStore(Store):
                 return f"missing {file_name}" if required else None
             if info.get("type", "file") != "file":
                 return f"{file_name} is not a plain file"
-            found = info.get("size")
-            if size is not None and found is not None and found != size:
-                return f"{file_name} is {found} bytes, but {MANIFEST_FILE} records {size}"
-            # Unsized files (the manifest, its signature) are JSON: never more than any JSON file edgedistill writes.
-            limit = size if size is not None else MAX_JSON_BYTES
-            if not self._download(key, target, limit):
-                return (f"{file_name} holds more than the {size} bytes {MANIFEST_FILE} records" if size is not None
-                        else f"{file_name} is over {limit} bytes, more than any file edgedistill writes")
-        return None
+            problem = size_problem(file_name, size, info.get("size"))
+            if problem is None and not self._download(key, target, download_limit(size)):
+                problem = over_limit_problem(file_name, size)
+        return problem
 
     def location(self, name: str, version: str) -> str:
         return f"{self.url}/{name}/{version}"
@@ -146,7 +139,7 @@ class ObjectStore(Store):
 
     def _download(self, key: str, target: Path, limit: int) -> bool:
         """Stream `key` to `target`; False, with nothing left at `target`, if it holds more than `limit` bytes."""
-        with self.fs.open(key, "rb", **self.open_options) as source, open(target, "wb") as sink:
+        with self.fs.open(key, "rb") as source, open(target, "wb") as sink:
             complete = copy_up_to(source, sink.write, limit)
         if not complete:
             target.unlink()
@@ -169,6 +162,25 @@ class ObjectStore(Store):
     @abstractmethod
     def _remove(self, key: str) -> None:
         """Delete an object this publish created."""
+
+
+def download_limit(size: int | None) -> int:
+    """The most bytes a published file may hold: what the manifest records, and for the unsized files (the manifest
+    and its signature, both JSON) no more than any JSON file edgedistill writes."""
+    return size if size is not None else MAX_JSON_BYTES
+
+
+def size_problem(file_name: str, size: int | None, found: int | None) -> str | None:
+    """A file's size, as the store announces it, against the size the manifest records."""
+    if size is not None and found is not None and found != size:
+        return f"{file_name} is {found} bytes, but {MANIFEST_FILE} records {size}"
+    return None
+
+
+def over_limit_problem(file_name: str, size: int | None) -> str:
+    if size is not None:
+        return f"{file_name} holds more than the {size} bytes {MANIFEST_FILE} records"
+    return f"{file_name} is over {MAX_JSON_BYTES} bytes, more than any file edgedistill writes"
 
 
 def copy_up_to(source: Any, write: Callable[[bytes], Any], limit: int) -> bool:

@@ -70,7 +70,11 @@ class S3Store(ObjectStore):
                 raise UserError(f"registry {self.label}: bucket {bucket!r} does not exist; create it, or check "
                                 "--registry and AWS_ENDPOINT_URL") from None
             return None
-        check_json_size(response["ContentLength"], "registry index", self._url_of(key))
+        try:
+            check_json_size(response["ContentLength"], "registry index", self._url_of(key))
+        except UserError:
+            response["Body"].close()  # unread, it would hold its connection open until aiohttp warns at exit
+            raise
         return sync(self.fs.loop, _read_body, response["Body"]), response["ETag"]
 
     def _create(self, key: str, data: bytes) -> None:

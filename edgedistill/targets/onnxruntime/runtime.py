@@ -38,6 +38,9 @@ class OnnxRuntimeSession:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.add_session_config_entry("session.set_denormal_as_zero", "1")
+        # A failed run is also logged natively, in colour, on stderr before it is raised; the exception is what the
+        # command reports (as one line), so the log keeps only what is fatal.
+        options.log_severity_level = 4
         try:
             self._session = ort.InferenceSession(str(artifact), options, providers=["CPUExecutionProvider"],
                                                  disabled_optimizers=DISABLED_OPTIMIZERS)
