@@ -91,7 +91,6 @@ def label_texts(teacher_dir: Path, texts: list[str], max_length: int, onnx_path:
 
 def torch_predictor(model: torch.nn.Module) -> Predict:
     model.eval()
-
     device = next(model.parameters()).device
 
     def predict(encoded: EncodedTexts, rows: np.ndarray) -> np.ndarray:
