@@ -34,6 +34,14 @@ class DistContext:
         if self.enabled:
             dist.barrier()
 
+    def decided_by_main(self, decision: bool) -> bool:
+        """Rank 0's `decision` on every rank: only rank 0 validates, so only it knows when to stop early."""
+        if not self.enabled:
+            return decision
+        box = [decision]
+        dist.broadcast_object_list(box, src=0)
+        return bool(box[0])
+
     def wrap(self, module: nn.Module) -> nn.Module:
         """DistributedDataParallel around `module` when several processes train together."""
         if not self.enabled:

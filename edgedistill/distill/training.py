@@ -173,7 +173,8 @@ def train(objective: nn.Module, train_set: EncodedTexts, validator: Validator, s
         return epoch_batches[epoch][position]
 
     while state.steps_done < total_steps:
-        if settings.patience is not None and len(state.history) - state.best_evaluation >= settings.patience:
+        stalled = settings.patience is not None and len(state.history) - state.best_evaluation >= settings.patience
+        if ctx.decided_by_main(stalled):
             log(f"stopping early: validation {validator.metric} has not improved for {settings.patience} evaluations",
                 ctx.is_main)
             break
